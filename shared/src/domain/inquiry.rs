@@ -1,0 +1,213 @@
+//! Inquiries (обращения) and interactions: what a person asked, and the entries of a
+//! counterparty's correspondence history.
+
+use super::{Department, MatchEvidence, PersonDetails};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// How a request reached the company.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Email,
+    Phone,
+    Chat,
+    Form,
+}
+
+impl Channel {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Email => "email",
+            Self::Phone => "phone",
+            Self::Chat => "chat",
+            Self::Form => "form",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        [Self::Email, Self::Phone, Self::Chat, Self::Form]
+            .into_iter()
+            .find(|c| c.code() == code)
+    }
+}
+
+/// The shape of a request, finer than its channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InquiryKind {
+    /// A JivoSite chat transcript or offline message.
+    JivoChat,
+    /// A web-site feedback form (Bitrix, Contact Form 7, hand-made PHP, Tilda).
+    SiteForm,
+    /// A hand-written email.
+    Manual,
+    /// A phone call.
+    Call,
+}
+
+impl InquiryKind {
+    pub const ALL: [InquiryKind; 4] = [Self::JivoChat, Self::SiteForm, Self::Manual, Self::Call];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::JivoChat => "jivo_chat",
+            Self::SiteForm => "site_form",
+            Self::Manual => "manual",
+            Self::Call => "call",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.code() == code)
+    }
+}
+
+/// Where an inquiry is in first processing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InquiryStatus {
+    /// Nobody has routed it to a department and manager yet; it ages visibly.
+    Unrouted,
+    Routed,
+    Qualified,
+    NotALead,
+}
+
+impl InquiryStatus {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Unrouted => "unrouted",
+            Self::Routed => "routed",
+            Self::Qualified => "qualified",
+            Self::NotALead => "not_a_lead",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        [
+            Self::Unrouted,
+            Self::Routed,
+            Self::Qualified,
+            Self::NotALead,
+        ]
+        .into_iter()
+        .find(|s| s.code() == code)
+    }
+}
+
+/// A file that came with a message, stored in the documents bucket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentRef {
+    pub filename: String,
+    pub content_type: String,
+    pub size: u64,
+    /// Object key in the documents bucket.
+    pub key: String,
+}
+
+/// Where a record came from: the natural key of the inbound event and its raw copy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceRef {
+    /// e.g. `email#<message-id>`; unique per inbound event.
+    pub event_key: String,
+    /// Object key of the raw payload in the inbound bucket.
+    pub raw_key: String,
+}
+
+/// A request from a new person (обращение), waiting to be routed and qualified.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Inquiry {
+    pub id: String,
+    pub channel: Channel,
+    pub kind: InquiryKind,
+    pub status: InquiryStatus,
+    pub received_at: DateTime<Utc>,
+    pub counterparty_id: String,
+    /// The person as extracted from this inquiry (a snapshot, not the live contact).
+    pub contact: PersonDetails,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    pub text: String,
+    /// True when `text` was cut to fit; the whole message stays in the raw copy.
+    #[serde(default)]
+    pub text_truncated: bool,
+    #[serde(default)]
+    pub attachments: Vec<AttachmentRef>,
+    pub source: SourceRef,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<Department>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manager_id: Option<String>,
+}
+
+/// One entry of a counterparty's correspondence history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Interaction {
+    pub id: String,
+    pub party_id: String,
+    pub at: DateTime<Utc>,
+    pub channel: Channel,
+    pub kind: InquiryKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    pub text: String,
+    #[serde(default)]
+    pub text_truncated: bool,
+    #[serde(default)]
+    pub attachments: Vec<AttachmentRef>,
+    /// The inquiry this message opened, when it created a lead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inquiry_id: Option<String>,
+    /// The person as this message gave it.
+    pub contact: PersonDetails,
+    /// Which contact points matched which party: kept so a wrong match can be explained
+    /// and undone. Entries for other parties mean the match needs a human look.
+    #[serde(default)]
+    pub evidence: Vec<MatchEvidence>,
+    pub source: SourceRef,
+}
+
+/// The longest text kept on an inquiry or interaction item (DynamoDB items are at most
+/// 400 KB; the whole message stays in S3).
+pub const MAX_TEXT_BYTES: usize = 32 * 1024;
+
+/// Cuts `text` to at most [`MAX_TEXT_BYTES`] on a character boundary.
+/// Returns the kept text and whether anything was cut.
+pub fn truncate_text(text: &str) -> (String, bool) {
+    if text.len() <= MAX_TEXT_BYTES {
+        return (text.to_owned(), false);
+    }
+    let mut end = MAX_TEXT_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    (text[..end].to_owned(), true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncation_respects_character_boundaries() {
+        let long = "я".repeat(MAX_TEXT_BYTES);
+        let (kept, cut) = truncate_text(&long);
+        assert!(cut);
+        assert!(kept.len() <= MAX_TEXT_BYTES);
+        assert!(kept.chars().all(|c| c == 'я'));
+        assert_eq!(truncate_text("short"), ("short".to_owned(), false));
+    }
+
+    #[test]
+    fn codes_round_trip() {
+        for kind in InquiryKind::ALL {
+            assert_eq!(InquiryKind::from_code(kind.code()), Some(kind));
+        }
+        assert_eq!(Channel::from_code("email"), Some(Channel::Email));
+        assert_eq!(
+            InquiryStatus::from_code("unrouted"),
+            Some(InquiryStatus::Unrouted)
+        );
+    }
+}

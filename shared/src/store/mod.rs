@@ -1,0 +1,175 @@
+//! Persistence ports in domain terms, the records they exchange, and their adapters:
+//! [`DynamoStore`] (DynamoDB, see its module for the key design) and [`MemoryStore`]
+//! (an in-memory fake with the same semantics, for unit tests of the rules around it).
+
+mod dynamo;
+mod memory;
+
+pub use dynamo::{Cursor, DynamoStore, InquiryFilter, Page};
+pub use memory::MemoryStore;
+
+use crate::domain::{
+    Channel, ContactPerson, ContactPoint, Counterparty, Employee, Inquiry, Interaction,
+};
+use crate::error::ErrorKind;
+use crate::intake::Notification;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::future::Future;
+
+/// A store failure, with whether a retry can help.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("DynamoDB {operation} failed: {message}")]
+    Service {
+        operation: &'static str,
+        message: String,
+        retryable: bool,
+    },
+    /// An item that does not map to its domain type: a bug or a manual edit.
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Service {
+                retryable: true, ..
+            } => ErrorKind::Transient,
+            Self::Service {
+                retryable: false, ..
+            }
+            | Self::Corrupt(_) => ErrorKind::Permanent,
+        }
+    }
+}
+
+/// Who owns a contact point.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactPointOwner {
+    pub party_id: String,
+    pub contact_id: String,
+}
+
+/// What intake reads before deciding: the event's record if it was taken in before, and
+/// the owners of the message's contact points. One round trip.
+#[derive(Debug, Clone, Default)]
+pub struct IntakeLookup {
+    pub record: Option<IntakeRecord>,
+    pub owners: HashMap<ContactPoint, ContactPointOwner>,
+}
+
+/// What intake did with an event, as recorded in the intake log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordedOutcome {
+    LeadCreated,
+    AppendedToHistory,
+    Ignored,
+    Unidentified,
+}
+
+/// One entry of the append-only intake log, keyed by the event's natural key. It makes
+/// intake idempotent and keeps the way back to the raw payload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IntakeRecord {
+    pub event_key: String,
+    pub raw_key: String,
+    pub channel: Channel,
+    /// The shape of the event (`manual`, `site_form`, `auto_reply`, …).
+    pub kind: String,
+    pub received_at: DateTime<Utc>,
+    pub outcome: RecordedOutcome,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub party_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inquiry_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interaction_id: Option<String>,
+    /// The notification still to send; removed once sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_notification: Option<Notification>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notified_at: Option<DateTime<Utc>>,
+    /// Why an event was ignored or could not be identified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Everything a new lead is made of, written in one transaction.
+#[derive(Debug, Clone)]
+pub struct NewLead {
+    pub counterparty: Counterparty,
+    pub contact: ContactPerson,
+    /// Claimed for this party; the transaction fails if any is owned already.
+    pub contact_points: Vec<ContactPoint>,
+    pub inquiry: Inquiry,
+    pub interaction: Interaction,
+    pub record: IntakeRecord,
+}
+
+/// A message from a known party, written in one transaction.
+#[derive(Debug, Clone)]
+pub struct HistoryEntry {
+    pub interaction: Interaction,
+    /// Unowned contact points of the message, claimed for the party's contact.
+    pub new_contact_points: Vec<ContactPoint>,
+    pub contact_id: String,
+    pub record: IntakeRecord,
+}
+
+/// The result of a conditional write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteOutcome {
+    Written,
+    /// The event's record exists: this event was taken in already.
+    DuplicateEvent,
+    /// Another party claimed one of the contact points since the lookup.
+    ContactPointTaken,
+    /// A concurrent transaction touched the same items; read again and retry.
+    Contended,
+}
+
+/// What intake needs from persistence.
+pub trait IntakeStore: Send + Sync {
+    fn lookup(
+        &self,
+        event_key: &str,
+        points: &[ContactPoint],
+    ) -> impl Future<Output = Result<IntakeLookup, StoreError>> + Send;
+
+    fn create_lead(
+        &self,
+        lead: &NewLead,
+    ) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
+
+    fn append_to_history(
+        &self,
+        entry: &HistoryEntry,
+    ) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
+
+    /// Records an event that changes nothing else (machine mail, no contact point).
+    fn record_event(
+        &self,
+        record: &IntakeRecord,
+    ) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
+
+    /// Marks the event's notification sent.
+    fn mark_notified(&self, event_key: &str)
+    -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn counterparty(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<Counterparty>, StoreError>> + Send;
+
+    fn employee(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<Employee>, StoreError>> + Send;
+
+    /// Sales heads who are at work.
+    fn active_heads(&self) -> impl Future<Output = Result<Vec<Employee>, StoreError>> + Send;
+}
