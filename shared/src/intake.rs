@@ -465,3 +465,223 @@ pub fn history_notification(
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{EmailAddress, PhoneNumber, Role};
+    use crate::store::MemoryStore;
+    use std::sync::Mutex;
+
+    #[derive(Default)]
+    struct Outbox {
+        sent: Mutex<Vec<Notification>>,
+        fail_next: Mutex<bool>,
+    }
+
+    impl Notifier for Outbox {
+        async fn send(&self, notification: &Notification) -> Result<(), NotifyError> {
+            if std::mem::take(&mut *self.fail_next.lock().unwrap()) {
+                return Err(NotifyError {
+                    message: "throttled".into(),
+                    retryable: true,
+                });
+            }
+            self.sent.lock().unwrap().push(notification.clone());
+            Ok(())
+        }
+    }
+
+    fn employee(id: &str, role: Role) -> Employee {
+        Employee {
+            id: id.into(),
+            name: id.into(),
+            email: EmailAddress::parse(&format!("{id}@vacuum-zavod.ru")).unwrap(),
+            role,
+            department: None,
+            active: true,
+        }
+    }
+
+    fn message(event: &str, email: &str) -> InboundMessage {
+        InboundMessage {
+            event_key: format!("email#{event}"),
+            raw_key: format!("inbound/{event}"),
+            channel: Channel::Email,
+            kind: InquiryKind::Manual,
+            received_at: Utc::now(),
+            contact: PersonDetails {
+                name: Some("Иван".into()),
+                email: EmailAddress::parse(email),
+                phone: PhoneNumber::parse("89123456789"),
+                company: None,
+            },
+            subject: Some("КП".into()),
+            text: "Нужен насос".into(),
+            attachments: Vec::new(),
+        }
+    }
+
+    fn setup() -> (MemoryStore, Outbox, Links) {
+        let store = MemoryStore::default();
+        store.add_employee(employee("head1", Role::Head));
+        store.add_employee(employee("head2", Role::Head));
+        store.add_employee(employee("mgr1", Role::Manager));
+        let links = Links {
+            app_base_url: "https://crm.example".into(),
+        };
+        (store, Outbox::default(), links)
+    }
+
+    #[tokio::test]
+    async fn an_unknown_sender_becomes_one_lead_and_the_heads_are_told_once() {
+        let (store, outbox, links) = setup();
+        let intake = Intake {
+            store: &store,
+            notifier: &outbox,
+            links: &links,
+        };
+        let outcome = intake
+            .register(&message("m1", "ivan@zavod.ru"))
+            .await
+            .unwrap();
+        assert!(matches!(outcome, IntakeOutcome::LeadCreated { .. }));
+        assert_eq!(
+            intake
+                .register(&message("m1", "ivan@zavod.ru"))
+                .await
+                .unwrap(),
+            IntakeOutcome::Duplicate
+        );
+
+        assert_eq!(store.parties().len(), 1);
+        assert_eq!(store.parties()[0].kind, CounterpartyKind::Lead);
+        assert_eq!(store.inquiries().len(), 1);
+        assert_eq!(store.inquiries()[0].status, InquiryStatus::Unrouted);
+        assert_eq!(store.interactions().len(), 1);
+        let sent = outbox.sent.lock().unwrap();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].to.len(), 2, "both heads");
+        assert!(sent[0].body.contains("https://crm.example/inquiries/"));
+        assert!(store.records()[0].notified_at.is_some());
+    }
+
+    #[tokio::test]
+    async fn a_known_sender_lands_in_history_and_the_manager_is_told() {
+        let (store, outbox, links) = setup();
+        let intake = Intake {
+            store: &store,
+            notifier: &outbox,
+            links: &links,
+        };
+        let IntakeOutcome::LeadCreated { party_id, .. } = intake
+            .register(&message("m1", "ivan@zavod.ru"))
+            .await
+            .unwrap()
+        else {
+            panic!("expected a lead");
+        };
+        store.set_responsible_manager(&party_id, "mgr1");
+        // Same phone, new email: the same party, and the email is claimed for it.
+        let outcome = intake
+            .register(&message("m2", "ivan.home@mail.ru"))
+            .await
+            .unwrap();
+        assert!(
+            matches!(outcome, IntakeOutcome::AppendedToHistory { party_id: ref p, .. } if *p == party_id)
+        );
+        assert_eq!(store.parties().len(), 1);
+        assert_eq!(store.inquiries().len(), 1);
+        assert_eq!(store.interactions().len(), 2);
+        let email = ContactPoint::Email(EmailAddress::parse("ivan.home@mail.ru").unwrap());
+        assert_eq!(store.owner(&email).unwrap().party_id, party_id);
+        let sent = outbox.sent.lock().unwrap();
+        assert_eq!(
+            sent.last().unwrap().to,
+            vec![EmailAddress::parse("mgr1@vacuum-zavod.ru").unwrap()]
+        );
+    }
+
+    #[tokio::test]
+    async fn without_a_manager_the_heads_hear_of_a_known_sender() {
+        let (store, outbox, links) = setup();
+        let intake = Intake {
+            store: &store,
+            notifier: &outbox,
+            links: &links,
+        };
+        intake
+            .register(&message("m1", "ivan@zavod.ru"))
+            .await
+            .unwrap();
+        intake
+            .register(&message("m2", "ivan@zavod.ru"))
+            .await
+            .unwrap();
+        let sent = outbox.sent.lock().unwrap();
+        assert_eq!(sent.len(), 2);
+        assert_eq!(sent[1].to.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_notification_lost_to_an_error_is_sent_on_redelivery() {
+        let (store, outbox, links) = setup();
+        let intake = Intake {
+            store: &store,
+            notifier: &outbox,
+            links: &links,
+        };
+        *outbox.fail_next.lock().unwrap() = true;
+        let error = intake
+            .register(&message("m1", "ivan@zavod.ru"))
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind(), crate::ErrorKind::Transient);
+        assert_eq!(store.parties().len(), 1, "the lead is kept");
+        assert!(store.records()[0].pending_notification.is_some());
+
+        assert_eq!(
+            intake
+                .register(&message("m1", "ivan@zavod.ru"))
+                .await
+                .unwrap(),
+            IntakeOutcome::Duplicate
+        );
+        assert_eq!(outbox.sent.lock().unwrap().len(), 1);
+        assert!(store.records()[0].pending_notification.is_none());
+        assert_eq!(store.parties().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn no_contact_point_and_machine_mail_are_recorded_without_a_lead() {
+        let (store, outbox, links) = setup();
+        let intake = Intake {
+            store: &store,
+            notifier: &outbox,
+            links: &links,
+        };
+        let mut anonymous = message("m1", "not an email");
+        anonymous.contact.phone = None;
+        assert_eq!(
+            intake.register(&anonymous).await.unwrap(),
+            IntakeOutcome::Unidentified
+        );
+        assert_eq!(
+            intake
+                .record_ignored(&message("m2", "robot@x.ru"), "auto_reply")
+                .await
+                .unwrap(),
+            IntakeOutcome::Ignored
+        );
+        assert_eq!(
+            intake
+                .record_ignored(&message("m2", "robot@x.ru"), "auto_reply")
+                .await
+                .unwrap(),
+            IntakeOutcome::Duplicate
+        );
+        assert!(store.parties().is_empty());
+        assert!(outbox.sent.lock().unwrap().is_empty());
+        assert_eq!(store.records().len(), 2);
+    }
+}

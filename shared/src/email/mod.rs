@@ -4,6 +4,7 @@
 
 pub mod classify;
 pub mod fields;
+mod html;
 
 pub use classify::{EmailKind, EmailSignals, classify};
 
@@ -188,10 +189,16 @@ fn first_address(address: Option<&Address<'_>>) -> Option<(EmailAddress, Option<
 
 /// The main text of a message: the first text body, else the first HTML body as text.
 fn body_text(message: &Message<'_>) -> String {
-    message
-        .body_text(0)
-        .map(|t| t.replace("\r\n", "\n").trim().to_owned())
-        .unwrap_or_default()
+    let html_only = message
+        .text_bodies()
+        .next()
+        .is_some_and(|part| matches!(part.body, PartType::Html(_)));
+    let text = if html_only {
+        message.body_html(0).map(|html| html::to_text(&html))
+    } else {
+        message.body_text(0).map(|t| t.replace("\r\n", "\n"))
+    };
+    text.map(|t| t.trim().to_owned()).unwrap_or_default()
 }
 
 /// Who the message is from, by its kind: site forms and Jivo carry the person in the body
