@@ -1,1 +1,236 @@
-fn main() {}
+//! `crm-local` — run the sales backend on one machine.
+//!
+//! ```text
+//! crm-local up                         emulators + resources + seed + SMTP :2525, gateway :3000, queue pollers
+//! crm-local parse-email FILE           parse one .eml and print what intake reads from it (no AWS needed)
+//! crm-local token --role ROLE --user ID [--ttl SECONDS]
+//!                                      print a development bearer token the local gateway accepts
+//! crm-local emulators start|stop       start (and wait for) or stop the emulators in the background
+//! ```
+
+use crm_local::emulators::{self, repo_root};
+use crm_local::gateway::HttpHandler;
+use crm_local::poller::BatchHandler;
+use crm_local::stack::local_parameters;
+use crm_local::{Endpoints, LocalStack};
+use crm_shared::aws::RoundTrips;
+use crm_shared::domain::{PhoneParse, Role};
+use crm_shared::email::parse_email;
+use crm_shared::store::DynamoStore;
+use futures::FutureExt;
+use std::collections::HashMap;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The stack name of the long-running local stack.
+const LOCAL_STACK: &str = "crm-local";
+const SMTP_ADDRESS: &str = "127.0.0.1:2525";
+const GATEWAY_ADDRESS: &str = "127.0.0.1:3000";
+
+type Failure = Box<dyn std::error::Error + Send + Sync>;
+
+fn usage() -> ExitCode {
+    eprintln!(
+        "usage:\n  crm-local up\n  crm-local parse-email FILE\n  crm-local token --role head|manager|marketer|warehouse|admin --user ID [--ttl SECONDS]\n  crm-local emulators start|stop"
+    );
+    ExitCode::from(2)
+}
+
+fn flag(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,aws_config=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("up") => up().await,
+        Some("parse-email") => match args.get(1) {
+            Some(file) => parse_email_command(file),
+            None => return usage(),
+        },
+        Some("token") => token_command(&args).await,
+        Some("emulators") => match args.get(1).map(String::as_str) {
+            Some("start") => emulators::ensure_running(&repo_root(), Duration::from_secs(120))
+                .await
+                .map(|started| {
+                    for (emulator, pid) in started.pids {
+                        eprintln!("started {} (pid {pid})", emulator.name());
+                    }
+                })
+                .map_err(Into::into),
+            Some("stop") => {
+                emulators::stop_recorded(&repo_root());
+                Ok(())
+            }
+            _ => return usage(),
+        },
+        _ => return usage(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("crm-local: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints what intake reads from one message, as one JSON object.
+fn parse_email_command(file: &str) -> Result<(), Failure> {
+    let raw = std::fs::read(file)?;
+    let email = parse_email(&raw)?;
+    let phone = match &email.contact.phone {
+        Some(PhoneParse::Valid(p)) => Some(p.e164.clone()),
+        _ => None,
+    };
+    let output = serde_json::json!({
+        "message_id": email.message_id,
+        "kind": email.kind.code(),
+        "contact": {
+            "name": email.contact.name,
+            "email": email.contact.email,
+            "phone": phone,
+            "company": email.contact.company,
+        },
+        "subject": email.subject,
+        "text": email.text,
+        "attachments": email.attachments.iter().map(|a| serde_json::json!({
+            "filename": a.filename,
+            "content_type": a.content_type,
+            "size": a.size,
+        })).collect::<Vec<_>>(),
+    });
+    println!("{}", serde_json::to_string_pretty(&output)?);
+    Ok(())
+}
+
+async fn token_command(args: &[String]) -> Result<(), Failure> {
+    let role = flag(args, "--role")
+        .and_then(|r| Role::from_code(&r))
+        .ok_or("--role must be head, manager, marketer, warehouse or admin")?;
+    let user = flag(args, "--user").ok_or("--user ID is required")?;
+    let ttl: i64 = flag(args, "--ttl")
+        .map(|t| t.parse())
+        .transpose()?
+        .unwrap_or(12 * 3600);
+    let resolved = crm_local::template::load(
+        &crm_local::stack::template_path(),
+        LOCAL_STACK,
+        &local_parameters(),
+    )?;
+    let stack = LocalStack {
+        resolved,
+        provisioned: Default::default(),
+        endpoints: Endpoints::default(),
+    };
+    let tokens = stack.dev_tokens("StaffJwt")?;
+    println!(
+        "{}",
+        tokens.issue(&user, role, chrono::Utc::now().timestamp(), ttl)
+    );
+    Ok(())
+}
+
+async fn up() -> Result<(), Failure> {
+    let root = repo_root();
+    eprintln!("starting or reusing the emulators (LocalStack :4566, DynamoDB Local :8000)…");
+    let started = emulators::ensure_running(&root, Duration::from_secs(120)).await?;
+    let endpoints = Endpoints::default();
+    let stack = LocalStack::create(LOCAL_STACK, endpoints.clone(), &local_parameters()).await?;
+    let clients = endpoints.clients(RoundTrips::default()).await;
+
+    let store = DynamoStore::new(clients.dynamodb.clone(), stack.name("Table")?);
+    crm_local::seed::apply(
+        &crm_local::seed::read(&root.join("localstack/seed.json"))?,
+        &store,
+    )
+    .await?;
+
+    let inbound = Arc::new(inbound_email::InboundEmailHandler::new(
+        &inbound_email::Config::from_env(stack.function_env("InboundEmailFunction")?)?,
+        &clients,
+    ));
+    let inbound_handler: BatchHandler = Arc::new(move |event| {
+        let inbound = inbound.clone();
+        async move { inbound.handle_batch(event).await }.boxed()
+    });
+    let binding = stack.queue_binding("InboundEmailFunction", inbound_handler)?;
+
+    let api = Arc::new(api::Api::new(
+        &api::Config::from_env(stack.function_env("ApiFunction")?)?,
+        &clients,
+    ));
+    let api_handler: HttpHandler = Arc::new(move |request| {
+        let api = api.clone();
+        async move { api.handle(request).await }.boxed()
+    });
+    let gateway = stack.gateway(&HashMap::from([("ApiFunction".to_owned(), api_handler)]))?;
+
+    let smtp = tokio::net::TcpListener::bind(SMTP_ADDRESS).await?;
+    let http = tokio::net::TcpListener::bind(GATEWAY_ADDRESS).await?;
+    let tasks = vec![
+        tokio::spawn(crm_local::smtp::serve(
+            smtp,
+            clients.s3.clone(),
+            stack.mail_drop()?,
+        )),
+        tokio::spawn(crm_local::poller::run(clients.sqs.clone(), binding)),
+        tokio::spawn(async move {
+            if let Err(error) = crm_local::gateway::serve(http, gateway).await {
+                tracing::error!(%error, "gateway stopped");
+            }
+        }),
+    ];
+
+    let head_token = stack.dev_tokens("StaffJwt")?.issue(
+        "head-1",
+        Role::Head,
+        chrono::Utc::now().timestamp(),
+        12 * 3600,
+    );
+    println!(
+        r#"
+The sales backend runs locally (stack "{LOCAL_STACK}").
+
+  SMTP (SES inbound)  smtp://{SMTP_ADDRESS}
+  HTTP API            http://{GATEWAY_ADDRESS}
+  LocalStack          {ls}   (sent notifications: {ls}/_aws/ses)
+  DynamoDB Local      {ddb}
+
+Try it:
+  swaks --server {SMTP_ADDRESS} --from ivan@zavod.ru --to sales@vacuum-zavod.example \
+        --header "Subject: Нужен насос" --body "Телефон: 8 912 345-67-89"
+  # or: swaks --server {SMTP_ADDRESS} --data events/email/bitrix-feedback-cp1251.eml
+
+  TOKEN={head_token}
+  curl -s -H "Authorization: Bearer $TOKEN" 'http://{GATEWAY_ADDRESS}/api/inquiries?status=unrouted'
+
+Other tokens: cargo run -q -p crm-local -- token --role manager --user mgr-high-1
+Ctrl-C stops everything this command started."#,
+        ls = endpoints.localstack,
+        ddb = endpoints.dynamodb,
+    );
+
+    tokio::signal::ctrl_c().await?;
+    eprintln!("stopping…");
+    for task in tasks {
+        task.abort();
+    }
+    for (emulator, pid) in started.pids {
+        eprintln!("stopping {}", emulator.name());
+        emulators::stop_pid(pid);
+    }
+    Ok(())
+}

@@ -178,14 +178,16 @@ impl<S: IntakeStore, N: Notifier> Intake<'_, S, N> {
         Err(IntakeError::Contention(MAX_ATTEMPTS))
     }
 
-    /// Records machine mail: kept in the intake log, never a lead, nobody notified.
+    /// Records machine mail (`kind` is e.g. `auto_reply`): kept in the intake log, never a
+    /// lead, nobody notified.
     pub async fn record_ignored(
         &self,
         message: &InboundMessage,
-        reason: &str,
+        kind: &str,
     ) -> Result<IntakeOutcome, IntakeError> {
         let mut record = self.record(message, RecordedOutcome::Ignored, None);
-        record.reason = Some(reason.to_owned());
+        record.kind = kind.to_owned();
+        record.reason = Some("machine mail: recorded, never a lead".to_owned());
         Ok(match self.store.record_event(&record).await? {
             WriteOutcome::DuplicateEvent => IntakeOutcome::Duplicate,
             _ => IntakeOutcome::Ignored,

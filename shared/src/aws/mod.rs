@@ -52,7 +52,17 @@ impl AwsClients {
     }
 
     pub fn from_sdk_config(sdk_config: &aws_config::SdkConfig, round_trips: RoundTrips) -> Self {
-        let dynamodb = aws_sdk_dynamodb::config::Builder::from(sdk_config)
+        Self::from_parts(sdk_config, sdk_config, round_trips)
+    }
+
+    /// Clients with DynamoDB configured apart from the rest (on one machine DynamoDB
+    /// Local listens on its own port).
+    pub fn from_parts(
+        sdk_config: &aws_config::SdkConfig,
+        dynamodb_config: &aws_config::SdkConfig,
+        round_trips: RoundTrips,
+    ) -> Self {
+        let dynamodb = aws_sdk_dynamodb::config::Builder::from(dynamodb_config)
             .interceptor(round_trips.clone())
             .build();
         // Path-style addressing works against AWS and against the emulator alike.

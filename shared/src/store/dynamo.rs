@@ -4,7 +4,7 @@
 //!
 //! | entity        | pk                      | sk                     | gsi1pk / gsi1sk                   | gsi2pk / gsi2sk                   |
 //! |---------------|-------------------------|------------------------|-----------------------------------|-----------------------------------|
-//! | counterparty  | `PARTY#<id>`            | `PARTY`                | `KIND#<kind>` / `<created>#<id>`  |                                   |
+//! | counterparty  | `PARTY#<id>`            | `PARTY`                | `KIND#<kind>` / `<created>#<id>`  | `PARTY` / `<created>#<id>`        |
 //! | contact       | `PARTY#<id>`            | `CONTACT#<contact id>` |                                   |                                   |
 //! | interaction   | `PARTY#<id>`            | `TL#<at>#<id>`         |                                   |                                   |
 //! | contact point | `CP#email#<addr>` / `CP#phone#<e164>` | `CP`     |                                   |                                   |
@@ -23,7 +23,7 @@
 //! - machine mail: conditional PutItem of the intake record;
 //! - inquiries newest first: Query `gsi1` `INQ`; unrouted: Query `gsi2` `UNROUTED`;
 //!   `kind`/`channel` are filters;
-//! - counterparties by kind, newest first: Query `gsi1` `KIND#<kind>`;
+//! - counterparties by kind, newest first: Query `gsi1` `KIND#<kind>`; all: `gsi2` `PARTY`;
 //! - a counterparty with its contacts: Query `PARTY#<id>` with `sk < "TL#"`;
 //! - its timeline, newest first: Query `PARTY#<id>` with `sk` beginning `TL#`;
 //! - active heads: Query `gsi1` `ROLE#head`, filter `active`.
@@ -470,23 +470,27 @@ impl DynamoStore {
             .transpose()
     }
 
-    /// Counterparties of one kind, newest first.
+    /// Counterparties of one kind, or of every kind, newest first.
     pub async fn list_counterparties(
         &self,
-        kind: CounterpartyKind,
+        kind: Option<CounterpartyKind>,
         limit: usize,
         cursor: Option<&Cursor>,
     ) -> Result<Page<Counterparty>, ListError> {
-        let partition = format!("KIND#{}", kind.code());
+        let (index, attribute, partition) = match kind {
+            Some(kind) => ("gsi1", "gsi1pk", format!("KIND#{}", kind.code())),
+            None => ("gsi2", "gsi2pk", "PARTY".to_owned()),
+        };
         let query = self
             .client
             .query()
             .table_name(&self.table)
-            .index_name("gsi1")
-            .key_condition_expression("gsi1pk = :p")
+            .index_name(index)
+            .key_condition_expression("#p = :p")
+            .expression_attribute_names("#p", attribute)
             .expression_attribute_values(":p", AttributeValue::S(partition.clone()))
             .scan_index_forward(false);
-        let start = self.start_key(cursor, "gsi1pk", &partition)?;
+        let start = self.start_key(cursor, attribute, &partition)?;
         Ok(self.query_page(query, limit, start).await?)
     }
 
@@ -653,6 +657,7 @@ impl IntakeStore for DynamoStore {
         };
         let party = &lead.counterparty;
         let inquiry = &lead.inquiry;
+        let listed_party = format!("{}#{}", ts(&party.created_at), party.id);
         let mut items = vec![self.put(self.record_item(&lead.record)?, not_exists)?];
         for point in &lead.contact_points {
             items.push(self.put(
@@ -666,15 +671,16 @@ impl IntakeStore for DynamoStore {
             )?);
         }
         let point_range = 1..items.len();
-        items.push(self.put(
-            to_item(
-                &Stored::new(party_pk(&party.id), "PARTY", "counterparty", party).gsi1(
-                    format!("KIND#{}", party.kind.code()),
-                    format!("{}#{}", ts(&party.created_at), party.id),
-                ),
+        items.push(
+            self.put(
+                to_item(
+                    &Stored::new(party_pk(&party.id), "PARTY", "counterparty", party)
+                        .gsi1(format!("KIND#{}", party.kind.code()), listed_party.clone())
+                        .gsi2("PARTY".to_owned(), listed_party),
+                )?,
+                not_exists,
             )?,
-            not_exists,
-        )?);
+        );
         items.push(self.put(
             to_item(&Stored::new(
                 party_pk(&party.id),

@@ -5,7 +5,7 @@
 mod dynamo;
 mod memory;
 
-pub use dynamo::{Cursor, DynamoStore, InquiryFilter, Page};
+pub use dynamo::{CounterpartyDetail, Cursor, DynamoStore, InquiryFilter, ListError, Page};
 pub use memory::MemoryStore;
 
 use crate::domain::{
