@@ -224,7 +224,7 @@ pub fn stop_recorded(root: &Path) {
 }
 
 /// A tiny HTTP/1.0 GET on loopback; `None` when nothing answers.
-async fn http_get(port: u16, path: &str) -> Option<String> {
+pub async fn http_get(port: u16, path: &str) -> Option<String> {
     let attempt = async {
         let mut stream = TcpStream::connect(("127.0.0.1", port)).await.ok()?;
         stream

@@ -138,40 +138,24 @@ pub async fn handle(State(gateway): State<Arc<Gateway>>, request: Request) -> Re
         Ok(text) => (text.to_owned(), false),
         Err(_) => (STANDARD.encode(&body), true),
     };
-    let route_key = format!("{} {}", route.method, route.path);
-    let now = chrono::Utc::now();
-    let event = serde_json::json!({
-        "version": "2.0",
-        "routeKey": route_key,
-        "rawPath": path,
-        "rawQueryString": raw_query,
-        "headers": headers,
-        "queryStringParameters": query_parameters(&raw_query),
-        "pathParameters": path_parameters,
-        "requestContext": {
-            "accountId": crate::template::LOCAL_ACCOUNT,
-            "apiId": "local",
-            "domainName": "127.0.0.1",
-            "domainPrefix": "local",
-            "http": { "method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": headers.get("user-agent").cloned().unwrap_or_default() },
-            "requestId": uuid::Uuid::now_v7().to_string(),
-            "routeKey": route_key,
-            "stage": "$default",
-            "time": now.format("%d/%b/%Y:%H:%M:%S %z").to_string(),
-            "timeEpoch": now.timestamp_millis(),
-            "authorizer": claims.map(|c| serde_json::json!({ "jwt": { "claims": c, "scopes": null } })),
-        },
-        "body": if body.is_empty() { None } else { Some(body_text) },
-        "isBase64Encoded": is_base64,
-    });
-    let event: ApiGatewayV2httpRequest = match serde_json::from_value(event) {
-        Ok(event) => event,
+    let incoming = Incoming {
+        route_key: format!("{} {}", route.method, route.path),
+        method,
+        path,
+        raw_query,
+        headers,
+        path_parameters,
+        claims,
+        body: (!body.is_empty()).then_some(body_text),
+        is_base64,
+    };
+    let lambda_request = match lambda_request(incoming) {
+        Ok(request) => request,
         Err(error) => {
             tracing::error!(%error, "cannot build the API Gateway event");
             return plain(500, r#"{"message":"Internal Server Error"}"#);
         }
     };
-    let lambda_request: lambda_http::Request = LambdaRequest::ApiGatewayV2(event).into();
     let response = (route.handler)(lambda_request).await;
     let (parts, body) = response.into_parts();
     let bytes = body
@@ -180,6 +164,60 @@ pub async fn handle(State(gateway): State<Arc<Gateway>>, request: Request) -> Re
         .map(|b| b.to_bytes())
         .unwrap_or_default();
     Response::from_parts(parts, AxumBody::from(bytes))
+}
+
+/// A request as the HTTP API hands it to a function.
+#[derive(Debug, Clone, Default)]
+pub struct Incoming {
+    /// `GET /api/counterparties/{id}`.
+    pub route_key: String,
+    pub method: String,
+    pub path: String,
+    pub raw_query: String,
+    /// Lower-case names.
+    pub headers: HashMap<String, String>,
+    pub path_parameters: HashMap<String, String>,
+    /// The JWT authorizer's claims, when the route is authorized and the token valid.
+    pub claims: Option<HashMap<String, String>>,
+    pub body: Option<String>,
+    pub is_base64: bool,
+}
+
+/// Builds the payload-2.0 event API Gateway sends, and the request `lambda_http` makes of it.
+pub fn lambda_request(incoming: Incoming) -> Result<lambda_http::Request, serde_json::Error> {
+    let now = chrono::Utc::now();
+    let event = serde_json::json!({
+        "version": "2.0",
+        "routeKey": incoming.route_key,
+        "rawPath": incoming.path,
+        "rawQueryString": incoming.raw_query,
+        "headers": incoming.headers,
+        "queryStringParameters": query_parameters(&incoming.raw_query),
+        "pathParameters": incoming.path_parameters,
+        "requestContext": {
+            "accountId": crate::template::LOCAL_ACCOUNT,
+            "apiId": "local",
+            "domainName": "127.0.0.1",
+            "domainPrefix": "local",
+            "http": {
+                "method": incoming.method,
+                "path": incoming.path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": incoming.headers.get("user-agent").cloned().unwrap_or_default(),
+            },
+            "requestId": uuid::Uuid::now_v7().to_string(),
+            "routeKey": incoming.route_key,
+            "stage": "$default",
+            "time": now.format("%d/%b/%Y:%H:%M:%S %z").to_string(),
+            "timeEpoch": now.timestamp_millis(),
+            "authorizer": incoming.claims.map(|c| serde_json::json!({ "jwt": { "claims": c, "scopes": null } })),
+        },
+        "body": incoming.body,
+        "isBase64Encoded": incoming.is_base64,
+    });
+    let event: ApiGatewayV2httpRequest = serde_json::from_value(event)?;
+    Ok(LambdaRequest::ApiGatewayV2(event).into())
 }
 
 /// Serves until the task is dropped.

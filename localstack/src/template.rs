@@ -359,7 +359,8 @@ pub fn resolve(
             }
             "AWS::SQS::Queue" => {
                 let name = named("QueueName")?;
-                let url = format!("http://127.0.0.1:4566/{LOCAL_ACCOUNT}/{name}");
+                let url =
+                    format!("http://127.0.0.1:4566/queue/{LOCAL_REGION}/{LOCAL_ACCOUNT}/{name}");
                 Physical {
                     attributes: HashMap::from([
                         (

@@ -204,6 +204,10 @@ fn the_malformed_corpus_never_panics() {
 fn empty_and_oversized_input_get_a_reason() {
     assert_eq!(parse_email(b""), Err(EmailParseError::Empty));
     assert_eq!(parse_email(b"  \r\n"), Err(EmailParseError::Empty));
+    assert_eq!(
+        parse_email(b"\x00\x01 not mime at all"),
+        Err(EmailParseError::NoHeaders)
+    );
     let huge = vec![b'a'; MAX_MESSAGE_BYTES + 1];
     assert_eq!(
         parse_email(&huge),

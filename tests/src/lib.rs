@@ -1,1 +1,311 @@
+//! Test support: every test gets its own stack — its own table, buckets and queues, made
+//! from `infra/template.yaml` under a unique stack name — and its own staff, so tests run
+//! in parallel against one LocalStack and one DynamoDB Local. The handlers under test use
+//! clients that count their AWS round trips; set-up and inspection use separate clients.
 
+use api::Api;
+use aws_sdk_s3::primitives::ByteStream;
+use crm_local::gateway::{Incoming, lambda_request};
+use crm_local::poller::{BatchHandler, QueueBinding, poll_once};
+use crm_local::{Endpoints, LocalStack};
+use crm_shared::aws::{AwsClients, RoundTrips};
+use crm_shared::domain::{Department, EmailAddress, Employee, Role};
+use crm_shared::store::DynamoStore;
+use futures::FutureExt;
+use inbound_email::InboundEmailHandler;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// A fresh stack with seeded staff and the functions under test.
+pub struct TestStack {
+    pub name: String,
+    pub stack: LocalStack,
+    /// Clients the handlers use; their round trips are counted.
+    pub counted: AwsClients,
+    /// Clients for set-up and inspection; not counted.
+    pub setup: AwsClients,
+    pub store: DynamoStore,
+    pub inbound: Arc<InboundEmailHandler>,
+    pub api: Api,
+    pub heads: Vec<Employee>,
+    pub manager: Employee,
+    /// The notification sender of this stack (a template parameter), to find its mail.
+    pub notify_from: String,
+}
+
+fn employee(id: String, role: Role, stack: &str) -> Employee {
+    Employee {
+        email: EmailAddress::parse(&format!("{id}@{stack}.test"))
+            .unwrap_or_else(|| panic!("bad test email {id}")),
+        name: id.clone(),
+        id,
+        role,
+        department: Some(Department::High),
+        active: true,
+    }
+}
+
+/// The fixtures folder `events/`.
+pub fn events() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../events")
+}
+
+pub fn fixture(path: &str) -> Vec<u8> {
+    std::fs::read(events().join(path)).unwrap_or_else(|e| panic!("fixture {path}: {e}"))
+}
+
+impl TestStack {
+    pub async fn new() -> Self {
+        let name = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+        let notify_from = format!("crm@{name}.test");
+        let mut parameters = crm_local::stack::local_parameters();
+        parameters.insert("NotificationSender".into(), notify_from.clone());
+        let endpoints = Endpoints::default();
+        let stack = LocalStack::create(&name, endpoints.clone(), &parameters)
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot create stack {name} (are the emulators running? `make emulators`): {e}"
+                )
+            });
+        let counted = endpoints.clients(RoundTrips::default()).await;
+        let setup = endpoints.clients(RoundTrips::default()).await;
+        let store = DynamoStore::new(setup.dynamodb.clone(), stack.name("Table").unwrap());
+        let heads = vec![
+            employee(format!("head-a-{name}"), Role::Head, &name),
+            employee(format!("head-b-{name}"), Role::Head, &name),
+        ];
+        let manager = employee(format!("mgr-{name}"), Role::Manager, &name);
+        for e in heads.iter().chain([&manager]) {
+            store.put_employee(e).await.unwrap();
+        }
+        let inbound_config =
+            inbound_email::Config::from_env(stack.function_env("InboundEmailFunction").unwrap())
+                .unwrap();
+        let api_config = api::Config::from_env(stack.function_env("ApiFunction").unwrap()).unwrap();
+        Self {
+            inbound: Arc::new(InboundEmailHandler::new(&inbound_config, &counted)),
+            api: Api::new(&api_config, &counted),
+            name,
+            stack,
+            counted,
+            setup,
+            store,
+            heads,
+            manager,
+            notify_from,
+        }
+    }
+
+    /// Stores raw MIME in the inbound bucket exactly as the SES receipt rule does.
+    pub async fn deliver(&self, raw: &[u8]) -> String {
+        let drop = self.stack.mail_drop().unwrap();
+        let key = format!("{}{}", drop.prefix, uuid::Uuid::now_v7().simple());
+        self.setup
+            .s3
+            .put_object()
+            .bucket(&drop.bucket)
+            .key(&key)
+            .body(ByteStream::from(raw.to_vec()))
+            .send()
+            .await
+            .unwrap();
+        key
+    }
+
+    pub fn inbound_bucket(&self) -> String {
+        self.stack.mail_drop().unwrap().bucket
+    }
+
+    /// The inbound queue wired to the handler under test; `objects` counts the messages
+    /// that named an object (S3 also sends an `s3:TestEvent` when a notification is set up).
+    pub fn inbound_binding(&self, objects: Arc<AtomicUsize>) -> QueueBinding {
+        let inbound = self.inbound.clone();
+        let handler: BatchHandler = Arc::new(move |event| {
+            let inbound = inbound.clone();
+            let named = event
+                .records
+                .iter()
+                .filter(|m| !is_test_event(m.body.as_deref().unwrap_or_default()))
+                .count();
+            objects.fetch_add(named, Ordering::SeqCst);
+            async move { inbound.handle_batch(event).await }.boxed()
+        });
+        self.stack
+            .queue_binding("InboundEmailFunction", handler)
+            .unwrap()
+    }
+
+    /// Polls the inbound queue as Lambda would until `expected` delivered objects were
+    /// handled (the S3 notifications arrive asynchronously). Returns how many failed.
+    pub async fn process_inbound(&self, expected: usize) -> usize {
+        let objects = Arc::new(AtomicUsize::new(0));
+        let binding = self.inbound_binding(objects.clone());
+        let mut failed = 0;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while objects.load(Ordering::SeqCst) < expected {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "only {} of {expected} notifications arrived",
+                objects.load(Ordering::SeqCst)
+            );
+            failed += poll_once(&self.setup.sqs, &binding, 1, 30)
+                .await
+                .unwrap()
+                .failed;
+        }
+        failed
+    }
+
+    /// Waits until `count` messages sit in the inbound queue, and returns them without
+    /// handling them (for tests that drive the handler themselves).
+    pub async fn wait_for_notifications(&self, count: usize) -> Vec<String> {
+        let url = self.stack.queue_url("InboundEmailQueue").unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        let mut bodies = Vec::new();
+        while bodies.len() < count {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "only {} of {count} notifications arrived",
+                bodies.len()
+            );
+            let output = self
+                .setup
+                .sqs
+                .receive_message()
+                .queue_url(&url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                .send()
+                .await
+                .unwrap();
+            for message in output.messages.unwrap_or_default() {
+                let body = message.body.unwrap_or_default();
+                if !is_test_event(&body) {
+                    bodies.push(body);
+                }
+                self.setup
+                    .sqs
+                    .delete_message()
+                    .queue_url(&url)
+                    .receipt_handle(message.receipt_handle.unwrap_or_default())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+        bodies
+    }
+
+    /// Calls the API function as the HTTP API would after its JWT authorizer.
+    pub async fn api_get(
+        &self,
+        path_and_query: &str,
+        caller: Option<(&str, Role)>,
+    ) -> (u16, Value) {
+        let (path, query) = path_and_query
+            .split_once('?')
+            .unwrap_or((path_and_query, ""));
+        let claims = caller.map(|(id, role)| {
+            HashMap::from([
+                ("sub".to_owned(), id.to_owned()),
+                ("role".to_owned(), role.code().to_owned()),
+            ])
+        });
+        let request = lambda_request(Incoming {
+            route_key: format!("GET {path}"),
+            method: "GET".into(),
+            path: path.into(),
+            raw_query: query.into(),
+            claims,
+            ..Default::default()
+        })
+        .unwrap();
+        let response = self.api.handle(request).await;
+        let status = response.status().as_u16();
+        let body = match response.body() {
+            lambda_http::Body::Text(text) => serde_json::from_str(text).unwrap_or(Value::Null),
+            _ => Value::Null,
+        };
+        (status, body)
+    }
+
+    /// As a sales head.
+    pub async fn get_as_head(&self, path_and_query: &str) -> Value {
+        let (status, body) = self
+            .api_get(path_and_query, Some((&self.heads[0].id, Role::Head)))
+            .await;
+        assert_eq!(status, 200, "{path_and_query}: {body}");
+        body
+    }
+
+    /// Notifications this stack sent, as LocalStack recorded them.
+    pub async fn sent_mail(&self) -> Vec<Value> {
+        let body =
+            crm_local::emulators::http_get(4566, &format!("/_aws/ses?email={}", self.notify_from))
+                .await
+                .expect("LocalStack answers");
+        let json = body
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b)
+            .unwrap_or_default();
+        let value: Value = serde_json::from_str(json).unwrap_or(Value::Null);
+        value["messages"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Makes `manager` responsible for a counterparty (routing arrives with a later issue).
+    pub async fn assign_manager(&self, party_id: &str) {
+        self.setup
+            .dynamodb
+            .update_item()
+            .table_name(self.stack.name("Table").unwrap())
+            .key(
+                "pk",
+                aws_sdk_dynamodb::types::AttributeValue::S(format!("PARTY#{party_id}")),
+            )
+            .key(
+                "sk",
+                aws_sdk_dynamodb::types::AttributeValue::S("PARTY".into()),
+            )
+            .update_expression("SET responsible_manager_id = :m")
+            .expression_attribute_values(
+                ":m",
+                aws_sdk_dynamodb::types::AttributeValue::S(self.manager.id.clone()),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// Reads an object of a bucket; `None` when it does not exist.
+    pub async fn object(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
+        let output = self
+            .setup
+            .s3
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .ok()?;
+        Some(output.body.collect().await.ok()?.into_bytes().to_vec())
+    }
+}
+
+/// The message S3 sends once when a bucket notification is configured.
+pub fn is_test_event(body: &str) -> bool {
+    body.contains("s3:TestEvent")
+}
+
+/// A hand-written email from `from` with a fresh Message-ID.
+pub fn email_from(from: &str, subject: &str, body: &str) -> Vec<u8> {
+    format!(
+        "From: {from}\r\nTo: sales@vacuum-zavod.example\r\nSubject: {subject}\r\nMessage-ID: <{}@test>\r\nDate: Sun, 29 Nov 2026 10:00:00 +0300\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{body}\r\n",
+        uuid::Uuid::new_v4().simple()
+    )
+    .into_bytes()
+}

@@ -18,6 +18,22 @@ use sha2::{Digest, Sha256};
 /// The largest message intake reads. SES inbound delivers at most 40 MB to S3.
 pub const MAX_MESSAGE_BYTES: usize = 40 * 1024 * 1024;
 
+/// Headers of which a real message has at least one; bytes without any are not mail.
+const MESSAGE_HEADERS: &[&str] = &[
+    "From",
+    "Sender",
+    "Reply-To",
+    "To",
+    "Cc",
+    "Date",
+    "Subject",
+    "Message-ID",
+    "Received",
+    "Return-Path",
+    "MIME-Version",
+    "Content-Type",
+];
+
 /// Why a raw object cannot be read as an email. Permanent: retrying will not help.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum EmailParseError {
@@ -69,7 +85,12 @@ pub fn parse_email(raw: &[u8]) -> Result<InboundEmail, EmailParseError> {
     let message = MessageParser::default()
         .parse(raw)
         .ok_or(EmailParseError::NoHeaders)?;
-    if message.headers().is_empty() {
+    let has_message_headers = message.headers().iter().any(|h| {
+        MESSAGE_HEADERS
+            .iter()
+            .any(|known| h.name().eq_ignore_ascii_case(known))
+    });
+    if !has_message_headers {
         return Err(EmailParseError::NoHeaders);
     }
 

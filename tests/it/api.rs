@@ -1,0 +1,124 @@
+//! The staff API: authentication, roles, filters, pagination, clear 4xx answers.
+
+use crm_shared::domain::Role;
+use integration_tests::{TestStack, email_from, fixture};
+use serde_json::Value;
+use std::collections::HashSet;
+
+fn items(page: &Value) -> &Vec<Value> {
+    page["items"].as_array().expect("a page has items")
+}
+
+#[tokio::test]
+async fn lists_page_with_an_opaque_cursor_and_filter_by_kind_and_channel() {
+    let t = TestStack::new().await;
+    t.deliver(&fixture("email/cf7-reply-to.eml")).await;
+    t.deliver(&fixture("email/jivo-chat.eml")).await;
+    t.deliver(&email_from(
+        "Ольга <olga@page-test.ru>",
+        "Вопрос",
+        "Нужна печь",
+    ))
+    .await;
+    t.process_inbound(3).await;
+
+    let mut seen = HashSet::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let query = match &cursor {
+            Some(c) => format!("/api/inquiries?limit=1&cursor={c}"),
+            None => "/api/inquiries?limit=1".to_owned(),
+        };
+        let page = t.get_as_head(&query).await;
+        assert!(items(&page).len() <= 1);
+        for item in items(&page) {
+            assert!(
+                seen.insert(item["id"].as_str().unwrap().to_owned()),
+                "no repeats across pages"
+            );
+        }
+        pages += 1;
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+        assert!(pages < 10);
+    }
+    assert_eq!(seen.len(), 3);
+
+    let chats = t.get_as_head("/api/inquiries?kind=jivo_chat").await;
+    assert_eq!(items(&chats).len(), 1);
+    assert_eq!(items(&chats)[0]["contact"]["name"], "Дмитрий");
+    let forms = t
+        .get_as_head("/api/inquiries?status=unrouted&kind=site_form&channel=email")
+        .await;
+    assert_eq!(items(&forms).len(), 1);
+    assert!(items(&t.get_as_head("/api/inquiries?channel=phone").await).is_empty());
+    assert!(items(&t.get_as_head("/api/inquiries?status=routed").await).is_empty());
+    assert_eq!(
+        items(&t.get_as_head("/api/counterparties?kind=lead&limit=2").await).len(),
+        2
+    );
+    assert!(items(&t.get_as_head("/api/counterparties?kind=client").await).is_empty());
+    let all = t.get_as_head("/api/inquiries").await;
+    assert!(items(&all)[0]["age_seconds"].as_i64().unwrap() >= 0);
+}
+
+#[tokio::test]
+async fn bad_requests_get_a_clear_answer() {
+    let t = TestStack::new().await;
+    let head = Some((t.heads[0].id.as_str(), Role::Head));
+    for (query, expected) in [
+        ("/api/inquiries?limit=0", 400),
+        ("/api/inquiries?limit=501", 400),
+        ("/api/inquiries?limit=abc", 400),
+        ("/api/inquiries?status=lost", 400),
+        ("/api/inquiries?kind=fax", 400),
+        ("/api/inquiries?cursor=not-a-cursor", 400),
+        ("/api/counterparties?kind=enemy", 400),
+        ("/api/counterparties/does-not-exist", 404),
+        ("/api/counterparties/..%2F..", 404),
+        ("/api/unknown", 404),
+    ] {
+        let (status, body) = t.api_get(query, head).await;
+        assert_eq!(status, expected, "{query}: {body}");
+        if status == 400 {
+            assert!(
+                body["reason"].as_str().is_some_and(|r| !r.is_empty()),
+                "{query}: {body}"
+            );
+        }
+    }
+    // A cursor of another list is refused, not misread.
+    t.deliver(&email_from("A <a@cursor-test.ru>", "1", "x"))
+        .await;
+    t.deliver(&email_from("B <b@cursor-test.ru>", "2", "y"))
+        .await;
+    t.process_inbound(2).await;
+    let page = t.get_as_head("/api/counterparties?limit=1").await;
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let (status, _) = t
+        .api_get(&format!("/api/inquiries?cursor={cursor}"), head)
+        .await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn without_valid_claims_the_answer_is_401_and_roles_are_enforced() {
+    let t = TestStack::new().await;
+    let (status, body) = t.api_get("/api/inquiries", None).await;
+    assert_eq!(status, 401, "{body}");
+    let (status, _) = t
+        .api_get("/api/inquiries", Some(("wh-1", Role::Warehouse)))
+        .await;
+    assert_eq!(status, 403);
+    let (status, _) = t
+        .api_get("/api/counterparties", Some(("wh-1", Role::Warehouse)))
+        .await;
+    assert_eq!(status, 200, "the warehouse may look up counterparties");
+    for role in [Role::Head, Role::Manager, Role::Marketer, Role::Admin] {
+        let (status, _) = t.api_get("/api/inquiries", Some(("someone", role))).await;
+        assert_eq!(status, 200, "{role}");
+    }
+}
