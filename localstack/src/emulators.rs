@@ -63,13 +63,6 @@ impl Emulator {
         }
     }
 
-    fn pid_file(self, root: &Path) -> PathBuf {
-        state_dir(root).join(match self {
-            Self::LocalStack => "localstack.pid",
-            Self::DynamoDbLocal => "dynamodb.pid",
-        })
-    }
-
     fn log_file(self, root: &Path) -> PathBuf {
         state_dir(root).join(match self {
             Self::LocalStack => "localstack.log",
@@ -138,7 +131,7 @@ impl Emulator {
                     ))
                     .arg("-jar")
                     .arg(jar_dir.join("DynamoDBLocal.jar"))
-                    .args(["-inMemory", "-port", "8000"]);
+                    .args(["-inMemory", "-disableTelemetry", "-port", "8000"]);
                 Ok(command)
             }
         }
@@ -160,12 +153,11 @@ impl Emulator {
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log_err)
+            .current_dir(state_dir(root))
             .process_group(0)
             .spawn()
             .map_err(spawn_error)?;
-        let pid = child.id();
-        std::fs::write(self.pid_file(root), pid.to_string()).map_err(spawn_error)?;
-        Ok(pid)
+        Ok(child.id())
     }
 }
 
@@ -209,18 +201,38 @@ pub fn stop_pid(pid: u32) {
         .status();
 }
 
-/// Stops the emulators recorded in the pid files (those `crm-local emulators start` left).
+/// The file `crm-local emulators start` records what it started in, for `stop`.
+fn started_file(root: &Path) -> PathBuf {
+    state_dir(root).join("started.pids")
+}
+
+/// Records the emulators a detached `start` spawned, so `stop` stops only those and
+/// leaves alone emulators somebody else (a running `crm-local up`) owns.
+pub fn record_started(root: &Path, started: &Started) -> std::io::Result<()> {
+    use std::io::Write;
+    if started.pids.is_empty() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(state_dir(root))?;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(started_file(root))?;
+    for (_, pid) in &started.pids {
+        writeln!(file, "{pid}")?;
+    }
+    Ok(())
+}
+
+/// Stops the emulators the last `crm-local emulators start` spawned.
 pub fn stop_recorded(root: &Path) {
-    for emulator in Emulator::ALL {
-        let file = emulator.pid_file(root);
-        if let Some(pid) = std::fs::read_to_string(&file)
-            .ok()
-            .and_then(|p| p.trim().parse().ok())
-        {
+    let file = started_file(root);
+    for pid in std::fs::read_to_string(&file).unwrap_or_default().lines() {
+        if let Ok(pid) = pid.trim().parse() {
             stop_pid(pid);
         }
-        let _ = std::fs::remove_file(file);
     }
+    let _ = std::fs::remove_file(file);
 }
 
 /// A tiny HTTP/1.0 GET on loopback; `None` when nothing answers.

@@ -62,14 +62,7 @@ async fn main() -> ExitCode {
         },
         Some("token") => token_command(&args).await,
         Some("emulators") => match args.get(1).map(String::as_str) {
-            Some("start") => emulators::ensure_running(&repo_root(), Duration::from_secs(120))
-                .await
-                .map(|started| {
-                    for (emulator, pid) in started.pids {
-                        eprintln!("started {} (pid {pid})", emulator.name());
-                    }
-                })
-                .map_err(Into::into),
+            Some("start") => start_emulators().await,
             Some("stop") => {
                 emulators::stop_recorded(&repo_root());
                 Ok(())
@@ -85,6 +78,19 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+async fn start_emulators() -> Result<(), Failure> {
+    let root = repo_root();
+    let started = emulators::ensure_running(&root, Duration::from_secs(120)).await?;
+    for (emulator, pid) in &started.pids {
+        eprintln!("started {} (pid {pid})", emulator.name());
+    }
+    if started.pids.is_empty() {
+        eprintln!("the emulators were already running");
+    }
+    emulators::record_started(&root, &started)?;
+    Ok(())
 }
 
 /// Prints what intake reads from one message, as one JSON object.

@@ -51,7 +51,7 @@ impl Principal {
             .or_else(|| {
                 claims.get("cognito:groups").and_then(|groups| {
                     groups
-                        .split(|c: char| c == ',' || c == ' ' || c == '[' || c == ']' || c == '"')
+                        .split([',', ' ', '[', ']', '"'])
                         .find_map(Role::from_code)
                 })
             })

@@ -58,7 +58,8 @@ impl<'a> EnvReader<'a> {
 
     pub fn url(&mut self, name: &str) -> String {
         let raw = self.required(name);
-        if !raw.is_empty() && !(raw.starts_with("https://") || raw.starts_with("http://")) {
+        let is_http = raw.starts_with("https://") || raw.starts_with("http://");
+        if !raw.is_empty() && !is_http {
             self.problems.push(format!("{name} must be an http(s) URL"));
         }
         raw.trim_end_matches('/').to_owned()

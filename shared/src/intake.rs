@@ -345,13 +345,11 @@ impl<S: IntakeStore, N: Notifier> Intake<'_, S, N> {
 
     /// The responsible manager when there is an active one, else the sales heads.
     async fn recipients_for(&self, party: &Counterparty) -> Result<Vec<Employee>, IntakeError> {
-        if let Some(manager_id) = &party.responsible_manager_id {
-            if let Some(manager) = self.store.employee(manager_id).await? {
-                if manager.active {
+        if let Some(manager_id) = &party.responsible_manager_id
+            && let Some(manager) = self.store.employee(manager_id).await?
+                && manager.active {
                     return Ok(vec![manager]);
                 }
-            }
-        }
         Ok(self.store.active_heads().await?)
     }
 }

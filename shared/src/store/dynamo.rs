@@ -342,7 +342,7 @@ impl DynamoStore {
             if point_range.clone().any(failed) {
                 return Ok(WriteOutcome::ContactPointTaken);
             }
-            if codes.iter().any(|c| *c == "TransactionConflict") {
+            if codes.contains(&"TransactionConflict") {
                 return Ok(WriteOutcome::Contended);
             }
             return Err(StoreError::Service {

