@@ -209,9 +209,10 @@ impl LocalStack {
 pub fn dev_key(root: &Path) -> Result<Vec<u8>, std::io::Error> {
     let path = root.join("localstack/.state/dev-jwt.key");
     if let Ok(key) = std::fs::read_to_string(&path)
-        && key.trim().len() >= 32 {
-            return Ok(key.trim().as_bytes().to_vec());
-        }
+        && key.trim().len() >= 32
+    {
+        return Ok(key.trim().as_bytes().to_vec());
+    }
     std::fs::create_dir_all(root.join("localstack/.state"))?;
     let key = format!(
         "{}{}",

@@ -10,7 +10,11 @@ use std::path::{Path, PathBuf};
 fn corpus() -> Vec<Vec<u8>> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/email");
     let mut files: Vec<PathBuf> = Vec::new();
-    for dir in [root.clone(), root.join("mime-torture/malformed"), root.join("mime-torture/thirdparty")] {
+    for dir in [
+        root.clone(),
+        root.join("mime-torture/malformed"),
+        root.join("mime-torture/thirdparty"),
+    ] {
         for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
             if entry.path().extension().is_some_and(|e| e == "eml") {
                 files.push(entry.path());
@@ -44,11 +48,15 @@ fn bench(c: &mut Criterion) {
     // One realistic large message: a 5 MB scan attached to a short letter.
     let mut large = b"From: Big <big@sender.ru>\r\nSubject: scan\r\nMessage-ID: <big@x>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\n--XX\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n--XX\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"scan.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n".to_vec();
     while large.len() < 5 * 1024 * 1024 {
-        large.extend_from_slice(b"JVBERi0xLjQKJcfsj6IKNSAwIG9iago8PC9MZW5ndGggNiAwIFIvRmlsdGVyIC9GbGF0ZURl\r\n");
+        large.extend_from_slice(
+            b"JVBERi0xLjQKJcfsj6IKNSAwIG9iago8PC9MZW5ndGggNiAwIFIvRmlsdGVyIC9GbGF0ZURl\r\n",
+        );
     }
     large.extend_from_slice(b"--XX--\r\n");
     group.throughput(Throughput::Bytes(large.len() as u64));
-    group.bench_function("attachment_5mb", |b| b.iter(|| black_box(parse_email(black_box(&large)))));
+    group.bench_function("attachment_5mb", |b| {
+        b.iter(|| black_box(parse_email(black_box(&large))))
+    });
     group.finish();
 }
 

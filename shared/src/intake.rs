@@ -199,7 +199,10 @@ impl<S: IntakeStore, N: Notifier> Intake<'_, S, N> {
             return Ok(());
         };
         if notification.to.is_empty() {
-            tracing::warn!(event_key = %record.event_key, "nobody to notify: no active head or manager");
+            tracing::warn!(
+                channel = record.channel.code(),
+                "nobody to notify: no active head or manager"
+            );
         } else {
             self.notifier.send(notification).await?;
         }
@@ -347,9 +350,10 @@ impl<S: IntakeStore, N: Notifier> Intake<'_, S, N> {
     async fn recipients_for(&self, party: &Counterparty) -> Result<Vec<Employee>, IntakeError> {
         if let Some(manager_id) = &party.responsible_manager_id
             && let Some(manager) = self.store.employee(manager_id).await?
-                && manager.active {
-                    return Ok(vec![manager]);
-                }
+            && manager.active
+        {
+            return Ok(vec![manager]);
+        }
         Ok(self.store.active_heads().await?)
     }
 }

@@ -116,9 +116,10 @@ pub fn labelled_fields(body: &str) -> LabelledFields {
         let mut value = value.trim().to_owned();
         if value.is_empty()
             && let Some(next) = lines[index + 1..].iter().take(2).find(|l| !l.is_empty())
-                && next.split_once(':').and_then(|(l, _)| lookup(l)).is_none() {
-                    value = (*next).to_owned();
-                }
+            && next.split_once(':').and_then(|(l, _)| lookup(l)).is_none()
+        {
+            value = (*next).to_owned();
+        }
         if !seen.contains(&field) {
             seen.push(field);
         }

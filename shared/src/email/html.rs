@@ -49,10 +49,9 @@ pub fn to_text(html: &str) -> String {
         }
         if LINE_BREAKING.contains(&name.as_str()) {
             out.push('\n');
-        } else if (name == "td" || name == "th")
-            && tag.starts_with('/') {
-                out.push(' ');
-            }
+        } else if (name == "td" || name == "th") && tag.starts_with('/') {
+            out.push(' ');
+        }
     }
     push_text(&mut out, rest);
     out.lines()
