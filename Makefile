@@ -53,14 +53,16 @@ emulators: install
 emulators-stop:
 	test ! -x $(CRM_LOCAL) || $(CRM_LOCAL) emulators stop
 
-## bench: parse + classify + extract over the fixture corpus (criterion).
-bench:
+## bench: parse + classify + extract over the fixture corpus, and webhook requests
+## against the emulators (criterion).
+bench: emulators
 	$(CARGO) bench --locked -p crm-shared --bench email_intake
+	$(CARGO) bench --locked -p integration-tests --bench webhooks
 
 ## package: deployable bootstrap zips for Lambda (x86_64) in target/lambda/<function>/.
 package: install
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo-lambda lambda build --release --x86-64 --locked --output-format zip \
-	  --bin inbound-email --bin api
+	  --bin inbound-email --bin api --bin webhooks
 
 clean-state:
 	rm -rf localstack/.state

@@ -52,6 +52,10 @@ impl Endpoints {
         aws_sdk_ssm::Client::new(&Self::config(&self.localstack).await)
     }
 
+    pub async fn secrets(&self) -> aws_sdk_secretsmanager::Client {
+        aws_sdk_secretsmanager::Client::new(&Self::config(&self.localstack).await)
+    }
+
     /// Clients for creating resources (not counted).
     pub async fn provision_clients(&self) -> ProvisionClients {
         let clients = self.clients(RoundTrips::default()).await;
@@ -61,6 +65,7 @@ impl Endpoints {
             sqs: clients.sqs,
             ses: clients.ses,
             ssm: self.ssm().await,
+            secrets: self.secrets().await,
         }
     }
 

@@ -5,6 +5,7 @@
 //! crm-local parse-email FILE           parse one .eml and print what intake reads from it (no AWS needed)
 //! crm-local token --role ROLE --user ID [--ttl SECONDS]
 //!                                      print a development bearer token the local gateway accepts
+//! crm-local secret miko|jivo|forms     print the local webhook secret of a source
 //! crm-local emulators start|stop       start (and wait for) or stop the emulators in the background
 //! ```
 
@@ -32,7 +33,7 @@ type Failure = Box<dyn std::error::Error + Send + Sync>;
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage:\n  crm-local up\n  crm-local parse-email FILE\n  crm-local token --role head|manager|marketer|warehouse|admin --user ID [--ttl SECONDS]\n  crm-local emulators start|stop"
+        "usage:\n  crm-local up\n  crm-local parse-email FILE\n  crm-local token --role head|manager|marketer|warehouse|admin --user ID [--ttl SECONDS]\n  crm-local secret miko|jivo|forms\n  crm-local emulators start|stop"
     );
     ExitCode::from(2)
 }
@@ -61,6 +62,10 @@ async fn main() -> ExitCode {
             None => return usage(),
         },
         Some("token") => token_command(&args).await,
+        Some("secret") => match args.get(1).and_then(|s| secret_logical_id(s)) {
+            Some(logical_id) => secret_command(logical_id).await,
+            None => return usage(),
+        },
         Some("emulators") => match args.get(1).map(String::as_str) {
             Some("start") => start_emulators().await,
             Some("stop") => {
@@ -119,6 +124,30 @@ fn parse_email_command(file: &str) -> Result<(), Failure> {
         })).collect::<Vec<_>>(),
     });
     println!("{}", serde_json::to_string_pretty(&output)?);
+    Ok(())
+}
+
+fn secret_logical_id(source: &str) -> Option<&'static str> {
+    match source {
+        "miko" => Some("MikoWebhookSecret"),
+        "jivo" => Some("JivoWebhookSecret"),
+        "forms" => Some("FormsWebhookSecret"),
+        _ => None,
+    }
+}
+
+async fn secret_command(logical_id: &str) -> Result<(), Failure> {
+    let resolved = crm_local::template::load(
+        &crm_local::stack::template_path(),
+        LOCAL_STACK,
+        &local_parameters(),
+    )?;
+    let stack = LocalStack {
+        resolved,
+        provisioned: Default::default(),
+        endpoints: Endpoints::default(),
+    };
+    println!("{}", stack.secret(logical_id).await?);
     Ok(())
 }
 
@@ -182,7 +211,17 @@ async fn up() -> Result<(), Failure> {
         let api = api.clone();
         async move { api.handle(request).await }.boxed()
     });
-    let gateway = stack.gateway(&HashMap::from([("ApiFunction".to_owned(), api_handler)]))?;
+    let webhooks_config = webhooks::Config::from_env(stack.function_env("WebhooksFunction")?)?;
+    let secrets = webhooks::Secrets::load(&endpoints.secrets().await, &webhooks_config).await?;
+    let hooks = Arc::new(webhooks::Webhooks::new(&webhooks_config, &clients, secrets));
+    let webhooks_handler: HttpHandler = Arc::new(move |request| {
+        let hooks = hooks.clone();
+        async move { hooks.handle(request).await }.boxed()
+    });
+    let gateway = stack.gateway(&HashMap::from([
+        ("ApiFunction".to_owned(), api_handler),
+        ("WebhooksFunction".to_owned(), webhooks_handler),
+    ]))?;
 
     let smtp = tokio::net::TcpListener::bind(SMTP_ADDRESS).await?;
     let http = tokio::net::TcpListener::bind(GATEWAY_ADDRESS).await?;
@@ -222,6 +261,9 @@ Try it:
 
   TOKEN={head_token}
   curl -s -H "Authorization: Bearer $TOKEN" 'http://{GATEWAY_ADDRESS}/api/inquiries?status=unrouted'
+
+  MIKO=$(cargo run -q -p crm-local -- secret miko)
+  curl -s "http://{GATEWAY_ADDRESS}/webhooks/miko/$MIKO?event=start&linkedid=demo-1&from=79257181233&did=1233"
 
 Other tokens: cargo run -q -p crm-local -- token --role manager --user mgr-high-1
 Ctrl-C stops everything this command started."#,

@@ -30,6 +30,7 @@ pub struct ProvisionClients {
     pub sqs: aws_sdk_sqs::Client,
     pub ses: aws_sdk_ses::Client,
     pub ssm: aws_sdk_ssm::Client,
+    pub secrets: aws_sdk_secretsmanager::Client,
 }
 
 /// A resource that could not be created.
@@ -113,6 +114,9 @@ pub async fn provision(
             .await
             .map_err(|e| failed(identity, DisplayErrorContext(&e).to_string()))?;
     }
+    for secret in stack.of_kind("AWS::SecretsManager::Secret") {
+        create_secret(secret, &clients.secrets).await?;
+    }
     for parameter in stack.of_kind("AWS::SSM::Parameter") {
         let name = text(&parameter.properties, "/Name").unwrap_or_default();
         let value = text(&parameter.properties, "/Value").unwrap_or_default();
@@ -137,6 +141,44 @@ pub async fn provision(
             })?;
     }
     Ok(provisioned)
+}
+
+/// Creates a secret as `GenerateSecretString` would: random letters and digits of the
+/// requested length. An existing secret keeps its value.
+async fn create_secret(
+    secret: &Resource,
+    client: &aws_sdk_secretsmanager::Client,
+) -> Result<(), ProvisionError> {
+    let name = text(&secret.properties, "/Name").unwrap_or_default();
+    let length = secret
+        .properties
+        .pointer("/GenerateSecretString/PasswordLength")
+        .and_then(Value::as_u64)
+        .unwrap_or(32) as usize;
+    let mut value = String::new();
+    while value.len() < length {
+        value.push_str(&uuid::Uuid::new_v4().simple().to_string());
+    }
+    value.truncate(length);
+    let result = client
+        .create_secret()
+        .name(name)
+        .secret_string(value)
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_resource_exists_exception()) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(failed(
+            secret,
+            aws_sdk_secretsmanager::error::DisplayErrorContext(&e).to_string(),
+        )),
+    }
 }
 
 fn key_schema(value: &Value) -> Vec<KeySchemaElement> {

@@ -204,6 +204,36 @@ impl LocalStack {
     }
 }
 
+impl LocalStack {
+    /// The value of a webhook secret by the secret's logical id (`MikoWebhookSecret`, …).
+    pub async fn secret(&self, logical_id: &str) -> Result<String, LocalError> {
+        let name = self
+            .resolved
+            .of_kind("AWS::SecretsManager::Secret")
+            .find(|s| s.logical_id == logical_id)
+            .and_then(|s| s.properties.get("Name").and_then(Value::as_str))
+            .ok_or_else(|| LocalError::Missing(format!("secret {logical_id}")))?
+            .to_owned();
+        let output = self
+            .endpoints
+            .secrets()
+            .await
+            .get_secret_value()
+            .secret_id(&name)
+            .send()
+            .await
+            .map_err(|e| {
+                LocalError::Missing(format!(
+                    "secret {name}: {}",
+                    aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
+                ))
+            })?;
+        output
+            .secret_string
+            .ok_or_else(|| LocalError::Missing(format!("value of secret {name}")))
+    }
+}
+
 /// The local signing key of development tokens: made once, kept out of git in
 /// `localstack/.state/dev-jwt.key`.
 pub fn dev_key(root: &Path) -> Result<Vec<u8>, std::io::Error> {

@@ -381,6 +381,11 @@ pub fn resolve(
                 reference: named("RuleSetName")?,
                 attributes: HashMap::new(),
             },
+            // Ref gives the ARN in the cloud; the name identifies the secret just as well.
+            "AWS::SecretsManager::Secret" => Physical {
+                reference: named("Name")?,
+                attributes: HashMap::new(),
+            },
             "AWS::SSM::Parameter" => Physical {
                 reference: named("Name")?,
                 attributes: HashMap::new(),

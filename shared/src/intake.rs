@@ -64,6 +64,8 @@ pub enum IntakeOutcome {
     AppendedToHistory {
         party_id: String,
         interaction_id: String,
+        /// The party's display name (the PBX shows it as caller ID).
+        party_name: String,
     },
     /// Machine mail (auto-reply, bulk, bounce): recorded, nobody told.
     Ignored,
@@ -155,6 +157,7 @@ impl<S: IntakeStore, N: Notifier> Intake<'_, S, N> {
                     let outcome = IntakeOutcome::AppendedToHistory {
                         party_id: party.id.clone(),
                         interaction_id: entry.interaction.id.clone(),
+                        party_name: party.name.clone(),
                     };
                     (
                         self.store.append_to_history(&entry).await?,
@@ -270,6 +273,7 @@ impl<S: IntakeStore, N: Notifier> Intake<'_, S, N> {
             source: source.clone(),
             department: None,
             manager_id: None,
+            missed: false,
         };
         let interaction = Interaction {
             id: interaction_id.clone(),
@@ -285,6 +289,7 @@ impl<S: IntakeStore, N: Notifier> Intake<'_, S, N> {
             contact: message.contact.clone(),
             evidence: Vec::new(),
             source,
+            missed: false,
         };
         let heads = self.store.active_heads().await?;
         let notification = new_lead_notification(&heads, &inquiry, &counterparty, self.links);
@@ -328,6 +333,7 @@ impl<S: IntakeStore, N: Notifier> Intake<'_, S, N> {
                 event_key: message.event_key.clone(),
                 raw_key: message.raw_key.clone(),
             },
+            missed: false,
         };
         let recipients = self.recipients_for(party).await?;
         let notification = history_notification(&recipients, party, &interaction, self.links);
@@ -503,6 +509,7 @@ mod tests {
             email: EmailAddress::parse(&format!("{id}@vacuum-zavod.ru")).unwrap(),
             role,
             department: None,
+            extension: None,
             active: true,
         }
     }

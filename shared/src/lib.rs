@@ -8,11 +8,13 @@
 
 pub mod auth;
 pub mod aws;
+pub mod calls;
 pub mod config;
 pub mod domain;
 pub mod email;
 pub mod error;
 pub mod intake;
 pub mod store;
+pub mod webhooks;
 
 pub use error::{ErrorKind, IntakeError};

@@ -5,3 +5,4 @@ mod api;
 mod email_intake;
 mod local_triggers;
 mod round_trips;
+mod webhooks;

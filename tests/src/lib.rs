@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+use webhooks::{Secrets, Webhooks};
 
 /// A fresh stack with seeded staff and the functions under test.
 pub struct TestStack {
@@ -31,6 +32,8 @@ pub struct TestStack {
     pub store: DynamoStore,
     pub inbound: Arc<InboundEmailHandler>,
     pub api: Api,
+    pub webhooks: Webhooks,
+    pub secrets: Secrets,
     pub heads: Vec<Employee>,
     pub manager: Employee,
     /// The notification sender of this stack (a template parameter), to find its mail.
@@ -45,6 +48,7 @@ fn employee(id: String, role: Role, stack: &str) -> Employee {
         id,
         role,
         department: Some(Department::High),
+        extension: None,
         active: true,
     }
 }
@@ -58,8 +62,23 @@ pub fn fixture(path: &str) -> Vec<u8> {
     std::fs::read(events().join(path)).unwrap_or_else(|e| panic!("fixture {path}: {e}"))
 }
 
+/// Logs of the code under test, shown for failing tests (`RUST_LOG` to change the level).
+fn init_logs() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| "warn,aws_config=error".into()),
+            )
+            .with_test_writer()
+            .try_init();
+    });
+}
+
 impl TestStack {
     pub async fn new() -> Self {
+        init_logs();
         let name = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
         let notify_from = format!("crm@{name}.test");
         let mut parameters = crm_local::stack::local_parameters();
@@ -79,7 +98,8 @@ impl TestStack {
             employee(format!("head-a-{name}"), Role::Head, &name),
             employee(format!("head-b-{name}"), Role::Head, &name),
         ];
-        let manager = employee(format!("mgr-{name}"), Role::Manager, &name);
+        let mut manager = employee(format!("mgr-{name}"), Role::Manager, &name);
+        manager.extension = Some("201".into());
         for e in heads.iter().chain([&manager]) {
             store.put_employee(e).await.unwrap();
         }
@@ -87,7 +107,14 @@ impl TestStack {
             inbound_email::Config::from_env(stack.function_env("InboundEmailFunction").unwrap())
                 .unwrap();
         let api_config = api::Config::from_env(stack.function_env("ApiFunction").unwrap()).unwrap();
+        let webhooks_config =
+            webhooks::Config::from_env(stack.function_env("WebhooksFunction").unwrap()).unwrap();
+        let secrets = Secrets::load(&endpoints.secrets().await, &webhooks_config)
+            .await
+            .unwrap();
         Self {
+            webhooks: Webhooks::new(&webhooks_config, &counted, secrets.clone()),
+            secrets,
             inbound: Arc::new(InboundEmailHandler::new(&inbound_config, &counted)),
             api: Api::new(&api_config, &counted),
             name,
@@ -232,6 +259,76 @@ impl TestStack {
             _ => Value::Null,
         };
         (status, body)
+    }
+
+    /// Calls the webhooks function as the HTTP API would (no authorizer on these routes).
+    /// `path_and_query` is e.g. `/webhooks/miko/<secret>?event=start&…`.
+    pub async fn webhook(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        content_type: &str,
+        body: &[u8],
+    ) -> (u16, String) {
+        let (path, query) = path_and_query
+            .split_once('?')
+            .unwrap_or((path_and_query, ""));
+        let template = ["miko", "jivo", "forms"]
+            .iter()
+            .find(|s| path.starts_with(&format!("/webhooks/{s}/")))
+            .map(|s| format!("/webhooks/{s}/{{secret}}"))
+            .unwrap_or_else(|| path.to_owned());
+        let (body_text, is_base64) = match std::str::from_utf8(body) {
+            Ok(text) => (text.to_owned(), false),
+            Err(_) => {
+                use base64::Engine;
+                (base64::engine::general_purpose::STANDARD.encode(body), true)
+            }
+        };
+        let request = lambda_request(Incoming {
+            route_key: format!("{method} {template}"),
+            method: method.into(),
+            path: path.into(),
+            raw_query: query.into(),
+            headers: HashMap::from([("content-type".to_owned(), content_type.to_owned())]),
+            body: (!body.is_empty()).then_some(body_text),
+            is_base64,
+            ..Default::default()
+        })
+        .unwrap();
+        let response = self.webhooks.handle(request).await;
+        let status = response.status().as_u16();
+        let text = match response.body() {
+            lambda_http::Body::Text(text) => text.clone(),
+            lambda_http::Body::Binary(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+            _ => String::new(),
+        };
+        (status, text)
+    }
+
+    /// A MikoPBX request with this stack's secret.
+    pub async fn miko(&self, query: &str) -> (u16, String) {
+        self.webhook(
+            "GET",
+            &format!("/webhooks/miko/{}?{query}", self.secrets.miko),
+            "",
+            b"",
+        )
+        .await
+    }
+
+    /// Objects under a prefix of the inbound bucket (raw webhook copies).
+    pub async fn raw_copies(&self, prefix: &str) -> usize {
+        let output = self
+            .setup
+            .s3
+            .list_objects_v2()
+            .bucket(self.inbound_bucket())
+            .prefix(prefix)
+            .send()
+            .await
+            .unwrap();
+        output.contents.unwrap_or_default().len()
     }
 
     /// As a sales head.

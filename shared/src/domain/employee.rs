@@ -99,6 +99,9 @@ pub struct Employee {
     pub role: Role,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub department: Option<Department>,
+    /// The PBX extension, which tells who answered a call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extension: Option<String>,
     /// Absent staff (vacation, left) receive no notifications and no assignments.
     #[serde(default = "active_by_default")]
     pub active: bool,

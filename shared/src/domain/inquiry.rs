@@ -139,6 +139,9 @@ pub struct Inquiry {
     pub department: Option<Department>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manager_id: Option<String>,
+    /// A missed call: the most valuable kind of lead, to be called back at once.
+    #[serde(default)]
+    pub missed: bool,
 }
 
 /// One entry of a counterparty's correspondence history.
@@ -166,6 +169,9 @@ pub struct Interaction {
     #[serde(default)]
     pub evidence: Vec<MatchEvidence>,
     pub source: SourceRef,
+    /// A missed call.
+    #[serde(default)]
+    pub missed: bool,
 }
 
 /// The longest text kept on an inquiry or interaction item (DynamoDB items are at most

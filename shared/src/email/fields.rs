@@ -20,8 +20,9 @@ impl LabelledFields {
     }
 }
 
+/// What a label stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Field {
+pub enum Field {
     Name,
     Email,
     Phone,
@@ -87,7 +88,8 @@ const LABELS: &[(&str, Field)] = &[
 /// Longest label we look for, in characters; longer "labels" are sentences with a colon.
 const MAX_LABEL_CHARS: usize = 24;
 
-fn lookup(label: &str) -> Option<Field> {
+/// The field a label (`Имя`, `E-mail автора`, `Phone`, …) stands for, in any case.
+pub fn field_for_label(label: &str) -> Option<Field> {
     let label = label
         .trim()
         .trim_start_matches(['*', '-', '•'])
@@ -110,13 +112,16 @@ pub fn labelled_fields(body: &str) -> LabelledFields {
         if label.chars().count() > MAX_LABEL_CHARS {
             continue;
         }
-        let Some(field) = lookup(label) else {
+        let Some(field) = field_for_label(label) else {
             continue;
         };
         let mut value = value.trim().to_owned();
         if value.is_empty()
             && let Some(next) = lines[index + 1..].iter().take(2).find(|l| !l.is_empty())
-            && next.split_once(':').and_then(|(l, _)| lookup(l)).is_none()
+            && next
+                .split_once(':')
+                .and_then(|(l, _)| field_for_label(l))
+                .is_none()
         {
             value = (*next).to_owned();
         }

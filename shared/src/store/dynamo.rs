@@ -10,7 +10,9 @@
 //! | contact point | `CP#email#<addr>` / `CP#phone#<e164>` | `CP`     |                                   |                                   |
 //! | inquiry       | `INQ#<id>`              | `INQ`                  | `INQ` / `<received>#<id>`         | `UNROUTED` / `<received>#<id>` (only while unrouted) |
 //! | intake record | `EVENT#<natural key>`   | `EVENT`                |                                   |                                   |
-//! | employee      | `EMP#<id>`              | `EMP`                  | `ROLE#<role>` / `<id>`            |                                   |
+//! | employee      | `EMP#<id>`              | `EMP`                  | `ROLE#<role>` / `<id>`            | `EXT#<extension>` / `<id>`        |
+//! | call          | `CALL#<linkedid>`       | `CALL`                 |                                   |                                   |
+//! | task          | `TASK#<id>`             | `TASK`                 | `ASSIGNEE#<id or role:head>` / `<due>#<id>` |                         |
 //! | department    | `DEPT#<code>`           | `DEPT`                 |                                   |                                   |
 //!
 //! Access patterns:
@@ -26,18 +28,23 @@
 //! - counterparties by kind, newest first: Query `gsi1` `KIND#<kind>`; all: `gsi2` `PARTY`;
 //! - a counterparty with its contacts: Query `PARTY#<id>` with `sk < "TL#"`;
 //! - its timeline, newest first: Query `PARTY#<id>` with `sk` beginning `TL#`;
-//! - active heads: Query `gsi1` `ROLE#head`, filter `active`.
+//! - active heads: Query `gsi1` `ROLE#head`, filter `active`;
+//! - who answered a call: Query `gsi2` `EXT#<extension>`;
+//! - a call: one UpdateItem per PBX event merges it into `CALL#<linkedid>` (ALL_NEW back);
+//! - a call-back task: conditional PutItem of `TASK#callback-<hash of linkedid>`;
+//! - an employee's tasks, soonest first: Query `gsi1` `ASSIGNEE#<id>`.
 //!
 //! Timestamps in sort keys are RFC 3339 UTC with milliseconds, so they sort as text.
 
 use super::{
-    ContactPointOwner, HistoryEntry, IntakeLookup, IntakeRecord, IntakeStore, NewLead, StoreError,
-    WriteOutcome,
+    CallRecord, CallUpdate, ContactPointOwner, HistoryEntry, IntakeLookup, IntakeRecord,
+    IntakeStore, NewLead, StoreError, WriteOutcome,
 };
 use crate::aws::is_retryable;
 use crate::domain::{
-    Channel, ContactPerson, ContactPoint, Counterparty, CounterpartyKind, Department, Employee,
-    Inquiry, InquiryKind, InquiryStatus, Interaction, PhoneNumber, Role,
+    CallEvent, Channel, ContactPerson, ContactPoint, Counterparty, CounterpartyKind, Department,
+    Employee, Inquiry, InquiryKind, InquiryStatus, Interaction, PhoneNumber, PhoneParse, Role,
+    Task,
 };
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
@@ -555,12 +562,14 @@ impl DynamoStore {
 
     /// Creates or replaces an employee (the seed and the admin use it).
     pub async fn put_employee(&self, employee: &Employee) -> Result<(), StoreError> {
-        let item = to_item(
-            &Stored::new(employee_pk(&employee.id), "EMP", "employee", employee).gsi1(
-                format!("ROLE#{}", employee.role.code()),
-                employee.id.clone(),
-            ),
-        )?;
+        let mut stored = Stored::new(employee_pk(&employee.id), "EMP", "employee", employee).gsi1(
+            format!("ROLE#{}", employee.role.code()),
+            employee.id.clone(),
+        );
+        if let Some(extension) = &employee.extension {
+            stored = stored.gsi2(format!("EXT#{extension}"), employee.id.clone());
+        }
+        let item = to_item(&stored)?;
         self.client
             .put_item()
             .table_name(&self.table)
@@ -596,6 +605,237 @@ impl DynamoStore {
             .map_err(|e| service_error("PutItem", e))?;
         Ok(())
     }
+}
+
+impl DynamoStore {
+    /// Merges one PBX event into its call record and returns the record as it now is.
+    /// Every part is an idempotent `SET` (first-seen values with `if_not_exists`), so
+    /// repeated and out-of-order events give the same record.
+    pub async fn record_call(&self, update: &CallUpdate) -> Result<CallRecord, StoreError> {
+        let notice = &update.notice;
+        let at = notice
+            .at
+            .map(|t| ts(&t))
+            .unwrap_or_else(|| ts(&chrono::Utc::now()));
+        let caller_e164 = match &notice.caller {
+            Some(PhoneParse::Valid(phone)) => Some(phone.e164.clone()),
+            _ => None,
+        };
+        // (attribute, value, keep the first value seen?)
+        let mut fields: Vec<(&str, AttributeValue, bool)> = vec![
+            ("entity", AttributeValue::S("call".into()), false),
+            (
+                "linkedid",
+                AttributeValue::S(notice.linkedid.clone()),
+                false,
+            ),
+        ];
+        let optional = [
+            ("caller_raw", notice.caller_raw.clone()),
+            ("caller_e164", caller_e164),
+            ("did", notice.did.clone()),
+            ("called", notice.called.clone()),
+            ("party_id", update.party_id.clone()),
+            ("inquiry_id", update.inquiry_id.clone()),
+            ("interaction_id", update.interaction_id.clone()),
+        ];
+        for (name, value) in optional {
+            if let Some(value) = value {
+                fields.push((name, AttributeValue::S(value), true));
+            }
+        }
+        match notice.event {
+            CallEvent::Start => fields.push(("started_at", AttributeValue::S(at), true)),
+            CallEvent::Answer => {
+                fields.push(("answered_at", AttributeValue::S(at), true));
+                if let Some(extension) = &notice.extension {
+                    fields.push((
+                        "answered_by_ext",
+                        AttributeValue::S(extension.clone()),
+                        true,
+                    ));
+                }
+                if let Some(employee) = &update.answered_by {
+                    fields.push(("answered_by", AttributeValue::S(employee.clone()), true));
+                }
+            }
+            CallEvent::End => {
+                fields.push(("ended_at", AttributeValue::S(at), false));
+                fields.push(("missed_flag", AttributeValue::Bool(notice.missed), false));
+                if let Some(recording) = &notice.recording {
+                    fields.push(("recording", AttributeValue::S(recording.clone()), false));
+                }
+            }
+        }
+        let mut names = HashMap::from([("#events".to_owned(), "events".to_owned())]);
+        let mut values = HashMap::from([(
+            ":event".to_owned(),
+            AttributeValue::Ss(vec![notice.event.code().into()]),
+        )]);
+        let mut sets = Vec::new();
+        for (name, value, first_seen) in fields {
+            names.insert(format!("#{name}"), name.to_owned());
+            values.insert(format!(":{name}"), value);
+            sets.push(if first_seen {
+                format!("#{name} = if_not_exists(#{name}, :{name})")
+            } else {
+                format!("#{name} = :{name}")
+            });
+        }
+        let mut expression = format!("SET {} ADD #events :event", sets.join(", "));
+        if let Some(uid) = &notice.uid {
+            expression.push_str(", #legs :leg");
+            names.insert("#legs".into(), "legs".into());
+            values.insert(":leg".into(), AttributeValue::Ss(vec![uid.clone()]));
+        }
+        let output = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("CALL#{}", notice.linkedid), "CALL")))
+            .update_expression(expression)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(|e| service_error("UpdateItem", e))?;
+        call_from_item(output.attributes.unwrap_or_default())
+    }
+
+    /// A call record by its linkedid.
+    pub async fn call(&self, linkedid: &str) -> Result<Option<CallRecord>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("CALL#{linkedid}"), "CALL")))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| service_error("GetItem", e))?;
+        output.item.map(call_from_item).transpose()
+    }
+
+    /// The employee with a PBX extension.
+    pub async fn employee_by_extension(
+        &self,
+        extension: &str,
+    ) -> Result<Option<Employee>, StoreError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("gsi2")
+            .key_condition_expression("gsi2pk = :p")
+            .expression_attribute_values(":p", AttributeValue::S(format!("EXT#{extension}")))
+            .limit(1)
+            .send()
+            .await
+            .map_err(|e| service_error("Query", e))?;
+        output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .next()
+            .map(from_item)
+            .transpose()
+    }
+
+    async fn set_missed(&self, pk: String, sk: &str) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .update_expression("SET missed = :yes")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .send()
+            .await
+            .map_err(|e| service_error("UpdateItem", e))?;
+        Ok(())
+    }
+
+    /// Flags an inquiry as a missed call.
+    pub async fn mark_inquiry_missed(&self, inquiry_id: &str) -> Result<(), StoreError> {
+        self.set_missed(format!("INQ#{inquiry_id}"), "INQ").await
+    }
+
+    /// Flags a history entry as a missed call.
+    pub async fn mark_interaction_missed(
+        &self,
+        party_id: &str,
+        at: &DateTime<Utc>,
+        interaction_id: &str,
+    ) -> Result<(), StoreError> {
+        self.set_missed(
+            party_pk(party_id),
+            &format!("TL#{}#{interaction_id}", ts(at)),
+        )
+        .await
+    }
+
+    /// Stores a task unless one with its id exists; true when it was created now.
+    pub async fn put_task_if_absent(&self, task: &Task) -> Result<bool, StoreError> {
+        let owner = match (&task.assignee_id, task.assignee_role) {
+            (Some(id), _) => format!("ASSIGNEE#{id}"),
+            (None, Some(role)) => format!("ASSIGNEE#role:{}", role.code()),
+            (None, None) => "ASSIGNEE#nobody".to_owned(),
+        };
+        let item = to_item(
+            &Stored::new(format!("TASK#{}", task.id), "TASK", "task", task)
+                .gsi1(owner, format!("{}#{}", ts(&task.due_at), task.id)),
+        )?;
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(service_error("PutItem", e)),
+        }
+    }
+
+    /// Tasks of an employee (or `role:head` for the heads' pool), soonest due first.
+    pub async fn tasks_of(&self, owner: &str) -> Result<Vec<Task>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("gsi1")
+            .key_condition_expression("gsi1pk = :p")
+            .expression_attribute_values(":p", AttributeValue::S(format!("ASSIGNEE#{owner}")));
+        Ok(self.query_page(query, 500, None).await?.items)
+    }
+}
+
+/// Reads a call item: its string sets (legs, events) become sorted lists, events in the
+/// order a call has them.
+fn call_from_item(mut item: Item) -> Result<CallRecord, StoreError> {
+    for set in ["legs", "events"] {
+        if let Some(AttributeValue::Ss(values)) = item.remove(set) {
+            item.insert(
+                set.into(),
+                AttributeValue::L(values.into_iter().map(AttributeValue::S).collect()),
+            );
+        }
+    }
+    let mut record: CallRecord =
+        serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(format!("call: {e}")))?;
+    record.legs.sort();
+    let order = |e: &String| ["start", "answer", "end"].iter().position(|o| o == e);
+    record.events.sort_by_key(order);
+    Ok(record)
 }
 
 impl IntakeStore for DynamoStore {

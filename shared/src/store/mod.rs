@@ -9,7 +9,7 @@ pub use dynamo::{CounterpartyDetail, Cursor, DynamoStore, InquiryFilter, ListErr
 pub use memory::MemoryStore;
 
 use crate::domain::{
-    Channel, ContactPerson, ContactPoint, Counterparty, Employee, Inquiry, Interaction,
+    CallNotice, Channel, ContactPerson, ContactPoint, Counterparty, Employee, Inquiry, Interaction,
 };
 use crate::error::ErrorKind;
 use crate::intake::Notification;
@@ -118,6 +118,64 @@ pub struct HistoryEntry {
     pub new_contact_points: Vec<ContactPoint>,
     pub contact_id: String,
     pub record: IntakeRecord,
+}
+
+/// One PBX event to merge into its call record.
+#[derive(Debug, Clone)]
+pub struct CallUpdate {
+    pub notice: CallNotice,
+    /// The employee whose extension answered.
+    pub answered_by: Option<String>,
+    pub party_id: Option<String>,
+    pub inquiry_id: Option<String>,
+    pub interaction_id: Option<String>,
+}
+
+/// A call as its events have completed it so far.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallRecord {
+    pub linkedid: String,
+    #[serde(default)]
+    pub caller_raw: Option<String>,
+    #[serde(default)]
+    pub caller_e164: Option<String>,
+    #[serde(default)]
+    pub did: Option<String>,
+    #[serde(default)]
+    pub called: Option<String>,
+    #[serde(default)]
+    pub started_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub answered_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub answered_by_ext: Option<String>,
+    #[serde(default)]
+    pub answered_by: Option<String>,
+    #[serde(default)]
+    pub ended_at: Option<DateTime<Utc>>,
+    /// `missed=1` on the end event; the call was missed if also never answered.
+    #[serde(default)]
+    pub missed_flag: bool,
+    #[serde(default)]
+    pub recording: Option<String>,
+    /// Every leg (`uid`) seen.
+    #[serde(default)]
+    pub legs: Vec<String>,
+    /// Which events arrived (`start`, `answer`, `end`).
+    #[serde(default)]
+    pub events: Vec<String>,
+    #[serde(default)]
+    pub party_id: Option<String>,
+    #[serde(default)]
+    pub inquiry_id: Option<String>,
+    #[serde(default)]
+    pub interaction_id: Option<String>,
+}
+
+impl CallRecord {
+    pub fn missed(&self) -> bool {
+        self.missed_flag && self.answered_at.is_none()
+    }
 }
 
 /// The result of a conditional write.
