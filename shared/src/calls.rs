@@ -118,7 +118,8 @@ impl<N: Notifier> CallDesk<'_, N> {
         })
     }
 
-    /// The display name of a known caller; `None` for a new lead or a hidden number.
+    /// The display name of a known caller; `None` for a new lead, a hidden number, or a
+    /// party known by its number only.
     async fn known_caller_name(
         &self,
         outcome: &IntakeOutcome,
@@ -126,7 +127,7 @@ impl<N: Notifier> CallDesk<'_, N> {
     ) -> Result<Option<String>, IntakeError> {
         let party_id = match outcome {
             IntakeOutcome::AppendedToHistory { party_name, .. } => {
-                return Ok(Some(caller_id_name(party_name)));
+                return Ok(caller_id_name(party_name));
             }
             IntakeOutcome::Duplicate => match self.store.intake_record(event_key).await? {
                 Some(record) if record.outcome == RecordedOutcome::AppendedToHistory => {
@@ -143,7 +144,7 @@ impl<N: Notifier> CallDesk<'_, N> {
             .store
             .counterparty(&party_id)
             .await?
-            .map(|p| caller_id_name(&p.name)))
+            .and_then(|p| caller_id_name(&p.name)))
     }
 
     /// Flags the call's inquiry or history entry missed and gives the responsible manager

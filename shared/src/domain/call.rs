@@ -130,14 +130,15 @@ pub fn parse_pbx_time(text: &str) -> Option<DateTime<Utc>> {
         .map(|at| at.with_timezone(&Utc))
 }
 
-/// The caller-ID text the PBX shows: at most 40 characters.
-pub fn caller_id_name(name: &str) -> String {
-    name.chars()
-        .filter(|c| !c.is_control())
-        .take(40)
-        .collect::<String>()
-        .trim()
-        .to_owned()
+/// The caller-ID text the PBX shows: at most 40 characters. `None` for a name that is
+/// only a number (a lead known by its phone alone): the PBX shows the number anyway.
+pub fn caller_id_name(name: &str) -> Option<String> {
+    let is_a_number = name
+        .chars()
+        .all(|c| c.is_ascii_digit() || "+-() ".contains(c));
+    let shown: String = name.chars().filter(|c| !c.is_control()).take(40).collect();
+    let shown = shown.trim();
+    (!is_a_number && !shown.is_empty()).then(|| shown.to_owned())
 }
 
 #[cfg(test)]
@@ -226,6 +227,8 @@ mod tests {
     #[test]
     fn caller_id_is_cut_to_40_characters() {
         let long = "ООО «Очень длинное название завода вакуумного оборудования»";
-        assert_eq!(caller_id_name(long).chars().count(), 40);
+        assert_eq!(caller_id_name(long).unwrap().chars().count(), 40);
+        assert_eq!(caller_id_name("+79257181233"), None);
+        assert_eq!(caller_id_name("Иван"), Some("Иван".to_owned()));
     }
 }
