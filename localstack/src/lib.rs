@@ -9,6 +9,7 @@ pub mod gateway;
 pub mod local;
 pub mod poller;
 pub mod provision;
+pub mod scheduler;
 pub mod seed;
 pub mod smtp;
 pub mod stack;

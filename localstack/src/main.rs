@@ -6,6 +6,8 @@
 //! crm-local token --role ROLE --user ID [--ttl SECONDS]
 //!                                      print a development bearer token the local gateway accepts
 //! crm-local secret miko|jivo|forms     print the local webhook secret of a source
+//! crm-local job routing_digest|first_response_sla|outbox_sweep
+//!                                      run a scheduled job once against the local stack
 //! crm-local emulators start|stop       start (and wait for) or stop the emulators in the background
 //! ```
 
@@ -33,7 +35,7 @@ type Failure = Box<dyn std::error::Error + Send + Sync>;
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage:\n  crm-local up\n  crm-local parse-email FILE\n  crm-local token --role head|manager|marketer|warehouse|admin --user ID [--ttl SECONDS]\n  crm-local secret miko|jivo|forms\n  crm-local emulators start|stop"
+        "usage:\n  crm-local up\n  crm-local parse-email FILE\n  crm-local token --role head|manager|marketer|warehouse|admin --user ID [--ttl SECONDS]\n  crm-local secret miko|jivo|forms\n  crm-local job routing_digest|first_response_sla|outbox_sweep\n  crm-local emulators start|stop"
     );
     ExitCode::from(2)
 }
@@ -62,6 +64,10 @@ async fn main() -> ExitCode {
             None => return usage(),
         },
         Some("token") => token_command(&args).await,
+        Some("job") => match args.get(1) {
+            Some(job) => job_command(job).await,
+            None => return usage(),
+        },
         Some("secret") => match args.get(1).and_then(|s| secret_logical_id(s)) {
             Some(logical_id) => secret_command(logical_id).await,
             None => return usage(),
@@ -151,6 +157,23 @@ async fn secret_command(logical_id: &str) -> Result<(), Failure> {
     Ok(())
 }
 
+async fn job_command(job: &str) -> Result<(), Failure> {
+    let endpoints = Endpoints::default();
+    let stack = LocalStack::create(LOCAL_STACK, endpoints.clone(), &local_parameters()).await?;
+    let clients = endpoints.clients(RoundTrips::default()).await;
+    let jobs = jobs::Jobs::new(
+        &jobs::Config::from_env(stack.function_env("JobsFunction")?)?,
+        &clients,
+    );
+    let report = jobs
+        .run(jobs::JobRequest {
+            job: job.to_owned(),
+        })
+        .await?;
+    println!("{}", serde_json::to_string(&report)?);
+    Ok(())
+}
+
 async fn token_command(args: &[String]) -> Result<(), Failure> {
     let role = flag(args, "--role")
         .and_then(|r| Role::from_code(&r))
@@ -203,6 +226,44 @@ async fn up() -> Result<(), Failure> {
     });
     let binding = stack.queue_binding("InboundEmailFunction", inbound_handler)?;
 
+    let deal_events = Arc::new(deal_events::DealEventsHandler::new(
+        &deal_events::Config::from_env(stack.function_env("DealEventsFunction")?)?,
+        &clients,
+    ));
+    let deal_events_handler: BatchHandler = Arc::new(move |event| {
+        let deal_events = deal_events.clone();
+        async move { deal_events.handle_batch(event).await }.boxed()
+    });
+    let deal_events_binding = stack.queue_binding("DealEventsFunction", deal_events_handler)?;
+
+    let jobs = Arc::new(jobs::Jobs::new(
+        &jobs::Config::from_env(stack.function_env("JobsFunction")?)?,
+        &clients,
+    ));
+    let mut schedules = Vec::new();
+    for (expression, timezone, input) in stack.schedules("JobsFunction")? {
+        let Some(schedule) = crm_local::scheduler::parse(&expression, timezone.as_deref()) else {
+            eprintln!("schedule {expression} is not played locally; run it with `crm-local job`");
+            continue;
+        };
+        let jobs = jobs.clone();
+        let handler: crm_local::scheduler::JobHandler = Arc::new(move |input: String| {
+            let jobs = jobs.clone();
+            async move {
+                match serde_json::from_str::<jobs::JobRequest>(&input) {
+                    Ok(request) => {
+                        if let Err(error) = jobs.run(request).await {
+                            tracing::warn!(%error, "scheduled job failed");
+                        }
+                    }
+                    Err(error) => tracing::warn!(%error, "schedule input is not a job request"),
+                }
+            }
+            .boxed()
+        });
+        schedules.push((schedule, input, handler));
+    }
+
     let api = Arc::new(api::Api::new(
         &api::Config::from_env(stack.function_env("ApiFunction")?)?,
         &clients,
@@ -232,6 +293,11 @@ async fn up() -> Result<(), Failure> {
             stack.mail_drop()?,
         )),
         tokio::spawn(crm_local::poller::run(clients.sqs.clone(), binding)),
+        tokio::spawn(crm_local::poller::run(
+            clients.sqs.clone(),
+            deal_events_binding,
+        )),
+        tokio::spawn(crm_local::scheduler::run(schedules)),
         tokio::spawn(async move {
             if let Err(error) = crm_local::gateway::serve(http, gateway).await {
                 tracing::error!(%error, "gateway stopped");

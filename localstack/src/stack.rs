@@ -144,7 +144,7 @@ impl LocalStack {
                     queue_arn,
                     batch_size,
                 } => Some((queue_arn.clone(), *batch_size)),
-                Trigger::Http { .. } => None,
+                _ => None,
             })
             .and_then(|(queue_arn, batch_size)| {
                 let url = self.provisioned.queue_urls.get(&queue_arn)?.clone();
@@ -156,6 +156,29 @@ impl LocalStack {
                 })
             })
             .ok_or_else(|| LocalError::Missing(format!("SQS trigger of {function}")))
+    }
+
+    /// The function's schedules: (expression, time zone, JSON input).
+    pub fn schedules(
+        &self,
+        function: &str,
+    ) -> Result<Vec<(String, Option<String>, String)>, LocalError> {
+        let spec = self
+            .resolved
+            .function(function)
+            .ok_or_else(|| LocalError::Missing(format!("function {function}")))?;
+        Ok(spec
+            .triggers
+            .iter()
+            .filter_map(|t| match t {
+                Trigger::Schedule {
+                    expression,
+                    timezone,
+                    input,
+                } => Some((expression.clone(), timezone.clone(), input.clone())),
+                _ => None,
+            })
+            .collect())
     }
 
     /// Development tokens for the named JWT authorizer, signed with the local key.

@@ -48,6 +48,12 @@ pub enum Trigger {
         path: String,
         authorizer: Option<String>,
     },
+    /// An EventBridge Scheduler schedule (`rate(…)` or `cron(…)`) with its JSON input.
+    Schedule {
+        expression: String,
+        timezone: Option<String>,
+        input: String,
+    },
 }
 
 /// A function as the template defines it: name, environment, triggers.
@@ -534,6 +540,22 @@ pub fn resolve(
                         authorizer,
                     });
                 }
+                Some("ScheduleV2") | Some("Schedule") => triggers.push(Trigger::Schedule {
+                    expression: properties
+                        .get("ScheduleExpression")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned(),
+                    timezone: properties
+                        .get("ScheduleExpressionTimezone")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
+                    input: properties
+                        .get("Input")
+                        .and_then(Value::as_str)
+                        .unwrap_or("{}")
+                        .to_owned(),
+                }),
                 _ => {}
             }
         }

@@ -192,11 +192,16 @@ impl<N: Notifier> CallDesk<'_, N> {
             assignee_role: manager.is_none().then_some(Role::Head),
             party_id: Some(party_id.clone()),
             inquiry_id: record.inquiry_id.clone(),
+            deal_id: None,
+            department: party.as_ref().and_then(|p| p.department),
             status: TaskStatus::Open,
             due_at: now + Duration::minutes(CALL_BACK_WITHIN_MINUTES),
             created_at: now,
             source: event_key.to_owned(),
             note: notice.caller_raw.clone(),
+            completed_at: None,
+            completed_by: None,
+            created_by: "system".to_owned(),
         };
         if !self.store.put_task_if_absent(&task).await? {
             return Ok(());

@@ -274,6 +274,9 @@ impl<S: IntakeStore, N: Notifier> Intake<'_, S, N> {
             department: None,
             manager_id: None,
             missed: false,
+            routing: None,
+            first_response_due: None,
+            qualification: None,
         };
         let interaction = Interaction {
             id: interaction_id.clone(),

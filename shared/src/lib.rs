@@ -10,6 +10,8 @@ pub mod auth;
 pub mod aws;
 pub mod calls;
 pub mod config;
+pub mod deals;
+pub mod documents;
 pub mod domain;
 pub mod email;
 pub mod error;

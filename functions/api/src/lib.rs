@@ -1,22 +1,34 @@
 //! The staff API: JSON over the HTTP API, behind its JWT authorizer. The authorizer has
 //! already checked the token; this function reads the claims it passes on (no claims →
-//! 401), checks the role, validates the query and answers with a page and a cursor.
+//! 401), enforces the role's scope (403), validates input (400, or 422 with the
+//! machine-readable list of what is missing) and answers.
 //!
-//! Routes: `GET /api/inquiries` (`status`, `kind`, `channel`), `GET /api/counterparties`
-//! (`kind`), `GET /api/counterparties/{id}`, `GET /api/counterparties/{id}/timeline`;
-//! every list takes `limit` (1–500, default 50) and `cursor`.
+//! Reads ([`reads`]): inquiries, counterparties, a counterparty and its timeline.
+//! The sales process ([`sales`]): routing, qualification, deals and their stages, the
+//! commercial proposal, audit trails. Tasks ([`tasks`]).
+//!
+//! Roles: a head sees and changes everything in their department and routes every
+//! unrouted inquiry; a manager their own inquiries, deals and tasks; marketers and the
+//! warehouse read, but never edit deals; marketers give "call client" tasks.
+
+mod reads;
+mod sales;
+mod tasks;
 
 use crm_shared::ErrorKind;
 use crm_shared::auth::Principal;
-use crm_shared::aws::AwsClients;
+use crm_shared::aws::{AwsClients, Blobs};
 use crm_shared::config::{ConfigError, EnvReader};
-use crm_shared::domain::{Channel, CounterpartyKind, Inquiry, InquiryKind, InquiryStatus, Role};
+use crm_shared::deals::DealEventRelay;
+use crm_shared::documents::Seller;
+use crm_shared::domain::{Employee, Role};
 use crm_shared::error::error_chain;
-use crm_shared::store::{Cursor, DynamoStore, InquiryFilter, ListError, Page, StoreError};
+use crm_shared::store::{Cursor, DynamoStore, IntakeStore, ListError, StoreError};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 
 /// The largest page a client may ask for.
@@ -27,40 +39,97 @@ const DEFAULT_LIMIT: usize = 50;
 #[derive(Debug, Clone)]
 pub struct Config {
     pub table_name: String,
+    pub documents_bucket: String,
+    pub deal_events_queue_url: String,
+    pub seller: Seller,
+    /// Working hours a routed inquiry may wait for its manager.
+    pub first_response_hours: u32,
 }
 
 impl Config {
     pub fn from_env(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
         let mut env = EnvReader::new(vars);
         let table_name = env.required("TABLE_NAME");
-        env.finish()?;
-        Ok(Self { table_name })
+        let documents_bucket = env.required("DOCUMENTS_BUCKET");
+        let deal_events_queue_url = env.required("DEAL_EVENTS_QUEUE_URL");
+        let company_name = env.required("COMPANY_NAME");
+        let company_details = env.optional("COMPANY_DETAILS").unwrap_or_default();
+        let hours = env
+            .optional("FIRST_RESPONSE_HOURS")
+            .unwrap_or_else(|| "4".into());
+        let first_response_hours = hours.parse().unwrap_or(0);
+        let mut problems = Vec::new();
+        if !(1..=40).contains(&first_response_hours) {
+            problems.push(
+                "FIRST_RESPONSE_HOURS must be a number of working hours from 1 to 40".to_owned(),
+            );
+        }
+        if let Err(mut error) = env.finish() {
+            error.problems.extend(problems);
+            return Err(error);
+        }
+        if !problems.is_empty() {
+            return Err(ConfigError { problems });
+        }
+        Ok(Self {
+            table_name,
+            documents_bucket,
+            deal_events_queue_url,
+            seller: Seller {
+                name: company_name,
+                details: company_details,
+            },
+            first_response_hours,
+        })
     }
 }
 
-/// An answer other than success: status, machine-readable code and a reason for people.
+/// An answer other than success: status, machine-readable code, a reason for people, and
+/// for refusals the details (`missing`, `allowed`).
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     reason: String,
+    details: Option<serde_json::Value>,
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, reason: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, code: &'static str, reason: impl Into<String>) -> Self {
         Self {
             status,
             code,
             reason: reason.into(),
+            details: None,
         }
     }
 
-    fn bad_request(reason: impl Into<String>) -> Self {
+    pub(crate) fn bad_request(reason: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "bad_request", reason)
     }
 
-    fn not_found() -> Self {
+    pub(crate) fn not_found() -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", "no such resource")
+    }
+
+    pub(crate) fn forbidden(reason: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", reason)
+    }
+
+    pub(crate) fn conflict(reason: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "conflict", reason)
+    }
+
+    /// 422 with the list of fields to fill first.
+    pub(crate) fn missing(reason: impl Into<String>, missing: Vec<String>) -> Self {
+        let mut error = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "missing_data", reason);
+        error.details = Some(serde_json::json!({ "missing": missing }));
+        error
+    }
+
+    pub(crate) fn with_details(mut self, details: serde_json::Value) -> Self {
+        self.details = Some(details);
+        self
     }
 }
 
@@ -91,7 +160,7 @@ impl From<ListError> for ApiError {
     }
 }
 
-fn json<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
+pub(crate) fn json<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
     let body =
         serde_json::to_string(value).unwrap_or_else(|_| r#"{"error":"internal"}"#.to_owned());
     Response::builder()
@@ -102,27 +171,17 @@ fn json<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
 }
 
 fn error_response(error: &ApiError) -> Response<Body> {
-    json(
-        error.status,
-        &serde_json::json!({ "error": error.code, "reason": error.reason }),
-    )
-}
-
-/// An inquiry as listed: how long it has waited is what the heads watch.
-#[derive(Serialize)]
-struct ListedInquiry<'a> {
-    #[serde(flatten)]
-    inquiry: &'a Inquiry,
-    age_seconds: i64,
-}
-
-/// The API with its store, built once per cold start.
-pub struct Api {
-    store: DynamoStore,
+    let mut body = serde_json::json!({ "error": error.code, "reason": error.reason });
+    if let (Some(details), Some(map)) = (&error.details, body.as_object_mut()) {
+        if let Some(extra) = details.as_object() {
+            map.extend(extra.clone());
+        }
+    }
+    json(error.status, &body)
 }
 
 /// The query parameters of a request.
-struct Query(HashMap<String, String>);
+pub(crate) struct Query(HashMap<String, String>);
 
 impl Query {
     fn of(request: &Request) -> Self {
@@ -134,14 +193,14 @@ impl Query {
         )
     }
 
-    fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.0
             .get(name)
             .map(String::as_str)
             .filter(|v| !v.is_empty())
     }
 
-    fn limit(&self) -> Result<usize, ApiError> {
+    pub(crate) fn limit(&self) -> Result<usize, ApiError> {
         match self.get("limit") {
             None => Ok(DEFAULT_LIMIT),
             Some(text) => text
@@ -154,13 +213,13 @@ impl Query {
         }
     }
 
-    fn cursor(&self) -> Result<Option<Cursor>, ApiError> {
+    pub(crate) fn cursor(&self) -> Result<Option<Cursor>, ApiError> {
         self.get("cursor")
             .map(|c| Cursor::decode(c).ok_or_else(|| ApiError::bad_request("cursor is not valid")))
             .transpose()
     }
 
-    fn code<T>(
+    pub(crate) fn code<T>(
         &self,
         name: &str,
         parse: fn(&str) -> Option<T>,
@@ -186,40 +245,86 @@ pub fn principal(request: &Request) -> Result<Principal, ApiError> {
             .map(|jwt| jwt.claims.clone()),
         _ => None,
     };
-    let claims = claims.ok_or_else(|| {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "a valid bearer token is required",
-        )
-    })?;
-    Principal::from_claims(&claims)
-        .map_err(|e| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", e.to_string()))
+    let unauthorized =
+        |reason: String| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", reason);
+    let claims = claims.ok_or_else(|| unauthorized("a valid bearer token is required".into()))?;
+    Principal::from_claims(&claims).map_err(|e| unauthorized(e.to_string()))
 }
 
 /// Correspondence and inquiries are for sales and marketing staff, not the warehouse.
-fn may_read_correspondence(principal: &Principal) -> Result<(), ApiError> {
+pub(crate) fn may_read_correspondence(principal: &Principal) -> Result<(), ApiError> {
     if principal.role == Role::Warehouse {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
+        return Err(ApiError::forbidden(
             "the warehouse role cannot read inquiries or correspondence",
         ));
     }
     Ok(())
 }
 
-fn valid_id(id: &str) -> Result<&str, ApiError> {
+pub(crate) fn valid_id(id: &str) -> Result<&str, ApiError> {
     let valid = !id.is_empty()
-        && id.len() <= 64
+        && id.len() <= 80
         && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
     valid.then_some(id).ok_or_else(ApiError::not_found)
 }
 
+/// Parses a JSON request body into `T`, or a 400 that says what is wrong.
+pub(crate) fn body<T: DeserializeOwned>(request: &Request) -> Result<T, ApiError> {
+    let bytes: &[u8] = request.body().as_ref();
+    if bytes.len() > 1024 * 1024 {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "the body is over 1 MB",
+        ));
+    }
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
+}
+
+/// The authenticated caller with their employee record (for department scope).
+pub(crate) struct Caller {
+    pub principal: Principal,
+    pub employee: Option<Employee>,
+}
+
+impl Caller {
+    pub fn id(&self) -> &str {
+        &self.principal.employee_id
+    }
+
+    pub fn role(&self) -> Role {
+        self.principal.role
+    }
+
+    /// A head's department; `None` for a head of all departments (or an admin).
+    pub fn department(&self) -> Option<crm_shared::domain::Department> {
+        self.employee.as_ref().and_then(|e| e.department)
+    }
+}
+
+/// The API with its adapters, built once per cold start.
+pub struct Api {
+    pub(crate) store: DynamoStore,
+    pub(crate) blobs: Blobs,
+    pub(crate) s3: aws_sdk_s3::Client,
+    pub(crate) relay: DealEventRelay,
+    pub(crate) config: Config,
+}
+
 impl Api {
     pub fn new(config: &Config, clients: &AwsClients) -> Self {
+        let store = DynamoStore::new(clients.dynamodb.clone(), &config.table_name);
         Self {
-            store: DynamoStore::new(clients.dynamodb.clone(), &config.table_name),
+            relay: DealEventRelay {
+                sqs: clients.sqs.clone(),
+                queue_url: config.deal_events_queue_url.clone(),
+                store: store.clone(),
+            },
+            store,
+            blobs: Blobs::new(clients.s3.clone()),
+            s3: clients.s3.clone(),
+            config: config.clone(),
         }
     }
 
@@ -231,92 +336,135 @@ impl Api {
         }
     }
 
+    pub(crate) async fn caller(&self, principal: Principal) -> Result<Caller, ApiError> {
+        let employee = self.store.employee(&principal.employee_id).await?;
+        Ok(Caller {
+            principal,
+            employee,
+        })
+    }
+
     async fn route(&self, request: &Request) -> Result<Response<Body>, ApiError> {
         let path = request.raw_http_path().trim_end_matches('/').to_owned();
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-        let known = matches!(
-            segments.as_slice(),
-            ["api", "inquiries"]
-                | ["api", "counterparties"]
-                | ["api", "counterparties", _]
-                | ["api", "counterparties", _, "timeline"]
-        );
-        if !known {
-            return Err(ApiError::not_found());
-        }
+        let method = request.method().clone();
+        let route = match (&method, segments.as_slice()) {
+            (&Method::GET, ["api", "inquiries"]) => Route::ListInquiries,
+            (&Method::POST, ["api", "inquiries", "route"]) => Route::RouteInquiries,
+            (&Method::POST, ["api", "inquiries", id, "qualify"]) => {
+                Route::Qualify(valid_id(id)?.to_owned())
+            }
+            (&Method::GET, ["api", "counterparties"]) => Route::ListCounterparties,
+            (&Method::GET, ["api", "counterparties", id]) => {
+                Route::Counterparty(valid_id(id)?.to_owned())
+            }
+            (&Method::GET, ["api", "counterparties", id, "timeline"]) => {
+                Route::Timeline(valid_id(id)?.to_owned())
+            }
+            (&Method::GET, ["api", "deals"]) => Route::ListDeals,
+            (&Method::GET, ["api", "deals", id]) => Route::Deal(valid_id(id)?.to_owned()),
+            (&Method::PATCH, ["api", "deals", id]) => Route::EditDeal(valid_id(id)?.to_owned()),
+            (&Method::POST, ["api", "deals", id, "stage"]) => {
+                Route::MoveDeal(valid_id(id)?.to_owned())
+            }
+            (&Method::POST, ["api", "deals", id, "proposal"]) => {
+                Route::Proposal(valid_id(id)?.to_owned())
+            }
+            (&Method::GET, ["api", "deals", id, "documents", doc, "url"]) => {
+                Route::DocumentUrl(valid_id(id)?.to_owned(), valid_id(doc)?.to_owned())
+            }
+            (&Method::GET, ["api", "audit", entity, id]) => {
+                Route::Audit((*entity).to_owned(), valid_id(id)?.to_owned())
+            }
+            (&Method::GET, ["api", "tasks"]) => Route::ListTasks,
+            (&Method::POST, ["api", "tasks"]) => Route::CreateTask,
+            (&Method::POST, ["api", "tasks", id, "complete"]) => {
+                Route::CompleteTask(valid_id(id)?.to_owned())
+            }
+            (_, ["api", ..]) if is_known_path(&segments) => {
+                principal(request)?;
+                return Err(ApiError::new(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "method_not_allowed",
+                    "method not allowed here",
+                ));
+            }
+            _ => return Err(ApiError::not_found()),
+        };
         let principal = principal(request)?;
-        if request.method() != Method::GET {
-            return Err(ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                "only GET is served here",
-            ));
-        }
         let query = Query::of(request);
-        match segments.as_slice() {
-            ["api", "inquiries"] => {
+        let source = format!(
+            "api:{}",
+            match request.request_context_ref() {
+                Some(RequestContext::ApiGatewayV2(c)) => c.request_id.clone().unwrap_or_default(),
+                _ => String::new(),
+            }
+        );
+        match route {
+            Route::ListInquiries => self.list_inquiries(&principal, &query).await,
+            Route::ListCounterparties => self.list_counterparties(&query).await,
+            Route::Counterparty(id) => self.counterparty(&id).await,
+            Route::Timeline(id) => {
                 may_read_correspondence(&principal)?;
-                self.list_inquiries(&query).await
+                self.timeline(&id, &query).await
             }
-            ["api", "counterparties"] => {
-                let kind =
-                    query.code("kind", CounterpartyKind::from_code, "lead, client, partner")?;
-                let page = self
-                    .store
-                    .list_counterparties(kind, query.limit()?, query.cursor()?.as_ref())
-                    .await?;
-                Ok(json(StatusCode::OK, &page))
+            Route::RouteInquiries => {
+                self.route_inquiries(principal, body(request)?, &source)
+                    .await
             }
-            ["api", "counterparties", id] => {
-                let detail = self
-                    .store
-                    .counterparty_detail(valid_id(id)?)
-                    .await?
-                    .ok_or_else(ApiError::not_found)?;
-                Ok(json(StatusCode::OK, &detail))
+            Route::Qualify(id) => self.qualify(principal, &id, body(request)?, &source).await,
+            Route::ListDeals => self.list_deals(principal, &query).await,
+            Route::Deal(id) => self.get_deal(principal, &id).await,
+            Route::EditDeal(id) => {
+                self.edit_deal(principal, &id, body(request)?, &source)
+                    .await
             }
-            ["api", "counterparties", id, "timeline"] => {
-                may_read_correspondence(&principal)?;
-                let page = self
-                    .store
-                    .timeline(valid_id(id)?, query.limit()?, query.cursor()?.as_ref())
-                    .await?;
-                Ok(json(StatusCode::OK, &page))
+            Route::MoveDeal(id) => {
+                self.move_deal(principal, &id, body(request)?, &source)
+                    .await
             }
-            _ => Err(ApiError::not_found()),
+            Route::Proposal(id) => self.proposal(principal, &id, body(request)?, &source).await,
+            Route::DocumentUrl(id, doc) => self.document_url(principal, &id, &doc).await,
+            Route::Audit(entity, id) => self.audit(principal, &entity, &id).await,
+            Route::ListTasks => self.list_tasks(principal, &query).await,
+            Route::CreateTask => self.create_task(principal, body(request)?, &source).await,
+            Route::CompleteTask(id) => self.complete_task(principal, &id, &source).await,
         }
     }
+}
 
-    async fn list_inquiries(&self, query: &Query) -> Result<Response<Body>, ApiError> {
-        let filter = InquiryFilter {
-            status: query.code(
-                "status",
-                InquiryStatus::from_code,
-                "unrouted, routed, qualified, not_a_lead",
-            )?,
-            kind: query.code(
-                "kind",
-                InquiryKind::from_code,
-                "jivo_chat, site_form, manual, call",
-            )?,
-            channel: query.code("channel", Channel::from_code, "email, phone, chat, form")?,
-        };
-        let page = self
-            .store
-            .list_inquiries(&filter, query.limit()?, query.cursor()?.as_ref())
-            .await?;
-        let now = chrono::Utc::now();
-        let listed = Page {
-            items: page
-                .items
-                .iter()
-                .map(|inquiry| ListedInquiry {
-                    inquiry,
-                    age_seconds: (now - inquiry.received_at).num_seconds().max(0),
-                })
-                .collect(),
-            next_cursor: page.next_cursor.clone(),
-        };
-        Ok(json(StatusCode::OK, &listed))
-    }
+enum Route {
+    ListInquiries,
+    RouteInquiries,
+    Qualify(String),
+    ListCounterparties,
+    Counterparty(String),
+    Timeline(String),
+    ListDeals,
+    Deal(String),
+    EditDeal(String),
+    MoveDeal(String),
+    Proposal(String),
+    DocumentUrl(String, String),
+    Audit(String, String),
+    ListTasks,
+    CreateTask,
+    CompleteTask(String),
+}
+
+fn is_known_path(segments: &[&str]) -> bool {
+    matches!(
+        segments,
+        ["api", "inquiries"]
+            | ["api", "inquiries", "route"]
+            | ["api", "inquiries", _, "qualify"]
+            | ["api", "counterparties"]
+            | ["api", "counterparties", _]
+            | ["api", "counterparties", _, "timeline"]
+            | ["api", "deals"]
+            | ["api", "deals", _]
+            | ["api", "deals", _, "stage" | "proposal"]
+            | ["api", "tasks"]
+            | ["api", "tasks", _, "complete"]
+    )
 }

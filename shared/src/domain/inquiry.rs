@@ -142,6 +142,64 @@ pub struct Inquiry {
     /// A missed call: the most valuable kind of lead, to be called back at once.
     #[serde(default)]
     pub missed: bool,
+    /// Who routed it where, when and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing: Option<RoutingDecision>,
+    /// When the manager must have acted (working hours after routing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_response_due: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qualification: Option<Qualification>,
+}
+
+/// A routing decision, kept on the inquiry: "why this manager".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoutingDecision {
+    pub department: Department,
+    pub manager_id: String,
+    /// The head who decided, or `rule:<name>`.
+    pub by: String,
+    pub at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Why an inquiry is not a lead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotALeadReason {
+    Spam,
+    Mistake,
+    NoInterest,
+}
+
+impl NotALeadReason {
+    pub fn from_code(code: &str) -> Option<Self> {
+        match code {
+            "spam" => Some(Self::Spam),
+            "mistake" => Some(Self::Mistake),
+            "no_interest" => Some(Self::NoInterest),
+            _ => None,
+        }
+    }
+}
+
+/// The outcome of first processing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Qualification {
+    Deal {
+        deal_id: String,
+        by: String,
+        at: DateTime<Utc>,
+    },
+    NotALead {
+        reason: NotALeadReason,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        comment: Option<String>,
+        by: String,
+        at: DateTime<Utc>,
+    },
 }
 
 /// One entry of a counterparty's correspondence history.

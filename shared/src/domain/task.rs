@@ -11,19 +11,57 @@ use serde::{Deserialize, Serialize};
 pub enum TaskKind {
     /// A missed call: call the person back.
     CallBack,
+    /// A marketer's or head's "call this client".
+    CallClient,
+    /// A deal was lost: the head reviews the seller's work.
+    CheckSellersWork,
+    /// The deal reached `service`: offer a service contract.
+    OfferService,
+    /// The client agreed to service: conclude the contract.
+    ConcludeServiceContract,
+    /// A routed inquiry waited too long for its manager.
+    FirstResponseOverdue,
+    /// Anything else, titled by hand.
+    Other,
 }
 
 impl TaskKind {
+    pub const ALL: [TaskKind; 7] = [
+        Self::CallBack,
+        Self::CallClient,
+        Self::CheckSellersWork,
+        Self::OfferService,
+        Self::ConcludeServiceContract,
+        Self::FirstResponseOverdue,
+        Self::Other,
+    ];
+
     pub fn code(self) -> &'static str {
         match self {
             Self::CallBack => "call_back",
+            Self::CallClient => "call_client",
+            Self::CheckSellersWork => "check_sellers_work",
+            Self::OfferService => "offer_service",
+            Self::ConcludeServiceContract => "conclude_service_contract",
+            Self::FirstResponseOverdue => "first_response_overdue",
+            Self::Other => "other",
         }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.code() == code)
     }
 
     /// The title staff see.
     pub fn title(self) -> &'static str {
         match self {
             Self::CallBack => "Перезвонить",
+            Self::CallClient => "Позвонить клиенту",
+            Self::CheckSellersWork => "Проверить работу продавца",
+            Self::OfferService => "Предложить сервис",
+            Self::ConcludeServiceContract => "Заключить договор на сервис",
+            Self::FirstResponseOverdue => "Нет первой реакции на обращение",
+            Self::Other => "Задача",
         }
     }
 }
@@ -49,6 +87,11 @@ pub struct Task {
     pub party_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inquiry_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deal_id: Option<String>,
+    /// The department whose head sees it among "my department".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<super::Department>,
     pub status: TaskStatus,
     pub due_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
@@ -56,4 +99,21 @@ pub struct Task {
     pub source: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_by: Option<String>,
+    /// Who created it (an employee id, or `system`).
+    #[serde(default = "system")]
+    pub created_by: String,
+}
+
+fn system() -> String {
+    "system".to_owned()
+}
+
+impl Task {
+    pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
+        self.status == TaskStatus::Open && self.due_at < now
+    }
 }

@@ -60,11 +60,11 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
-type Item = HashMap<String, AttributeValue>;
+pub(super) type Item = HashMap<String, AttributeValue>;
 
 /// Keys and index attributes of every item, with the domain value stored flat beside them.
 #[derive(Serialize, Deserialize)]
-struct Stored<T> {
+pub(super) struct Stored<T> {
     pk: String,
     sk: String,
     entity: String,
@@ -81,7 +81,7 @@ struct Stored<T> {
 }
 
 impl<T> Stored<T> {
-    fn new(pk: String, sk: &str, entity: &str, value: T) -> Self {
+    pub(super) fn new(pk: String, sk: &str, entity: &str, value: T) -> Self {
         Self {
             pk,
             sk: sk.to_owned(),
@@ -94,13 +94,13 @@ impl<T> Stored<T> {
         }
     }
 
-    fn gsi1(mut self, pk: String, sk: String) -> Self {
+    pub(super) fn gsi1(mut self, pk: String, sk: String) -> Self {
         self.gsi1pk = Some(pk);
         self.gsi1sk = Some(sk);
         self
     }
 
-    fn gsi2(mut self, pk: String, sk: String) -> Self {
+    pub(super) fn gsi2(mut self, pk: String, sk: String) -> Self {
         self.gsi2pk = Some(pk);
         self.gsi2sk = Some(sk);
         self
@@ -118,11 +118,11 @@ struct ContactPointItem {
     claimed_at: DateTime<Utc>,
 }
 
-fn ts(at: &DateTime<Utc>) -> String {
+pub(super) fn ts(at: &DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-fn party_pk(id: &str) -> String {
+pub(super) fn party_pk(id: &str) -> String {
     format!("PARTY#{id}")
 }
 fn event_pk(event_key: &str) -> String {
@@ -135,19 +135,19 @@ fn employee_pk(id: &str) -> String {
     format!("EMP#{id}")
 }
 
-fn key(pk: String, sk: &str) -> Item {
+pub(super) fn key(pk: String, sk: &str) -> Item {
     HashMap::from([
         ("pk".to_owned(), AttributeValue::S(pk)),
         ("sk".to_owned(), AttributeValue::S(sk.to_owned())),
     ])
 }
 
-fn to_item<T: Serialize>(value: &Stored<T>) -> Result<Item, StoreError> {
+pub(super) fn to_item<T: Serialize>(value: &Stored<T>) -> Result<Item, StoreError> {
     serde_dynamo::to_item(value)
         .map_err(|e| StoreError::Corrupt(format!("cannot map {}: {e}", value.entity)))
 }
 
-fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
+pub(super) fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
     let described = item
         .get("pk")
         .and_then(|v| v.as_s().ok())
@@ -158,7 +158,10 @@ fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
         .map_err(|e| StoreError::Corrupt(format!("item {described}: {e}")))
 }
 
-fn service_error<E>(operation: &'static str, error: SdkError<E, HttpResponse>) -> StoreError
+pub(super) fn service_error<E>(
+    operation: &'static str,
+    error: SdkError<E, HttpResponse>,
+) -> StoreError
 where
     E: std::error::Error + ProvideErrorMetadata + 'static,
 {
@@ -169,7 +172,7 @@ where
     }
 }
 
-fn build_error(error: aws_sdk_dynamodb::error::BuildError) -> StoreError {
+pub(super) fn build_error(error: aws_sdk_dynamodb::error::BuildError) -> StoreError {
     StoreError::Corrupt(format!("request could not be built: {error}"))
 }
 
@@ -206,7 +209,7 @@ impl Cursor {
     }
 
     /// The start key, if it belongs to the partition being queried.
-    fn start_key(&self, partition_attribute: &str, partition: &str) -> Option<Item> {
+    pub(super) fn start_key(&self, partition_attribute: &str, partition: &str) -> Option<Item> {
         (self.0.get(partition_attribute).map(String::as_str) == Some(partition)).then(|| {
             self.0
                 .iter()
@@ -224,6 +227,8 @@ pub struct InquiryFilter {
     pub status: Option<InquiryStatus>,
     pub kind: Option<InquiryKind>,
     pub channel: Option<Channel>,
+    /// Only the inquiries routed to this manager.
+    pub manager_id: Option<String>,
 }
 
 /// A counterparty with its contact persons.
@@ -250,8 +255,8 @@ pub enum ListError {
 /// The DynamoDB store of one table.
 #[derive(Clone, Debug)]
 pub struct DynamoStore {
-    client: Client,
-    table: String,
+    pub(super) client: Client,
+    pub(super) table: String,
 }
 
 impl DynamoStore {
@@ -262,7 +267,11 @@ impl DynamoStore {
         }
     }
 
-    fn put(&self, item: Item, condition: Option<&str>) -> Result<TransactWriteItem, StoreError> {
+    pub(super) fn put(
+        &self,
+        item: Item,
+        condition: Option<&str>,
+    ) -> Result<TransactWriteItem, StoreError> {
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
@@ -361,7 +370,7 @@ impl DynamoStore {
         Err(service_error("TransactWriteItems", error))
     }
 
-    async fn get<T: DeserializeOwned>(
+    pub(super) async fn get<T: DeserializeOwned>(
         &self,
         pk: String,
         sk: &str,
@@ -379,7 +388,7 @@ impl DynamoStore {
 
     /// Runs a query page by page until `limit` items passed its filter, the partition
     /// ends, or [`MAX_QUERY_TRIPS`] were spent.
-    async fn query_page<T: DeserializeOwned>(
+    pub(super) async fn query_page<T: DeserializeOwned>(
         &self,
         query: QueryFluentBuilder,
         limit: usize,
@@ -456,6 +465,11 @@ impl DynamoStore {
                     AttributeValue::S(channel.code().to_owned()),
                 );
         }
+        if let Some(manager_id) = &filter.manager_id {
+            filters.push("manager_id = :manager");
+            query = query
+                .expression_attribute_values(":manager", AttributeValue::S(manager_id.clone()));
+        }
         if !filters.is_empty() {
             query = query.filter_expression(filters.join(" AND "));
         }
@@ -463,7 +477,7 @@ impl DynamoStore {
         Ok(self.query_page(query, limit, start).await?)
     }
 
-    fn start_key(
+    pub(super) fn start_key(
         &self,
         cursor: Option<&Cursor>,
         attribute: &str,
@@ -777,15 +791,7 @@ impl DynamoStore {
 
     /// Stores a task unless one with its id exists; true when it was created now.
     pub async fn put_task_if_absent(&self, task: &Task) -> Result<bool, StoreError> {
-        let owner = match (&task.assignee_id, task.assignee_role) {
-            (Some(id), _) => format!("ASSIGNEE#{id}"),
-            (None, Some(role)) => format!("ASSIGNEE#role:{}", role.code()),
-            (None, None) => "ASSIGNEE#nobody".to_owned(),
-        };
-        let item = to_item(
-            &Stored::new(format!("TASK#{}", task.id), "TASK", "task", task)
-                .gsi1(owner, format!("{}#{}", ts(&task.due_at), task.id)),
-        )?;
+        let item = super::sales::task_item(task)?;
         let result = self
             .client
             .put_item()
@@ -930,17 +936,7 @@ impl IntakeStore for DynamoStore {
             ))?,
             None,
         )?);
-        let listed_at = format!("{}#{}", ts(&inquiry.received_at), inquiry.id);
-        items.push(
-            self.put(
-                to_item(
-                    &Stored::new(format!("INQ#{}", inquiry.id), "INQ", "inquiry", inquiry)
-                        .gsi1("INQ".to_owned(), listed_at.clone())
-                        .gsi2("UNROUTED".to_owned(), listed_at),
-                )?,
-                None,
-            )?,
-        );
+        items.push(self.put(super::sales::inquiry_item(inquiry)?, None)?);
         items.push(self.put(self.interaction_item(&lead.interaction)?, None)?);
         self.transact(items, point_range).await
     }

@@ -4,9 +4,11 @@
 
 mod dynamo;
 mod memory;
+mod sales;
 
 pub use dynamo::{CounterpartyDetail, Cursor, DynamoStore, InquiryFilter, ListError, Page};
 pub use memory::MemoryStore;
+pub use sales::{Assignment, DealScope, DealWrite};
 
 use crate::domain::{
     CallNotice, Channel, ContactPerson, ContactPoint, Counterparty, Employee, Inquiry, Interaction,

@@ -1,0 +1,743 @@
+//! The sales process over the API: heads route inquiries; the assigned manager qualifies
+//! them (a deal, or "not a lead" with a reason); deals are edited and moved through their
+//! stages by the stage machine of `crm_shared::domain::deal`; the commercial proposal is
+//! generated, stored, linked and handed out by a short-lived link; every change leaves an
+//! audit trail and a deal event.
+
+use crate::{Api, ApiError, Caller, Query, json};
+use chrono::Utc;
+use crm_shared::auth::Principal;
+use crm_shared::deals::{DealEventKind, DealSaveError, DealWriter, audit_entries};
+use crm_shared::documents::{commercial_proposal, proposal_number};
+use crm_shared::domain::{
+    Deal, DealContact, DealItem, DealStage, Department, DocumentRef, EquipmentType, InquiryStatus,
+    LegalEntity, NotALeadReason, Qualification, Role, RoutingDecision, ServiceDecision,
+    add_working_hours, check_transition, creation_problems, legal_entity_problems,
+};
+use crm_shared::intake::new_id;
+use crm_shared::store::{Assignment, DealScope, DealWrite, IntakeStore};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Response};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+pub(crate) struct RouteRequest {
+    inquiry_ids: Vec<String>,
+    department: Department,
+    manager_id: String,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct DealInput {
+    #[serde(default)]
+    needs: Vec<String>,
+    #[serde(default)]
+    legal_entity: LegalEntity,
+    #[serde(default)]
+    contact: DealContact,
+    #[serde(default)]
+    application_area: Option<String>,
+    #[serde(default)]
+    equipment_type: Option<EquipmentType>,
+    #[serde(default)]
+    processed_materials: Option<String>,
+    #[serde(default)]
+    items: Vec<DealItem>,
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub(crate) enum QualifyRequest {
+    Deal {
+        deal: DealInput,
+    },
+    NotALead {
+        reason: String,
+        #[serde(default)]
+        comment: Option<String>,
+    },
+}
+
+/// Fields a deal edit may set; absent fields stay as they are.
+#[derive(Deserialize)]
+pub(crate) struct EditRequest {
+    version: u64,
+    needs: Option<Vec<String>>,
+    legal_entity: Option<LegalEntity>,
+    contact: Option<DealContact>,
+    application_area: Option<String>,
+    equipment_type: Option<EquipmentType>,
+    processed_materials: Option<String>,
+    items: Option<Vec<DealItem>>,
+    invoice_number: Option<String>,
+    production_ready: Option<bool>,
+    shipped: Option<bool>,
+    acceptance_signed: Option<bool>,
+    attestation_done: Option<bool>,
+    service_decision: Option<ServiceDecision>,
+    payment_received: Option<bool>,
+    closing_documents: Option<bool>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct StageRequest {
+    version: u64,
+    to: String,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct VersionRequest {
+    version: u64,
+}
+
+fn is_head(caller: &Caller) -> bool {
+    matches!(caller.role(), Role::Head | Role::Admin)
+}
+
+/// May the caller see this deal? Heads: their department (or all); managers: their own;
+/// marketers and the warehouse: read only.
+fn may_read_deal(caller: &Caller, deal: &Deal) -> Result<(), ApiError> {
+    let allowed = match caller.role() {
+        Role::Admin | Role::Marketer | Role::Warehouse => true,
+        Role::Head => caller.department().is_none_or(|d| d == deal.department),
+        Role::Manager => deal.manager_id == caller.id(),
+    };
+    allowed
+        .then_some(())
+        .ok_or_else(|| ApiError::forbidden("this deal belongs to another manager or department"))
+}
+
+fn may_edit_deal(caller: &Caller, deal: &Deal) -> Result<(), ApiError> {
+    if matches!(caller.role(), Role::Marketer | Role::Warehouse) {
+        return Err(ApiError::forbidden(
+            "marketing and the warehouse do not edit deals",
+        ));
+    }
+    may_read_deal(caller, deal)
+}
+
+fn save_error(error: DealSaveError) -> ApiError {
+    match error {
+        DealSaveError::Conflict(version) => ApiError::conflict(format!(
+            "the deal changed after version {version}; read it again and repeat the change"
+        )),
+        DealSaveError::Store(e) => e.into(),
+    }
+}
+
+impl Api {
+    fn writer(&self) -> DealWriter<'_> {
+        DealWriter {
+            store: &self.store,
+            relay: &self.relay,
+        }
+    }
+
+    /// Routes one or many inquiries to a department and a manager (heads only).
+    pub(crate) async fn route_inquiries(
+        &self,
+        principal: Principal,
+        request: RouteRequest,
+        source: &str,
+    ) -> Result<Response<Body>, ApiError> {
+        let caller = self.caller(principal).await?;
+        if !is_head(&caller) {
+            return Err(ApiError::forbidden("only a sales head routes inquiries"));
+        }
+        if request.inquiry_ids.is_empty() || request.inquiry_ids.len() > 100 {
+            return Err(ApiError::bad_request(
+                "inquiry_ids must list 1 to 100 inquiries",
+            ));
+        }
+        let manager = self
+            .store
+            .employee(&request.manager_id)
+            .await?
+            .filter(|m| m.role == Role::Manager || m.role == Role::Head)
+            .ok_or_else(|| ApiError::missing("no such manager", vec!["manager_id".into()]))?;
+        if !manager.active {
+            return Err(ApiError::missing(
+                "the manager is absent",
+                vec!["manager_id".into()],
+            ));
+        }
+        if manager.department.is_some_and(|d| d != request.department) {
+            return Err(ApiError::missing(
+                "the manager works in another department",
+                vec!["department".into()],
+            ));
+        }
+        let now = Utc::now();
+        let mut routed = Vec::new();
+        let mut failed = Vec::new();
+        for id in &request.inquiry_ids {
+            let Some(old) = self.store.inquiry(id).await? else {
+                failed.push(serde_json::json!({ "id": id, "reason": "not_found" }));
+                continue;
+            };
+            if !matches!(old.status, InquiryStatus::Unrouted | InquiryStatus::Routed) {
+                failed.push(serde_json::json!({ "id": id, "reason": "already_qualified" }));
+                continue;
+            }
+            let mut new = old.clone();
+            new.status = InquiryStatus::Routed;
+            new.department = Some(request.department);
+            new.manager_id = Some(manager.id.clone());
+            new.first_response_due = Some(add_working_hours(now, self.config.first_response_hours));
+            new.routing = Some(RoutingDecision {
+                department: request.department,
+                manager_id: manager.id.clone(),
+                by: caller.id().to_owned(),
+                at: now,
+                reason: request.reason.clone(),
+            });
+            let audit = audit_entries(
+                "inquiry",
+                &new.id,
+                Some(&old),
+                &new,
+                caller.id(),
+                source,
+                now,
+            );
+            let assignment = Assignment {
+                party_id: new.counterparty_id.clone(),
+                manager_id: manager.id.clone(),
+                department: request.department,
+            };
+            if self
+                .store
+                .save_inquiry(old.status, &new, &audit, Some(&assignment))
+                .await?
+            {
+                routed.push(new.id.clone());
+            } else {
+                failed.push(serde_json::json!({ "id": id, "reason": "changed_meanwhile" }));
+            }
+        }
+        Ok(json(
+            StatusCode::OK,
+            &serde_json::json!({ "routed": routed, "failed": failed }),
+        ))
+    }
+
+    /// Records the outcome of first processing.
+    pub(crate) async fn qualify(
+        &self,
+        principal: Principal,
+        id: &str,
+        request: QualifyRequest,
+        source: &str,
+    ) -> Result<Response<Body>, ApiError> {
+        let caller = self.caller(principal).await?;
+        let old = self
+            .store
+            .inquiry(id)
+            .await?
+            .ok_or_else(ApiError::not_found)?;
+        let assigned = old.manager_id.as_deref() == Some(caller.id());
+        let heads_department = is_head(&caller)
+            && caller
+                .department()
+                .is_none_or(|d| old.department == Some(d));
+        if !(assigned || heads_department) {
+            return Err(ApiError::forbidden(
+                "only the assigned manager or their head qualifies this inquiry",
+            ));
+        }
+        if old.status != InquiryStatus::Routed {
+            return Err(ApiError::conflict(format!(
+                "the inquiry is {}; only a routed inquiry is qualified",
+                old.status.code()
+            )));
+        }
+        let now = Utc::now();
+        match request {
+            QualifyRequest::NotALead { reason, comment } => {
+                let reason = NotALeadReason::from_code(&reason).ok_or_else(|| {
+                    ApiError::bad_request("reason must be one of spam, mistake, no_interest")
+                })?;
+                let mut new = old.clone();
+                new.status = InquiryStatus::NotALead;
+                new.qualification = Some(Qualification::NotALead {
+                    reason,
+                    comment,
+                    by: caller.id().to_owned(),
+                    at: now,
+                });
+                let audit = audit_entries(
+                    "inquiry",
+                    &new.id,
+                    Some(&old),
+                    &new,
+                    caller.id(),
+                    source,
+                    now,
+                );
+                if !self
+                    .store
+                    .save_inquiry(old.status, &new, &audit, None)
+                    .await?
+                {
+                    return Err(ApiError::conflict("the inquiry changed meanwhile"));
+                }
+                Ok(json(StatusCode::OK, &new))
+            }
+            QualifyRequest::Deal { deal: input } => {
+                let missing = creation_problems(&input.needs, &input.legal_entity, &input.contact);
+                if !missing.is_empty() {
+                    return Err(ApiError::missing(
+                        "a deal needs the client's needs, legal entity and contact",
+                        missing,
+                    ));
+                }
+                let party = self
+                    .store
+                    .counterparty(&old.counterparty_id)
+                    .await?
+                    .ok_or_else(ApiError::not_found)?;
+                let deal = Deal {
+                    id: new_id(),
+                    party_id: party.id.clone(),
+                    inquiry_id: Some(old.id.clone()),
+                    department: old
+                        .department
+                        .or(party.department)
+                        .unwrap_or(Department::Industrial),
+                    manager_id: old
+                        .manager_id
+                        .clone()
+                        .unwrap_or_else(|| caller.id().to_owned()),
+                    stage: DealStage::EquipmentSelection,
+                    needs: input.needs,
+                    legal_entity: input.legal_entity,
+                    contact: input.contact,
+                    application_area: input.application_area,
+                    equipment_type: input.equipment_type,
+                    processed_materials: input.processed_materials,
+                    items: input.items,
+                    proposal_sent_at: None,
+                    invoice_number: None,
+                    production_ready: false,
+                    shipped: false,
+                    acceptance_signed: false,
+                    attestation_done: false,
+                    service_decision: None,
+                    payment_received: false,
+                    closing_documents: false,
+                    unfit_reason: None,
+                    documents: Vec::new(),
+                    version: 1,
+                    created_at: now,
+                    updated_at: now,
+                };
+                let mut inquiry = old.clone();
+                inquiry.status = InquiryStatus::Qualified;
+                inquiry.qualification = Some(Qualification::Deal {
+                    deal_id: deal.id.clone(),
+                    by: caller.id().to_owned(),
+                    at: now,
+                });
+                let mut extra_audit = audit_entries(
+                    "inquiry",
+                    &inquiry.id,
+                    Some(&old),
+                    &inquiry,
+                    caller.id(),
+                    source,
+                    now,
+                );
+                let mut client = party.clone();
+                client.kind = crm_shared::domain::CounterpartyKind::Client;
+                extra_audit.extend(audit_entries(
+                    "counterparty",
+                    &party.id,
+                    Some(&party),
+                    &client,
+                    caller.id(),
+                    source,
+                    now,
+                ));
+                let extra = DealWrite {
+                    inquiry: Some((inquiry, old.status)),
+                    client_party_id: Some(party.id.clone()),
+                    audit: extra_audit,
+                };
+                self.writer()
+                    .save(
+                        None,
+                        &deal,
+                        DealEventKind::Created,
+                        caller.id(),
+                        source,
+                        extra,
+                    )
+                    .await
+                    .map_err(save_error)?;
+                Ok(json(StatusCode::CREATED, &deal))
+            }
+        }
+    }
+
+    pub(crate) async fn list_deals(
+        &self,
+        principal: Principal,
+        query: &Query,
+    ) -> Result<Response<Body>, ApiError> {
+        let caller = self.caller(principal).await?;
+        let asked = query.code(
+            "department",
+            Department::from_code,
+            "high, industrial, thermal",
+        )?;
+        let scope = match caller.role() {
+            Role::Manager => DealScope::Manager(caller.id().to_owned()),
+            Role::Head => match (caller.department(), asked) {
+                (Some(own), Some(other)) if own != other => {
+                    return Err(ApiError::forbidden(
+                        "a head sees the deals of their own department",
+                    ));
+                }
+                (Some(own), _) => DealScope::Department(own),
+                (None, Some(department)) => DealScope::Department(department),
+                (None, None) => return Err(ApiError::bad_request("name the department")),
+            },
+            _ => DealScope::Department(
+                asked.ok_or_else(|| ApiError::bad_request("name the department"))?,
+            ),
+        };
+        let page = self
+            .store
+            .list_deals(&scope, query.limit()?, query.cursor()?.as_ref())
+            .await?;
+        Ok(json(StatusCode::OK, &page))
+    }
+
+    async fn load_deal(&self, caller: &Caller, id: &str) -> Result<Deal, ApiError> {
+        let deal = self.store.deal(id).await?.ok_or_else(ApiError::not_found)?;
+        may_read_deal(caller, &deal)?;
+        Ok(deal)
+    }
+
+    pub(crate) async fn get_deal(
+        &self,
+        principal: Principal,
+        id: &str,
+    ) -> Result<Response<Body>, ApiError> {
+        let caller = self.caller(principal).await?;
+        let deal = self.load_deal(&caller, id).await?;
+        let next = crm_shared::domain::next_stages(&deal);
+        Ok(json(
+            StatusCode::OK,
+            &serde_json::json!({ "deal": deal, "next_stages": next }),
+        ))
+    }
+
+    pub(crate) async fn edit_deal(
+        &self,
+        principal: Principal,
+        id: &str,
+        edit: EditRequest,
+        source: &str,
+    ) -> Result<Response<Body>, ApiError> {
+        let caller = self.caller(principal).await?;
+        let old = self.load_deal(&caller, id).await?;
+        may_edit_deal(&caller, &old)?;
+        if old.stage.is_final() {
+            return Err(ApiError::conflict(format!(
+                "the deal is {}",
+                old.stage.code()
+            )));
+        }
+        if edit.version != old.version {
+            return Err(ApiError::conflict(format!(
+                "the deal is at version {}, not {}",
+                old.version, edit.version
+            )));
+        }
+        let mut new = old.clone();
+        macro_rules! apply {
+            ($($field:ident),*) => { $( if let Some(value) = edit.$field { new.$field = value; } )* };
+        }
+        apply!(
+            needs,
+            legal_entity,
+            contact,
+            items,
+            production_ready,
+            shipped,
+            acceptance_signed,
+            attestation_done,
+            payment_received,
+            closing_documents
+        );
+        if edit.application_area.is_some() {
+            new.application_area = edit.application_area;
+        }
+        if edit.equipment_type.is_some() {
+            new.equipment_type = edit.equipment_type;
+        }
+        if edit.processed_materials.is_some() {
+            new.processed_materials = edit.processed_materials;
+        }
+        if edit.invoice_number.is_some() {
+            new.invoice_number = edit.invoice_number;
+        }
+        if edit.service_decision.is_some() {
+            new.service_decision = edit.service_decision;
+        }
+        let mut missing = legal_entity_problems(&new.legal_entity);
+        if new.needs.iter().all(|n| n.trim().is_empty()) {
+            missing.push("needs".into());
+        }
+        if !missing.is_empty() {
+            return Err(ApiError::missing(
+                "the deal would lose required data",
+                missing,
+            ));
+        }
+        let fields: Vec<String> = crm_shared::domain::diff(
+            &serde_json::to_value(&old).unwrap_or_default(),
+            &serde_json::to_value(&new).unwrap_or_default(),
+        )
+        .into_iter()
+        .map(|(field, _, _)| field)
+        .collect();
+        if fields.is_empty() {
+            return Ok(json(StatusCode::OK, &old));
+        }
+        new.version = old.version + 1;
+        new.updated_at = Utc::now();
+        self.writer()
+            .save(
+                Some(&old),
+                &new,
+                DealEventKind::Edited { fields },
+                caller.id(),
+                source,
+                DealWrite::default(),
+            )
+            .await
+            .map_err(save_error)?;
+        Ok(json(StatusCode::OK, &new))
+    }
+
+    pub(crate) async fn move_deal(
+        &self,
+        principal: Principal,
+        id: &str,
+        request: StageRequest,
+        source: &str,
+    ) -> Result<Response<Body>, ApiError> {
+        let caller = self.caller(principal).await?;
+        let old = self.load_deal(&caller, id).await?;
+        may_edit_deal(&caller, &old)?;
+        if request.version != old.version {
+            return Err(ApiError::conflict(format!(
+                "the deal is at version {}, not {}",
+                old.version, request.version
+            )));
+        }
+        let to = DealStage::from_code(&request.to)
+            .ok_or_else(|| ApiError::bad_request("to must be a deal stage"))?;
+        let mut candidate = old.clone();
+        if to == DealStage::Unfit {
+            candidate.unfit_reason = request.reason.clone().filter(|r| !r.trim().is_empty());
+        }
+        let to = check_transition(&candidate, to).map_err(|refusal| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "transition_refused",
+                "the deal cannot move there now",
+            )
+            .with_details(serde_json::json!({ "refusal": refusal }))
+        })?;
+        let mut new = candidate;
+        new.stage = to;
+        new.version = old.version + 1;
+        new.updated_at = Utc::now();
+        self.writer()
+            .save(
+                Some(&old),
+                &new,
+                DealEventKind::StageChanged {
+                    from: old.stage,
+                    to,
+                },
+                caller.id(),
+                source,
+                DealWrite::default(),
+            )
+            .await
+            .map_err(save_error)?;
+        Ok(json(StatusCode::OK, &new))
+    }
+
+    /// Generates the commercial proposal, stores and links it, marks it sent and moves an
+    /// `equipment_selection` deal to `proposal`. Answers with a 15-minute download link.
+    pub(crate) async fn proposal(
+        &self,
+        principal: Principal,
+        id: &str,
+        request: VersionRequest,
+        source: &str,
+    ) -> Result<Response<Body>, ApiError> {
+        let caller = self.caller(principal).await?;
+        let old = self.load_deal(&caller, id).await?;
+        may_edit_deal(&caller, &old)?;
+        if request.version != old.version {
+            return Err(ApiError::conflict(format!(
+                "the deal is at version {}, not {}",
+                old.version, request.version
+            )));
+        }
+        if old.items.is_empty() {
+            return Err(ApiError::missing(
+                "a proposal needs items",
+                vec!["items".into()],
+            ));
+        }
+        let now = Utc::now();
+        let bytes =
+            commercial_proposal(&old, &self.config.seller, now.date_naive()).map_err(|e| {
+                tracing::error!(error = %e, "proposal not generated");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "the proposal could not be generated",
+                )
+            })?;
+        let number = proposal_number(&old);
+        let document = DocumentRef {
+            id: format!("proposal-v{}", old.version),
+            kind: "proposal".into(),
+            filename: format!("{number}.xlsx"),
+            key: format!("deals/{}/proposal-v{}.xlsx", old.id, old.version),
+            created_at: now,
+            created_by: caller.id().to_owned(),
+        };
+        self.blobs
+            .put(
+                &self.config.documents_bucket,
+                &document.key,
+                bytes,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            )
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "proposal not stored");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "try again shortly",
+                )
+            })?;
+        let mut new = old.clone();
+        new.documents.retain(|d| d.id != document.id);
+        new.documents.push(document.clone());
+        new.proposal_sent_at = Some(now);
+        let kind = if old.stage == DealStage::EquipmentSelection {
+            new.stage = check_transition(&new, DealStage::Proposal).map_err(|refusal| {
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "transition_refused",
+                    "the deal cannot move to proposal",
+                )
+                .with_details(serde_json::json!({ "refusal": refusal }))
+            })?;
+            DealEventKind::StageChanged {
+                from: old.stage,
+                to: DealStage::Proposal,
+            }
+        } else {
+            DealEventKind::Edited {
+                fields: vec!["documents".into(), "proposal_sent_at".into()],
+            }
+        };
+        new.version = old.version + 1;
+        new.updated_at = now;
+        self.writer()
+            .save(
+                Some(&old),
+                &new,
+                kind,
+                caller.id(),
+                source,
+                DealWrite::default(),
+            )
+            .await
+            .map_err(save_error)?;
+        let url = self.presigned(&document.key).await?;
+        Ok(json(
+            StatusCode::OK,
+            &serde_json::json!({ "deal": new, "document": document, "url": url }),
+        ))
+    }
+
+    async fn presigned(&self, key: &str) -> Result<String, ApiError> {
+        let config = aws_sdk_s3::presigning::PresigningConfig::expires_in(
+            std::time::Duration::from_secs(15 * 60),
+        )
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+        let request = self
+            .s3
+            .get_object()
+            .bucket(&self.config.documents_bucket)
+            .key(key)
+            .presigned(config)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %aws_sdk_s3::error::DisplayErrorContext(&e), "presigning failed");
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "no download link")
+            })?;
+        Ok(request.uri().to_owned())
+    }
+
+    pub(crate) async fn document_url(
+        &self,
+        principal: Principal,
+        id: &str,
+        document_id: &str,
+    ) -> Result<Response<Body>, ApiError> {
+        let caller = self.caller(principal).await?;
+        let deal = self.load_deal(&caller, id).await?;
+        let document = deal
+            .documents
+            .iter()
+            .find(|d| d.id == document_id)
+            .ok_or_else(ApiError::not_found)?;
+        let url = self.presigned(&document.key).await?;
+        Ok(json(
+            StatusCode::OK,
+            &serde_json::json!({ "document": document, "url": url, "expires_in": 900 }),
+        ))
+    }
+
+    /// The audit trail of a record, oldest first.
+    pub(crate) async fn audit(
+        &self,
+        principal: Principal,
+        entity: &str,
+        id: &str,
+    ) -> Result<Response<Body>, ApiError> {
+        let caller = self.caller(principal).await?;
+        match entity {
+            "deal" => {
+                self.load_deal(&caller, id).await?;
+            }
+            "inquiry" | "counterparty" | "task" => {
+                crate::may_read_correspondence(&caller.principal)?
+            }
+            _ => return Err(ApiError::not_found()),
+        }
+        let entries = self.store.audit_trail(entity, id).await?;
+        Ok(json(
+            StatusCode::OK,
+            &serde_json::json!({ "items": entries }),
+        ))
+    }
+}

@@ -1,0 +1,19 @@
+//! Lambda entry point: configuration and clients once per cold start, then the handler.
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use crm_shared::aws::AwsClients;
+use crm_shared::config::process_env;
+use deal_events::{Config, DealEventsHandler};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let config = Config::from_env(&process_env())?;
+    let clients = AwsClients::from_env().await;
+    let handler = DealEventsHandler::new(&config, &clients);
+    lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| async {
+        Ok::<_, Error>(handler.handle_batch(event.payload).await)
+    }))
+    .await
+}

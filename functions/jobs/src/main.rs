@@ -1,0 +1,18 @@
+//! Lambda entry point: configuration and clients once per cold start, then the handler.
+
+use crm_shared::aws::AwsClients;
+use crm_shared::config::process_env;
+use jobs::{Config, JobRequest, Jobs};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let config = Config::from_env(&process_env())?;
+    let clients = AwsClients::from_env().await;
+    let jobs = Jobs::new(&config, &clients);
+    lambda_runtime::run(service_fn(|event: LambdaEvent<JobRequest>| async {
+        jobs.run(event.payload).await.map_err(Error::from)
+    }))
+    .await
+}

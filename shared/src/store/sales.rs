@@ -1,0 +1,520 @@
+//! The sales process in DynamoDB: inquiries as they are routed and qualified, deals with
+//! their audit trail and event outbox, tasks, and the deal-events consumer's log. Items
+//! (see `dynamo.rs` for the rest of the key design):
+//!
+//! | entity        | pk                      | sk                  | gsi1pk / gsi1sk                        | gsi2pk / gsi2sk                  |
+//! |---------------|-------------------------|---------------------|----------------------------------------|----------------------------------|
+//! | inquiry       | `INQ#<id>`              | `INQ`               | `INQ` / `<received>#<id>`              | `UNROUTED` or `AWAITING` / `<received or due>#<id>` |
+//! | deal          | `DEAL#<id>`             | `DEAL`              | `DEALS#MGR#<manager>` / `<updated>#<id>` | `DEALS#DEPT#<dept>` / `<updated>#<id>` |
+//! | audit entry   | `AUDIT#<entity>#<id>`   | `<at>#<seq>`        |                                        |                                  |
+//! | outbox event  | `OUTBOX#<deal>`         | `V#<version>`       |                                        | `OUTBOX` / `<at>#<deal>#<version>` |
+//! | consumed event| `DEALLOG#<deal>`        | `V#<version>`       |                                        |                                  |
+//! | task          | `TASK#<id>`             | `TASK`              | `ASSIGNEE#<id or role:head>` / `<due>#<id>` | `TASKDEPT#<dept>` / `<due>#<id>` |
+//!
+//! A deal change is one TransactWriteItems: the deal (conditional on the version read),
+//! its audit entries, its outbox event, and — on creation — the qualified inquiry
+//! (conditional on its status) and the counterparty turned client.
+
+use super::dynamo::{Item, Stored, build_error, key, party_pk, service_error, to_item, ts};
+use super::{DynamoStore, ListError, Page, StoreError};
+use crate::deals::DealEvent;
+use crate::domain::{AuditEntry, Deal, Department, Inquiry, InquiryStatus, Task, TaskStatus};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use chrono::{DateTime, Utc};
+
+/// Further writes that belong to a deal change's transaction.
+#[derive(Debug, Clone, Default)]
+pub struct DealWrite {
+    /// The inquiry as it becomes, and the status it must still have.
+    pub inquiry: Option<(Inquiry, InquiryStatus)>,
+    /// A counterparty that becomes a client.
+    pub client_party_id: Option<String>,
+    /// Audit entries of those other records.
+    pub audit: Vec<AuditEntry>,
+}
+
+/// Whose deals to list.
+#[derive(Debug, Clone)]
+pub enum DealScope {
+    Manager(String),
+    Department(Department),
+}
+
+/// A counterparty's new responsible manager, set when one of its inquiries is routed.
+#[derive(Debug, Clone)]
+pub struct Assignment {
+    pub party_id: String,
+    pub manager_id: String,
+    pub department: Department,
+}
+
+pub(super) fn inquiry_item(inquiry: &Inquiry) -> Result<Item, StoreError> {
+    let listed = format!("{}#{}", ts(&inquiry.received_at), inquiry.id);
+    let mut stored = Stored::new(format!("INQ#{}", inquiry.id), "INQ", "inquiry", inquiry)
+        .gsi1("INQ".to_owned(), listed.clone());
+    match (inquiry.status, inquiry.first_response_due) {
+        (InquiryStatus::Unrouted, _) => stored = stored.gsi2("UNROUTED".to_owned(), listed),
+        (InquiryStatus::Routed, Some(due)) => {
+            stored = stored.gsi2(
+                "AWAITING".to_owned(),
+                format!("{}#{}", ts(&due), inquiry.id),
+            )
+        }
+        _ => {}
+    }
+    to_item(&stored)
+}
+
+fn deal_item(deal: &Deal) -> Result<Item, StoreError> {
+    let listed = format!("{}#{}", ts(&deal.updated_at), deal.id);
+    to_item(
+        &Stored::new(format!("DEAL#{}", deal.id), "DEAL", "deal", deal)
+            .gsi1(format!("DEALS#MGR#{}", deal.manager_id), listed.clone())
+            .gsi2(format!("DEALS#DEPT#{}", deal.department.code()), listed),
+    )
+}
+
+pub(super) fn task_item(task: &Task) -> Result<Item, StoreError> {
+    let owner = match (&task.assignee_id, task.assignee_role) {
+        (Some(id), _) => format!("ASSIGNEE#{id}"),
+        (None, Some(role)) => format!("ASSIGNEE#role:{}", role.code()),
+        (None, None) => "ASSIGNEE#nobody".to_owned(),
+    };
+    let due = format!("{}#{}", ts(&task.due_at), task.id);
+    let mut stored =
+        Stored::new(format!("TASK#{}", task.id), "TASK", "task", task).gsi1(owner, due.clone());
+    if let Some(department) = task.department {
+        stored = stored.gsi2(format!("TASKDEPT#{}", department.code()), due);
+    }
+    to_item(&stored)
+}
+
+fn audit_items(entries: &[AuditEntry]) -> Result<Vec<Item>, StoreError> {
+    entries
+        .iter()
+        .enumerate()
+        .map(|(seq, entry)| {
+            to_item(&Stored::new(
+                format!("AUDIT#{}#{}", entry.entity, entry.entity_id),
+                &format!("{}#{seq:03}#{}", ts(&entry.at), entry.field),
+                "audit",
+                entry,
+            ))
+        })
+        .collect()
+}
+
+fn version_sk(version: u64) -> String {
+    format!("V#{version:012}")
+}
+
+impl DynamoStore {
+    /// Runs a transaction; `false` when a condition failed (the record changed meanwhile).
+    async fn transact_conditional(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<bool, StoreError> {
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(error) => match error.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(cancelled))
+                    if cancelled
+                        .cancellation_reasons()
+                        .iter()
+                        .any(|r| r.code() == Some("ConditionalCheckFailed")) =>
+                {
+                    Ok(false)
+                }
+                _ => Err(service_error("TransactWriteItems", error)),
+            },
+        }
+    }
+
+    pub async fn inquiry(&self, id: &str) -> Result<Option<Inquiry>, StoreError> {
+        self.get(format!("INQ#{id}"), "INQ").await
+    }
+
+    /// Saves an inquiry that must still have `expected` status, with its audit entries and,
+    /// when routed, its counterparty's new responsible manager. `false` on a conflict.
+    pub async fn save_inquiry(
+        &self,
+        expected: InquiryStatus,
+        inquiry: &Inquiry,
+        audit: &[AuditEntry],
+        assignment: Option<&Assignment>,
+    ) -> Result<bool, StoreError> {
+        let put = aws_sdk_dynamodb::types::Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(inquiry_item(inquiry)?))
+            .condition_expression("#status = :expected")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":expected", AttributeValue::S(expected.code().to_owned()))
+            .build()
+            .map_err(build_error)?;
+        let mut items = vec![TransactWriteItem::builder().put(put).build()];
+        for item in audit_items(audit)? {
+            items.push(self.put(item, None)?);
+        }
+        if let Some(assignment) = assignment {
+            let update = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(party_pk(&assignment.party_id), "PARTY")))
+                .update_expression("SET responsible_manager_id = :m, department = :d")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_values(":m", AttributeValue::S(assignment.manager_id.clone()))
+                .expression_attribute_values(
+                    ":d",
+                    AttributeValue::S(assignment.department.code().to_owned()),
+                )
+                .build()
+                .map_err(build_error)?;
+            items.push(TransactWriteItem::builder().update(update).build());
+        }
+        self.transact_conditional(items).await
+    }
+
+    /// Routed inquiries whose first-response deadline passed by `now`.
+    pub async fn overdue_first_responses(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Inquiry>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("gsi2")
+            .key_condition_expression("gsi2pk = :p AND gsi2sk < :now")
+            .expression_attribute_values(":p", AttributeValue::S("AWAITING".into()))
+            .expression_attribute_values(":now", AttributeValue::S(ts(&now)));
+        Ok(self.query_page(query, 500, None).await?.items)
+    }
+
+    /// Saves a deal change (see the module doc). `expected_version` is `None` for a new
+    /// deal. `false` when the deal or the inquiry changed meanwhile.
+    pub async fn save_deal(
+        &self,
+        expected_version: Option<u64>,
+        deal: &Deal,
+        audit: &[AuditEntry],
+        event: &DealEvent,
+        extra: DealWrite,
+    ) -> Result<bool, StoreError> {
+        let deal_put = aws_sdk_dynamodb::types::Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(deal_item(deal)?));
+        let deal_put = match expected_version {
+            None => deal_put.condition_expression("attribute_not_exists(pk)"),
+            Some(version) => deal_put
+                .condition_expression("version = :v")
+                .expression_attribute_values(":v", AttributeValue::N(version.to_string())),
+        }
+        .build()
+        .map_err(build_error)?;
+        let mut items = vec![TransactWriteItem::builder().put(deal_put).build()];
+        items.push(
+            self.put(
+                to_item(
+                    &Stored::new(
+                        format!("OUTBOX#{}", deal.id),
+                        &version_sk(deal.version),
+                        "outbox",
+                        event,
+                    )
+                    .gsi2(
+                        "OUTBOX".to_owned(),
+                        format!("{}#{}#{}", ts(&event.at), deal.id, version_sk(deal.version)),
+                    ),
+                )?,
+                Some("attribute_not_exists(pk)"),
+            )?,
+        );
+        let mut all_audit = audit.to_vec();
+        all_audit.extend(extra.audit.iter().cloned());
+        for item in audit_items(&all_audit)? {
+            items.push(self.put(item, None)?);
+        }
+        if let Some((inquiry, expected)) = &extra.inquiry {
+            let put = aws_sdk_dynamodb::types::Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(inquiry_item(inquiry)?))
+                .condition_expression("#status = :expected")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(
+                    ":expected",
+                    AttributeValue::S(expected.code().to_owned()),
+                )
+                .build()
+                .map_err(build_error)?;
+            items.push(TransactWriteItem::builder().put(put).build());
+        }
+        if let Some(party_id) = &extra.client_party_id {
+            let update = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(party_pk(party_id), "PARTY")))
+                .update_expression("SET kind = :client, gsi1pk = :kind")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_values(":client", AttributeValue::S("client".into()))
+                .expression_attribute_values(":kind", AttributeValue::S("KIND#client".into()))
+                .build()
+                .map_err(build_error)?;
+            items.push(TransactWriteItem::builder().update(update).build());
+        }
+        self.transact_conditional(items).await
+    }
+
+    pub async fn deal(&self, id: &str) -> Result<Option<Deal>, StoreError> {
+        self.get(format!("DEAL#{id}"), "DEAL").await
+    }
+
+    /// Deals of a manager or a department, most recently changed first.
+    pub async fn list_deals(
+        &self,
+        scope: &DealScope,
+        limit: usize,
+        cursor: Option<&super::Cursor>,
+    ) -> Result<Page<Deal>, ListError> {
+        let (index, attribute, partition) = match scope {
+            DealScope::Manager(id) => ("gsi1", "gsi1pk", format!("DEALS#MGR#{id}")),
+            DealScope::Department(d) => ("gsi2", "gsi2pk", format!("DEALS#DEPT#{}", d.code())),
+        };
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression("#p = :p")
+            .expression_attribute_names("#p", attribute)
+            .expression_attribute_values(":p", AttributeValue::S(partition.clone()))
+            .scan_index_forward(false);
+        let start = self.start_key(cursor, attribute, &partition)?;
+        Ok(self.query_page(query, limit, start).await?)
+    }
+
+    /// The audit trail of a record, oldest first.
+    pub async fn audit_trail(&self, entity: &str, id: &str) -> Result<Vec<AuditEntry>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :p")
+            .expression_attribute_values(":p", AttributeValue::S(format!("AUDIT#{entity}#{id}")));
+        Ok(self.query_page(query, 1000, None).await?.items)
+    }
+
+    /// A deal's events not yet on the queue, oldest first.
+    pub async fn pending_deal_events(&self, deal_id: &str) -> Result<Vec<DealEvent>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .key_condition_expression("pk = :p")
+            .expression_attribute_values(":p", AttributeValue::S(format!("OUTBOX#{deal_id}")));
+        Ok(self.query_page(query, 1000, None).await?.items)
+    }
+
+    pub async fn delete_pending_deal_event(
+        &self,
+        deal_id: &str,
+        version: u64,
+    ) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("OUTBOX#{deal_id}"), &version_sk(version))))
+            .send()
+            .await
+            .map_err(|e| service_error("DeleteItem", e))?;
+        Ok(())
+    }
+
+    /// Deals that have events waiting in the outbox.
+    pub async fn deals_with_pending_events(&self) -> Result<Vec<String>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("gsi2")
+            .key_condition_expression("gsi2pk = :p")
+            .expression_attribute_values(":p", AttributeValue::S("OUTBOX".into()));
+        let events: Vec<DealEvent> = self.query_page(query, 1000, None).await?.items;
+        let mut deals: Vec<String> = events.into_iter().map(|e| e.deal_id).collect();
+        deals.sort();
+        deals.dedup();
+        Ok(deals)
+    }
+
+    /// Records that the consumer handled an event; `false` when it had already.
+    pub async fn record_consumed_deal_event(&self, event: &DealEvent) -> Result<bool, StoreError> {
+        #[derive(serde::Serialize)]
+        struct Consumed<'a> {
+            event_id: &'a str,
+            version: u64,
+            kind: &'a crate::deals::DealEventKind,
+            consumed_at: String,
+        }
+        let item = to_item(&Stored::new(
+            format!("DEALLOG#{}", event.deal_id),
+            &version_sk(event.version),
+            "consumed_deal_event",
+            Consumed {
+                event_id: &event.event_id,
+                version: event.version,
+                kind: &event.kind,
+                consumed_at: ts(&Utc::now()),
+            },
+        ))?;
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(service_error("PutItem", e)),
+        }
+    }
+
+    /// Versions of a deal's events the consumer handled, in the order of their versions,
+    /// each with when it was handled.
+    pub async fn consumed_deal_events(
+        &self,
+        deal_id: &str,
+    ) -> Result<Vec<(u64, String)>, StoreError> {
+        #[derive(serde::Deserialize)]
+        struct Consumed {
+            version: u64,
+            consumed_at: String,
+        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .key_condition_expression("pk = :p")
+            .expression_attribute_values(":p", AttributeValue::S(format!("DEALLOG#{deal_id}")));
+        let consumed: Vec<Consumed> = self.query_page(query, 1000, None).await?.items;
+        Ok(consumed
+            .into_iter()
+            .map(|c| (c.version, c.consumed_at))
+            .collect())
+    }
+
+    pub async fn task(&self, id: &str) -> Result<Option<Task>, StoreError> {
+        self.get(format!("TASK#{id}"), "TASK").await
+    }
+
+    /// Saves a task that must still have `expected` status (`None` for a new task), with
+    /// its audit entries. `false` on a conflict.
+    pub async fn save_task(
+        &self,
+        expected: Option<TaskStatus>,
+        task: &Task,
+        audit: &[AuditEntry],
+    ) -> Result<bool, StoreError> {
+        let put = aws_sdk_dynamodb::types::Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(task_item(task)?));
+        let put = match expected {
+            None => put.condition_expression("attribute_not_exists(pk)"),
+            Some(status) => put
+                .condition_expression("#status = :expected")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(
+                    ":expected",
+                    AttributeValue::S(match status {
+                        TaskStatus::Open => "open".into(),
+                        TaskStatus::Done => "done".into(),
+                    }),
+                ),
+        }
+        .build()
+        .map_err(build_error)?;
+        let mut items = vec![TransactWriteItem::builder().put(put).build()];
+        for item in audit_items(audit)? {
+            items.push(self.put(item, None)?);
+        }
+        self.transact_conditional(items).await
+    }
+
+    /// Tasks visible to a department's head: those marked with the department.
+    pub async fn tasks_of_department(
+        &self,
+        department: Department,
+    ) -> Result<Vec<Task>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("gsi2")
+            .key_condition_expression("gsi2pk = :p")
+            .expression_attribute_values(
+                ":p",
+                AttributeValue::S(format!("TASKDEPT#{}", department.code())),
+            );
+        Ok(self.query_page(query, 1000, None).await?.items)
+    }
+
+    /// Every employee (the admin's and the digest's view).
+    pub async fn employees(&self) -> Result<Vec<crate::domain::Employee>, StoreError> {
+        let mut all = Vec::new();
+        for role in crate::domain::Role::ALL {
+            let query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("gsi1")
+                .key_condition_expression("gsi1pk = :p")
+                .expression_attribute_values(
+                    ":p",
+                    AttributeValue::S(format!("ROLE#{}", role.code())),
+                );
+            all.extend(
+                self.query_page::<crate::domain::Employee>(query, 1000, None)
+                    .await?
+                    .items,
+            );
+        }
+        Ok(all)
+    }
+
+    /// Unrouted inquiries, oldest first (the digest).
+    pub async fn unrouted_inquiries(&self) -> Result<Vec<Inquiry>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("gsi2")
+            .key_condition_expression("gsi2pk = :p")
+            .expression_attribute_values(":p", AttributeValue::S("UNROUTED".into()));
+        Ok(self.query_page(query, 1000, None).await?.items)
+    }
+
+    /// Routed inquiries still waiting for their manager, soonest deadline first.
+    pub async fn awaiting_inquiries(&self) -> Result<Vec<Inquiry>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("gsi2")
+            .key_condition_expression("gsi2pk = :p")
+            .expression_attribute_values(":p", AttributeValue::S("AWAITING".into()));
+        Ok(self.query_page(query, 1000, None).await?.items)
+    }
+}
