@@ -70,8 +70,8 @@ pub fn audit_entries<T: Serialize>(
     diff(&old, &new)
         .into_iter()
         .map(|(field, old, new)| AuditEntry {
-            entity: entity.to_owned(),
-            entity_id: entity_id.to_owned(),
+            record: entity.to_owned(),
+            record_id: entity_id.to_owned(),
             field,
             old,
             new,

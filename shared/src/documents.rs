@@ -226,7 +226,7 @@ mod tests {
                 product: "Насос НВР-16Д".into(),
                 equipment_type: EquipmentType::VacuumPump,
                 quantity: 2,
-                unit_price_kopecks: 150_000_00,
+                unit_price_kopecks: 15_000_000,
                 made_to_order: false,
             }],
             proposal_sent_at: None,

@@ -5,4 +5,5 @@ mod api;
 mod email_intake;
 mod local_triggers;
 mod round_trips;
+mod sales;
 mod webhooks;

@@ -34,6 +34,9 @@ pub struct TestStack {
     pub api: Api,
     pub webhooks: Webhooks,
     pub secrets: Secrets,
+    pub deal_events: Arc<deal_events::DealEventsHandler>,
+    pub jobs: jobs::Jobs,
+    pub api_config: api::Config,
     pub heads: Vec<Employee>,
     pub manager: Employee,
     /// The notification sender of this stack (a template parameter), to find its mail.
@@ -112,7 +115,18 @@ impl TestStack {
         let secrets = Secrets::load(&endpoints.secrets().await, &webhooks_config)
             .await
             .unwrap();
+        let deal_events_config =
+            deal_events::Config::from_env(stack.function_env("DealEventsFunction").unwrap())
+                .unwrap();
+        let jobs_config =
+            jobs::Config::from_env(stack.function_env("JobsFunction").unwrap()).unwrap();
         Self {
+            deal_events: Arc::new(deal_events::DealEventsHandler::new(
+                &deal_events_config,
+                &counted,
+            )),
+            jobs: jobs::Jobs::new(&jobs_config, &counted),
+            api_config: api_config.clone(),
             webhooks: Webhooks::new(&webhooks_config, &counted, secrets.clone()),
             secrets,
             inbound: Arc::new(InboundEmailHandler::new(&inbound_config, &counted)),
@@ -234,6 +248,30 @@ impl TestStack {
         path_and_query: &str,
         caller: Option<(&str, Role)>,
     ) -> (u16, Value) {
+        self.api_call("GET", path_and_query, None, caller).await
+    }
+
+    /// Calls the API function with a method and an optional JSON body.
+    pub async fn api_call(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        body: Option<Value>,
+        caller: Option<(&str, Role)>,
+    ) -> (u16, Value) {
+        self.api_call_with(&self.api, method, path_and_query, body, caller)
+            .await
+    }
+
+    /// The same through another instance of the API function (e.g. one whose queue is down).
+    pub async fn api_call_with(
+        &self,
+        api: &Api,
+        method: &str,
+        path_and_query: &str,
+        body: Option<Value>,
+        caller: Option<(&str, Role)>,
+    ) -> (u16, Value) {
         let (path, query) = path_and_query
             .split_once('?')
             .unwrap_or((path_and_query, ""));
@@ -244,15 +282,17 @@ impl TestStack {
             ])
         });
         let request = lambda_request(Incoming {
-            route_key: format!("GET {path}"),
-            method: "GET".into(),
+            route_key: format!("{method} {path}"),
+            method: method.into(),
             path: path.into(),
             raw_query: query.into(),
+            headers: HashMap::from([("content-type".to_owned(), "application/json".to_owned())]),
+            body: body.map(|b| b.to_string()),
             claims,
             ..Default::default()
         })
         .unwrap();
-        let response = self.api.handle(request).await;
+        let response = api.handle(request).await;
         let status = response.status().as_u16();
         let body = match response.body() {
             lambda_http::Body::Text(text) => serde_json::from_str(text).unwrap_or(Value::Null),
@@ -352,6 +392,41 @@ impl TestStack {
             .unwrap_or_default();
         let value: Value = serde_json::from_str(json).unwrap_or(Value::Null);
         value["messages"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Consumes the deal-events queue as Lambda would until it stays empty for a moment;
+    /// returns how many messages failed.
+    pub async fn process_deal_events(&self) -> usize {
+        let deal_events = self.deal_events.clone();
+        let handler: BatchHandler = Arc::new(move |event| {
+            let deal_events = deal_events.clone();
+            async move { deal_events.handle_batch(event).await }.boxed()
+        });
+        let binding = self
+            .stack
+            .queue_binding("DealEventsFunction", handler)
+            .unwrap();
+        let mut failed = 0;
+        loop {
+            let outcome = poll_once(&self.setup.sqs, &binding, 1, 0).await.unwrap();
+            failed += outcome.failed;
+            if outcome.received == 0 {
+                return failed;
+            }
+        }
+    }
+
+    /// Adds an employee to this stack.
+    pub async fn add_employee(
+        &self,
+        id: &str,
+        role: Role,
+        department: Option<Department>,
+    ) -> Employee {
+        let mut e = employee(format!("{id}-{}", self.name), role, &self.name);
+        e.department = department;
+        self.store.put_employee(&e).await.unwrap();
+        e
     }
 
     /// Makes `manager` responsible for a counterparty (routing arrives with a later issue).

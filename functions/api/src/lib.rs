@@ -172,10 +172,10 @@ pub(crate) fn json<T: Serialize>(status: StatusCode, value: &T) -> Response<Body
 
 fn error_response(error: &ApiError) -> Response<Body> {
     let mut body = serde_json::json!({ "error": error.code, "reason": error.reason });
-    if let (Some(details), Some(map)) = (&error.details, body.as_object_mut()) {
-        if let Some(extra) = details.as_object() {
-            map.extend(extra.clone());
-        }
+    if let (Some(details), Some(map)) = (&error.details, body.as_object_mut())
+        && let Some(extra) = details.as_object()
+    {
+        map.extend(extra.clone());
     }
     json(error.status, &body)
 }
@@ -350,7 +350,7 @@ impl Api {
         let method = request.method().clone();
         let route = match (&method, segments.as_slice()) {
             (&Method::GET, ["api", "inquiries"]) => Route::ListInquiries,
-            (&Method::POST, ["api", "inquiries", "route"]) => Route::RouteInquiries,
+            (&Method::POST, ["api", "inquiries", "route"]) => Route::Routing,
             (&Method::POST, ["api", "inquiries", id, "qualify"]) => {
                 Route::Qualify(valid_id(id)?.to_owned())
             }
@@ -408,7 +408,7 @@ impl Api {
                 may_read_correspondence(&principal)?;
                 self.timeline(&id, &query).await
             }
-            Route::RouteInquiries => {
+            Route::Routing => {
                 self.route_inquiries(principal, body(request)?, &source)
                     .await
             }
@@ -435,7 +435,7 @@ impl Api {
 
 enum Route {
     ListInquiries,
-    RouteInquiries,
+    Routing,
     Qualify(String),
     ListCounterparties,
     Counterparty(String),

@@ -51,7 +51,7 @@ pub(crate) struct DealInput {
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub(crate) enum QualifyRequest {
     Deal {
-        deal: DealInput,
+        deal: Box<DealInput>,
     },
     NotALead {
         reason: String,
@@ -288,6 +288,7 @@ impl Api {
                 Ok(json(StatusCode::OK, &new))
             }
             QualifyRequest::Deal { deal: input } => {
+                let input = *input;
                 let missing = creation_problems(&input.needs, &input.legal_entity, &input.contact);
                 if !missing.is_empty() {
                     return Err(ApiError::missing(

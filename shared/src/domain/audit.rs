@@ -10,8 +10,8 @@ use serde_json::Value;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditEntry {
     /// `deal`, `inquiry`, `counterparty`, `task`.
-    pub entity: String,
-    pub entity_id: String,
+    pub record: String,
+    pub record_id: String,
     pub field: String,
     pub old: Value,
     pub new: Value,

@@ -491,7 +491,7 @@ mod tests {
             product: "Изделие".into(),
             equipment_type,
             quantity: 1,
-            unit_price_kopecks: 100_000_00,
+            unit_price_kopecks: 10_000_000,
             made_to_order,
         }
     }
@@ -584,8 +584,11 @@ mod tests {
     #[test]
     fn the_stage_table() {
         type Setup = fn(&mut Deal);
+        /// (stage, deal data, target, expected: allowed, or refused with these missing fields —
+        /// none listed meaning "not allowed from here").
+        type Case = (DealStage, Setup, DealStage, Result<(), Vec<&'static str>>);
         let nothing: Setup = |_| {};
-        let cases: Vec<(DealStage, Setup, DealStage, Result<(), Vec<&str>>)> = vec![
+        let cases: Vec<Case> = vec![
             (
                 EquipmentSelection,
                 nothing,

@@ -96,7 +96,7 @@ fn audit_items(entries: &[AuditEntry]) -> Result<Vec<Item>, StoreError> {
         .enumerate()
         .map(|(seq, entry)| {
             to_item(&Stored::new(
-                format!("AUDIT#{}#{}", entry.entity, entry.entity_id),
+                format!("AUDIT#{}#{}", entry.record, entry.record_id),
                 &format!("{}#{seq:03}#{}", ts(&entry.at), entry.field),
                 "audit",
                 entry,
