@@ -9,10 +9,18 @@ NPM_STAMP := localstack/node_modules/.installed
 CARGO := cargo
 CRM_LOCAL := target/debug/crm-local
 
-.PHONY: install run test lint check emulators emulators-stop bench package clean-state
+.PHONY: install office-tools run test lint emulators emulators-stop bench package clean-state
 
-install: $(PY_STAMP) $(NPM_STAMP)
+install: $(PY_STAMP) $(NPM_STAMP) office-tools
 	$(CARGO) fetch --locked
+
+## office-tools: LibreOffice (Calc, headless) and pdftotext, which check that the
+## commercial proposal opens and prints; from the distribution's packages.
+office-tools:
+	@command -v libreoffice >/dev/null && command -v pdftotext >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get install -y --no-install-recommends libreoffice-calc-nogui poppler-utils \
+	  || { $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends libreoffice-calc-nogui poppler-utils; }; }
 
 $(PY_STAMP): localstack/requirements.lock
 	test -x $(VENV)/bin/python || python3 -m venv $(VENV)
@@ -62,7 +70,7 @@ bench: emulators
 ## package: deployable bootstrap zips for Lambda (x86_64) in target/lambda/<function>/.
 package: install
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo-lambda lambda build --release --x86-64 --locked --output-format zip \
-	  --bin inbound-email --bin api --bin webhooks
+	  --bin inbound-email --bin api --bin webhooks --bin deal-events --bin jobs
 
 clean-state:
 	rm -rf localstack/.state

@@ -867,3 +867,36 @@ async fn the_first_response_timer_gives_the_head_a_task_and_the_digest_lists_wha
     assert!(body.contains("без реакции менеджера: 1"), "{body}");
     assert!(body.contains(&inquiry), "{body}");
 }
+
+#[tokio::test]
+async fn a_fifo_batch_stops_at_the_first_failure_and_retries_the_rest_in_order() {
+    let t = TestStack::new().await;
+    let deal = new_deal(&t, "Фёдор <fedor@fifo-test.ru>", pumps()).await;
+    let id = deal["id"].as_str().unwrap();
+    let event = t.store.deal(id).await.unwrap().unwrap();
+    let good = serde_json::to_string(&crm_shared::deals::DealEvent::new(
+        &event,
+        crm_shared::deals::DealEventKind::Created,
+        "x",
+    ))
+    .unwrap();
+    let batch: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_value(json!({
+        "Records": [
+            { "messageId": "a", "body": good, "attributes": {}, "messageAttributes": {} },
+            { "messageId": "b", "body": "{not an event", "attributes": {}, "messageAttributes": {} },
+            { "messageId": "c", "body": good, "attributes": {}, "messageAttributes": {} }
+        ]
+    }))
+    .unwrap();
+    let response = t.deal_events.handle_batch(batch).await;
+    let failed: Vec<&str> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    assert_eq!(
+        failed,
+        vec!["b", "c"],
+        "the failure and everything after it"
+    );
+}
