@@ -424,6 +424,24 @@ impl Api {
         Ok(deal)
     }
 
+    /// The deal for a change: the caller may edit it and names the version they read.
+    async fn deal_for_change(
+        &self,
+        caller: &Caller,
+        id: &str,
+        version: u64,
+    ) -> Result<Deal, ApiError> {
+        let deal = self.load_deal(caller, id).await?;
+        may_edit_deal(caller, &deal)?;
+        if version != deal.version {
+            return Err(ApiError::conflict(format!(
+                "the deal is at version {}, not {version}",
+                deal.version
+            )));
+        }
+        Ok(deal)
+    }
+
     pub(crate) async fn get_deal(
         &self,
         principal: Principal,
@@ -446,18 +464,11 @@ impl Api {
         source: &str,
     ) -> Result<Response<Body>, ApiError> {
         let caller = self.caller(principal).await?;
-        let old = self.load_deal(&caller, id).await?;
-        may_edit_deal(&caller, &old)?;
+        let old = self.deal_for_change(&caller, id, edit.version).await?;
         if old.stage.is_final() {
             return Err(ApiError::conflict(format!(
                 "the deal is {}",
                 old.stage.code()
-            )));
-        }
-        if edit.version != old.version {
-            return Err(ApiError::conflict(format!(
-                "the deal is at version {}, not {}",
-                old.version, edit.version
             )));
         }
         let mut new = old.clone();
@@ -535,14 +546,7 @@ impl Api {
         source: &str,
     ) -> Result<Response<Body>, ApiError> {
         let caller = self.caller(principal).await?;
-        let old = self.load_deal(&caller, id).await?;
-        may_edit_deal(&caller, &old)?;
-        if request.version != old.version {
-            return Err(ApiError::conflict(format!(
-                "the deal is at version {}, not {}",
-                old.version, request.version
-            )));
-        }
+        let old = self.deal_for_change(&caller, id, request.version).await?;
         let to = DealStage::from_code(&request.to)
             .ok_or_else(|| ApiError::bad_request("to must be a deal stage"))?;
         let mut candidate = old.clone();
@@ -588,14 +592,7 @@ impl Api {
         source: &str,
     ) -> Result<Response<Body>, ApiError> {
         let caller = self.caller(principal).await?;
-        let old = self.load_deal(&caller, id).await?;
-        may_edit_deal(&caller, &old)?;
-        if request.version != old.version {
-            return Err(ApiError::conflict(format!(
-                "the deal is at version {}, not {}",
-                old.version, request.version
-            )));
-        }
+        let old = self.deal_for_change(&caller, id, request.version).await?;
         if old.items.is_empty() {
             return Err(ApiError::missing(
                 "a proposal needs items",

@@ -224,7 +224,7 @@ impl InboundEmailHandler {
         received_at: DateTime<Utc>,
     ) -> Result<IntakeOutcome, IntakeError> {
         let raw = self.blobs.get(bucket, key, MAX_MESSAGE_BYTES).await?;
-        let email = parse_email(&raw).map_err(IntakeError::Unreadable)?;
+        let mut email = parse_email(&raw).map_err(IntakeError::Unreadable)?;
         drop(raw);
         let intake = Intake {
             store: &self.store,
@@ -245,7 +245,7 @@ impl InboundEmailHandler {
             tracing::warn!(key, problem, "no contact point in the message");
         }
         let attachments = self
-            .store_attachments(&email.natural_key, &email.attachments)
+            .store_attachments(&email.natural_key, std::mem::take(&mut email.attachments))
             .await?;
         let message = self.inbound_message(&email, key, received_at, attachments, kind);
         intake.register(&message).await
@@ -275,22 +275,23 @@ impl InboundEmailHandler {
     async fn store_attachments(
         &self,
         event_key: &str,
-        attachments: &[EmailAttachment],
+        attachments: Vec<EmailAttachment>,
     ) -> Result<Vec<AttachmentRef>, IntakeError> {
         let mut stored = Vec::with_capacity(attachments.len());
-        for (index, attachment) in attachments.iter().enumerate() {
+        // Each attachment's bytes move into its upload: no second copy of a large file.
+        for (index, attachment) in attachments.into_iter().enumerate() {
             let key = attachment_key(event_key, index, &attachment.filename);
             self.blobs
                 .put(
                     &self.documents_bucket,
                     &key,
-                    attachment.bytes.clone(),
+                    attachment.bytes,
                     &attachment.content_type,
                 )
                 .await?;
             stored.push(AttachmentRef {
-                filename: attachment.filename.clone(),
-                content_type: attachment.content_type.clone(),
+                filename: attachment.filename,
+                content_type: attachment.content_type,
                 size: attachment.size as u64,
                 key,
             });

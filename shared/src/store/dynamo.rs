@@ -791,7 +791,11 @@ impl DynamoStore {
 
     /// Stores a task unless one with its id exists; true when it was created now.
     pub async fn put_task_if_absent(&self, task: &Task) -> Result<bool, StoreError> {
-        let item = super::sales::task_item(task)?;
+        self.put_if_absent(super::sales::task_item(task)?).await
+    }
+
+    /// Writes an item unless one with its key exists; `true` when it was written now.
+    pub(super) async fn put_if_absent(&self, item: Item) -> Result<bool, StoreError> {
         let result = self
             .client
             .put_item()
@@ -812,16 +816,33 @@ impl DynamoStore {
         }
     }
 
-    /// Tasks of an employee (or `role:head` for the heads' pool), soonest due first.
-    pub async fn tasks_of(&self, owner: &str) -> Result<Vec<Task>, StoreError> {
+    /// Every item of a partition (of the table, or of `index`), up to 1000, in key order.
+    pub(super) async fn partition<T: DeserializeOwned>(
+        &self,
+        index: Option<&str>,
+        partition: String,
+    ) -> Result<Vec<T>, StoreError> {
+        let attribute = match index {
+            Some("gsi1") => "gsi1pk",
+            Some(_) => "gsi2pk",
+            None => "pk",
+        };
         let query = self
             .client
             .query()
             .table_name(&self.table)
-            .index_name("gsi1")
-            .key_condition_expression("gsi1pk = :p")
-            .expression_attribute_values(":p", AttributeValue::S(format!("ASSIGNEE#{owner}")));
-        Ok(self.query_page(query, 500, None).await?.items)
+            .set_index_name(index.map(str::to_owned))
+            .consistent_read(index.is_none())
+            .key_condition_expression("#p = :p")
+            .expression_attribute_names("#p", attribute)
+            .expression_attribute_values(":p", AttributeValue::S(partition));
+        Ok(self.query_page(query, 1000, None).await?.items)
+    }
+
+    /// Tasks of an employee (or `role:head` for the heads' pool), soonest due first.
+    pub async fn tasks_of(&self, owner: &str) -> Result<Vec<Task>, StoreError> {
+        self.partition(Some("gsi1"), format!("ASSIGNEE#{owner}"))
+            .await
     }
 }
 
@@ -1003,24 +1024,11 @@ impl IntakeStore for DynamoStore {
     }
 
     async fn record_event(&self, record: &IntakeRecord) -> Result<WriteOutcome, StoreError> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(self.record_item(record)?))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(WriteOutcome::Written),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(WriteOutcome::DuplicateEvent)
-            }
-            Err(e) => Err(service_error("PutItem", e)),
-        }
+        Ok(if self.put_if_absent(self.record_item(record)?).await? {
+            WriteOutcome::Written
+        } else {
+            WriteOutcome::DuplicateEvent
+        })
     }
 
     async fn mark_notified(&self, event_key: &str) -> Result<(), StoreError> {

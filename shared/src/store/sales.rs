@@ -299,25 +299,12 @@ impl DynamoStore {
 
     /// The audit trail of a record, oldest first.
     pub async fn audit_trail(&self, entity: &str, id: &str) -> Result<Vec<AuditEntry>, StoreError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :p")
-            .expression_attribute_values(":p", AttributeValue::S(format!("AUDIT#{entity}#{id}")));
-        Ok(self.query_page(query, 1000, None).await?.items)
+        self.partition(None, format!("AUDIT#{entity}#{id}")).await
     }
 
     /// A deal's events not yet on the queue, oldest first.
     pub async fn pending_deal_events(&self, deal_id: &str) -> Result<Vec<DealEvent>, StoreError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .consistent_read(true)
-            .key_condition_expression("pk = :p")
-            .expression_attribute_values(":p", AttributeValue::S(format!("OUTBOX#{deal_id}")));
-        Ok(self.query_page(query, 1000, None).await?.items)
+        self.partition(None, format!("OUTBOX#{deal_id}")).await
     }
 
     pub async fn delete_pending_deal_event(
@@ -337,14 +324,7 @@ impl DynamoStore {
 
     /// Deals that have events waiting in the outbox.
     pub async fn deals_with_pending_events(&self) -> Result<Vec<String>, StoreError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name("gsi2")
-            .key_condition_expression("gsi2pk = :p")
-            .expression_attribute_values(":p", AttributeValue::S("OUTBOX".into()));
-        let events: Vec<DealEvent> = self.query_page(query, 1000, None).await?.items;
+        let events: Vec<DealEvent> = self.partition(Some("gsi2"), "OUTBOX".to_owned()).await?;
         let mut deals: Vec<String> = events.into_iter().map(|e| e.deal_id).collect();
         deals.sort();
         deals.dedup();
@@ -371,24 +351,7 @@ impl DynamoStore {
                 consumed_at: ts(&Utc::now()),
             },
         ))?;
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(service_error("PutItem", e)),
-        }
+        self.put_if_absent(item).await
     }
 
     /// Versions of a deal's events the consumer handled, in the order of their versions,
@@ -402,14 +365,7 @@ impl DynamoStore {
             version: u64,
             consumed_at: String,
         }
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .consistent_read(true)
-            .key_condition_expression("pk = :p")
-            .expression_attribute_values(":p", AttributeValue::S(format!("DEALLOG#{deal_id}")));
-        let consumed: Vec<Consumed> = self.query_page(query, 1000, None).await?.items;
+        let consumed: Vec<Consumed> = self.partition(None, format!("DEALLOG#{deal_id}")).await?;
         Ok(consumed
             .into_iter()
             .map(|c| (c.version, c.consumed_at))
@@ -458,63 +414,17 @@ impl DynamoStore {
         &self,
         department: Department,
     ) -> Result<Vec<Task>, StoreError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name("gsi2")
-            .key_condition_expression("gsi2pk = :p")
-            .expression_attribute_values(
-                ":p",
-                AttributeValue::S(format!("TASKDEPT#{}", department.code())),
-            );
-        Ok(self.query_page(query, 1000, None).await?.items)
-    }
-
-    /// Every employee (the admin's and the digest's view).
-    pub async fn employees(&self) -> Result<Vec<crate::domain::Employee>, StoreError> {
-        let mut all = Vec::new();
-        for role in crate::domain::Role::ALL {
-            let query = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name("gsi1")
-                .key_condition_expression("gsi1pk = :p")
-                .expression_attribute_values(
-                    ":p",
-                    AttributeValue::S(format!("ROLE#{}", role.code())),
-                );
-            all.extend(
-                self.query_page::<crate::domain::Employee>(query, 1000, None)
-                    .await?
-                    .items,
-            );
-        }
-        Ok(all)
+        self.partition(Some("gsi2"), format!("TASKDEPT#{}", department.code()))
+            .await
     }
 
     /// Unrouted inquiries, oldest first (the digest).
     pub async fn unrouted_inquiries(&self) -> Result<Vec<Inquiry>, StoreError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name("gsi2")
-            .key_condition_expression("gsi2pk = :p")
-            .expression_attribute_values(":p", AttributeValue::S("UNROUTED".into()));
-        Ok(self.query_page(query, 1000, None).await?.items)
+        self.partition(Some("gsi2"), "UNROUTED".to_owned()).await
     }
 
     /// Routed inquiries still waiting for their manager, soonest deadline first.
     pub async fn awaiting_inquiries(&self) -> Result<Vec<Inquiry>, StoreError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name("gsi2")
-            .key_condition_expression("gsi2pk = :p")
-            .expression_attribute_values(":p", AttributeValue::S("AWAITING".into()));
-        Ok(self.query_page(query, 1000, None).await?.items)
+        self.partition(Some("gsi2"), "AWAITING".to_owned()).await
     }
 }
