@@ -5,6 +5,7 @@
 //! The integration tests use the same library to give every test its own stack.
 
 pub mod emulators;
+pub mod functions;
 pub mod gateway;
 pub mod local;
 pub mod poller;

@@ -12,8 +12,7 @@
 //! ```
 
 use crm_local::emulators::{self, repo_root};
-use crm_local::gateway::HttpHandler;
-use crm_local::poller::BatchHandler;
+use crm_local::functions::{batch_handler, http_handler};
 use crm_local::stack::local_parameters;
 use crm_local::{Endpoints, LocalStack};
 use crm_shared::aws::RoundTrips;
@@ -220,21 +219,14 @@ async fn up() -> Result<(), Failure> {
         &inbound_email::Config::from_env(stack.function_env("InboundEmailFunction")?)?,
         &clients,
     ));
-    let inbound_handler: BatchHandler = Arc::new(move |event| {
-        let inbound = inbound.clone();
-        async move { inbound.handle_batch(event).await }.boxed()
-    });
-    let binding = stack.queue_binding("InboundEmailFunction", inbound_handler)?;
+    let binding = stack.queue_binding("InboundEmailFunction", batch_handler(inbound))?;
 
     let deal_events = Arc::new(deal_events::DealEventsHandler::new(
         &deal_events::Config::from_env(stack.function_env("DealEventsFunction")?)?,
         &clients,
     ));
-    let deal_events_handler: BatchHandler = Arc::new(move |event| {
-        let deal_events = deal_events.clone();
-        async move { deal_events.handle_batch(event).await }.boxed()
-    });
-    let deal_events_binding = stack.queue_binding("DealEventsFunction", deal_events_handler)?;
+    let deal_events_binding =
+        stack.queue_binding("DealEventsFunction", batch_handler(deal_events))?;
 
     let jobs = Arc::new(jobs::Jobs::new(
         &jobs::Config::from_env(stack.function_env("JobsFunction")?)?,
@@ -268,20 +260,12 @@ async fn up() -> Result<(), Failure> {
         &api::Config::from_env(stack.function_env("ApiFunction")?)?,
         &clients,
     ));
-    let api_handler: HttpHandler = Arc::new(move |request| {
-        let api = api.clone();
-        async move { api.handle(request).await }.boxed()
-    });
     let webhooks_config = webhooks::Config::from_env(stack.function_env("WebhooksFunction")?)?;
     let secrets = webhooks::Secrets::load(&endpoints.secrets().await, &webhooks_config).await?;
     let hooks = Arc::new(webhooks::Webhooks::new(&webhooks_config, &clients, secrets));
-    let webhooks_handler: HttpHandler = Arc::new(move |request| {
-        let hooks = hooks.clone();
-        async move { hooks.handle(request).await }.boxed()
-    });
     let gateway = stack.gateway(&HashMap::from([
-        ("ApiFunction".to_owned(), api_handler),
-        ("WebhooksFunction".to_owned(), webhooks_handler),
+        ("ApiFunction".to_owned(), http_handler(api)),
+        ("WebhooksFunction".to_owned(), http_handler(hooks)),
     ]))?;
 
     let smtp = tokio::net::TcpListener::bind(SMTP_ADDRESS).await?;

@@ -1,9 +1,7 @@
 //! The local stand-ins for the cloud triggers, over real sockets: a stock SMTP session into
 //! the inbound bucket, and the gateway's JWT check and routing.
 
-use crm_local::gateway::HttpHandler;
 use crm_shared::domain::Role;
-use futures::FutureExt;
 use integration_tests::TestStack;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -105,10 +103,7 @@ async fn the_gateway_checks_tokens_like_the_jwt_authorizer_and_routes_by_the_tem
         &api::Config::from_env(t.stack.function_env("ApiFunction").unwrap()).unwrap(),
         &t.counted,
     ));
-    let handler: HttpHandler = Arc::new(move |request| {
-        let api = api.clone();
-        async move { api.handle(request).await }.boxed()
-    });
+    let handler = crm_local::functions::http_handler(api);
     let gateway = t
         .stack
         .gateway(&HashMap::from([("ApiFunction".to_owned(), handler)]))

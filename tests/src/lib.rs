@@ -397,11 +397,7 @@ impl TestStack {
     /// Consumes the deal-events queue as Lambda would until it stays empty for a moment;
     /// returns how many messages failed.
     pub async fn process_deal_events(&self) -> usize {
-        let deal_events = self.deal_events.clone();
-        let handler: BatchHandler = Arc::new(move |event| {
-            let deal_events = deal_events.clone();
-            async move { deal_events.handle_batch(event).await }.boxed()
-        });
+        let handler = crm_local::functions::batch_handler(self.deal_events.clone());
         let binding = self
             .stack
             .queue_binding("DealEventsFunction", handler)

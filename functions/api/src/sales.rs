@@ -129,12 +129,46 @@ fn save_error(error: DealSaveError) -> ApiError {
     }
 }
 
+fn refused(refusal: crm_shared::domain::Refusal) -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "transition_refused",
+        "the deal cannot move there now",
+    )
+    .with_details(serde_json::json!({ "refusal": refusal }))
+}
+
 impl Api {
     fn writer(&self) -> DealWriter<'_> {
         DealWriter {
             store: &self.store,
             relay: &self.relay,
         }
+    }
+
+    /// Saves `new` as the next version of `old`, with its audit and event.
+    async fn commit(
+        &self,
+        caller: &Caller,
+        old: &Deal,
+        mut new: Deal,
+        kind: DealEventKind,
+        source: &str,
+    ) -> Result<Deal, ApiError> {
+        new.version = old.version + 1;
+        new.updated_at = Utc::now();
+        self.writer()
+            .save(
+                Some(old),
+                &new,
+                kind,
+                caller.id(),
+                source,
+                DealWrite::default(),
+            )
+            .await
+            .map_err(save_error)?;
+        Ok(new)
     }
 
     /// Routes one or many inquiries to a department and a manager (heads only).
@@ -522,19 +556,9 @@ impl Api {
         if fields.is_empty() {
             return Ok(json(StatusCode::OK, &old));
         }
-        new.version = old.version + 1;
-        new.updated_at = Utc::now();
-        self.writer()
-            .save(
-                Some(&old),
-                &new,
-                DealEventKind::Edited { fields },
-                caller.id(),
-                source,
-                DealWrite::default(),
-            )
-            .await
-            .map_err(save_error)?;
+        let new = self
+            .commit(&caller, &old, new, DealEventKind::Edited { fields }, source)
+            .await?;
         Ok(json(StatusCode::OK, &new))
     }
 
@@ -553,32 +577,14 @@ impl Api {
         if to == DealStage::Unfit {
             candidate.unfit_reason = request.reason.clone().filter(|r| !r.trim().is_empty());
         }
-        let to = check_transition(&candidate, to).map_err(|refusal| {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "transition_refused",
-                "the deal cannot move there now",
-            )
-            .with_details(serde_json::json!({ "refusal": refusal }))
-        })?;
+        let to = check_transition(&candidate, to).map_err(refused)?;
         let mut new = candidate;
         new.stage = to;
-        new.version = old.version + 1;
-        new.updated_at = Utc::now();
-        self.writer()
-            .save(
-                Some(&old),
-                &new,
-                DealEventKind::StageChanged {
-                    from: old.stage,
-                    to,
-                },
-                caller.id(),
-                source,
-                DealWrite::default(),
-            )
-            .await
-            .map_err(save_error)?;
+        let kind = DealEventKind::StageChanged {
+            from: old.stage,
+            to,
+        };
+        let new = self.commit(&caller, &old, new, kind, source).await?;
         Ok(json(StatusCode::OK, &new))
     }
 
@@ -639,14 +645,7 @@ impl Api {
         new.documents.push(document.clone());
         new.proposal_sent_at = Some(now);
         let kind = if old.stage == DealStage::EquipmentSelection {
-            new.stage = check_transition(&new, DealStage::Proposal).map_err(|refusal| {
-                ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "transition_refused",
-                    "the deal cannot move to proposal",
-                )
-                .with_details(serde_json::json!({ "refusal": refusal }))
-            })?;
+            new.stage = check_transition(&new, DealStage::Proposal).map_err(refused)?;
             DealEventKind::StageChanged {
                 from: old.stage,
                 to: DealStage::Proposal,
@@ -656,19 +655,7 @@ impl Api {
                 fields: vec!["documents".into(), "proposal_sent_at".into()],
             }
         };
-        new.version = old.version + 1;
-        new.updated_at = now;
-        self.writer()
-            .save(
-                Some(&old),
-                &new,
-                kind,
-                caller.id(),
-                source,
-                DealWrite::default(),
-            )
-            .await
-            .map_err(save_error)?;
+        let new = self.commit(&caller, &old, new, kind, source).await?;
         let url = self.presigned(&document.key).await?;
         Ok(json(
             StatusCode::OK,
