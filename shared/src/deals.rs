@@ -6,7 +6,7 @@
 //! so the queue keeps each deal's order.
 
 use crate::aws::is_retryable;
-use crate::domain::{AuditEntry, Deal, DealStage, Department, diff};
+use crate::domain::{Deal, DealStage, Department, audit_entries};
 use crate::store::{DealWrite, DynamoStore, StoreError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -51,35 +51,6 @@ impl DealEvent {
             deal: deal.clone(),
         }
     }
-}
-
-/// The audit entries of a change from `old` (None for a new record) to `new`.
-pub fn audit_entries<T: Serialize>(
-    entity: &str,
-    entity_id: &str,
-    old: Option<&T>,
-    new: &T,
-    actor: &str,
-    source: &str,
-    at: DateTime<Utc>,
-) -> Vec<AuditEntry> {
-    let old = old
-        .and_then(|o| serde_json::to_value(o).ok())
-        .unwrap_or(serde_json::Value::Null);
-    let new = serde_json::to_value(new).unwrap_or(serde_json::Value::Null);
-    diff(&old, &new)
-        .into_iter()
-        .map(|(field, old, new)| AuditEntry {
-            record: entity.to_owned(),
-            record_id: entity_id.to_owned(),
-            field,
-            old,
-            new,
-            actor: actor.to_owned(),
-            at,
-            source: source.to_owned(),
-        })
-        .collect()
 }
 
 /// A change that could not be saved.

@@ -8,9 +8,9 @@
 //! that was lost in a crash and otherwise changes nothing.
 
 use crate::domain::{
-    AttachmentRef, Channel, ContactPoint, Counterparty, CounterpartyKind, EmailAddress, Employee,
-    Inquiry, InquiryKind, InquiryStatus, Interaction, MatchDecision, MatchEvidence, PersonDetails,
-    SourceRef, match_contact_points, truncate_text,
+    AttachmentRef, AuditEntry, Channel, ContactPoint, Counterparty, CounterpartyKind, EmailAddress,
+    Employee, Inquiry, InquiryKind, InquiryStatus, Interaction, MatchDecision, MatchEvidence,
+    PersonDetails, SourceRef, created_entry, match_contact_points, truncate_text,
 };
 use crate::error::IntakeError;
 use crate::store::{
@@ -89,6 +89,9 @@ impl Links {
         format!("{}/counterparties/{id}", self.app_base_url)
     }
 }
+
+/// The actor of changes intake makes.
+const SYSTEM: &str = "system";
 
 /// How many times intake re-reads and retries when another event took a contact point
 /// between its read and its write (the loser becomes a history entry of the winner).
@@ -300,6 +303,25 @@ impl<S: IntakeStore, N: Notifier> Intake<'_, S, N> {
         record.party_id = Some(party_id.clone());
         record.inquiry_id = Some(inquiry_id);
         record.interaction_id = Some(interaction_id);
+        let source = format!("event:{}", message.event_key);
+        let audit = vec![
+            created_entry(
+                "counterparty",
+                &counterparty.id,
+                &counterparty,
+                SYSTEM,
+                &source,
+                message.received_at,
+            ),
+            created_entry(
+                "inquiry",
+                &inquiry.id,
+                &inquiry,
+                SYSTEM,
+                &source,
+                message.received_at,
+            ),
+        ];
         Ok(NewLead {
             contact: message.contact.to_contact_person(new_id(), party_id),
             counterparty,
@@ -307,6 +329,7 @@ impl<S: IntakeStore, N: Notifier> Intake<'_, S, N> {
             inquiry,
             interaction,
             record,
+            audit,
         })
     }
 
@@ -347,11 +370,32 @@ impl<S: IntakeStore, N: Notifier> Intake<'_, S, N> {
         );
         record.party_id = Some(party.id.clone());
         record.interaction_id = Some(interaction.id.clone());
+        // Contact points the message adds to the party are a change of the counterparty.
+        let audit = if new_contact_points.is_empty() {
+            Vec::new()
+        } else {
+            vec![AuditEntry {
+                record: "counterparty".to_owned(),
+                record_id: party.id.clone(),
+                field: "contact_points".to_owned(),
+                old: serde_json::Value::Null,
+                new: serde_json::json!(
+                    new_contact_points
+                        .iter()
+                        .map(ContactPoint::key)
+                        .collect::<Vec<_>>()
+                ),
+                actor: SYSTEM.to_owned(),
+                at: message.received_at,
+                source: format!("event:{}", message.event_key),
+            }]
+        };
         Ok(HistoryEntry {
             interaction,
             new_contact_points,
             contact_id,
             record,
+            audit,
         })
     }
 

@@ -177,6 +177,26 @@ async fn a_climate_chamber_deal_runs_through_every_stage_to_closed() {
     let client = t.get_as_head(&format!("/api/counterparties/{party}")).await;
     assert_eq!(client["kind"], "client", "a lead with a deal is a client");
     assert_eq!(client["responsible_manager_id"], t.manager.id.as_str());
+    let (_, party_audit) = t
+        .api_get(&format!("/api/audit/counterparty/{party}"), d.manager())
+        .await;
+    let changes: Vec<(&str, &str)> = items(&party_audit)
+        .iter()
+        .map(|e| (e["field"].as_str().unwrap(), e["actor"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        changes[0],
+        ("created", "system"),
+        "made by intake: {changes:?}"
+    );
+    assert!(
+        changes.contains(&("responsible_manager_id", t.heads[0].id.as_str())),
+        "routed by the head: {changes:?}"
+    );
+    assert!(
+        changes.contains(&("kind", t.manager.id.as_str())),
+        "made a client by the deal: {changes:?}"
+    );
 
     let (status, proposal) = t
         .api_call(

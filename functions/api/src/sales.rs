@@ -7,8 +7,9 @@
 use crate::{Api, ApiError, Caller, Query, json};
 use chrono::Utc;
 use crm_shared::auth::Principal;
-use crm_shared::deals::{DealEventKind, DealSaveError, DealWriter, audit_entries};
+use crm_shared::deals::{DealEventKind, DealSaveError, DealWriter};
 use crm_shared::documents::{commercial_proposal, proposal_number};
+use crm_shared::domain::audit_entries;
 use crm_shared::domain::{
     Deal, DealContact, DealItem, DealStage, Department, DocumentRef, EquipmentType, InquiryStatus,
     LegalEntity, NotALeadReason, Qualification, Role, RoutingDecision, ServiceDecision,
@@ -229,7 +230,7 @@ impl Api {
                 at: now,
                 reason: request.reason.clone(),
             });
-            let audit = audit_entries(
+            let mut audit = audit_entries(
                 "inquiry",
                 &new.id,
                 Some(&old),
@@ -238,6 +239,21 @@ impl Api {
                 source,
                 now,
             );
+            // The counterparty gets its responsible manager: audited as its own change.
+            if let Some(party) = self.store.counterparty(&new.counterparty_id).await? {
+                let mut assigned = party.clone();
+                assigned.responsible_manager_id = Some(manager.id.clone());
+                assigned.department = Some(request.department);
+                audit.extend(audit_entries(
+                    "counterparty",
+                    &party.id,
+                    Some(&party),
+                    &assigned,
+                    caller.id(),
+                    source,
+                    now,
+                ));
+            }
             let assignment = Assignment {
                 party_id: new.counterparty_id.clone(),
                 manager_id: manager.id.clone(),

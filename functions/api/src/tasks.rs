@@ -5,7 +5,7 @@
 use crate::{Api, ApiError, Caller, Query, json};
 use chrono::{DateTime, Utc};
 use crm_shared::auth::Principal;
-use crm_shared::deals::audit_entries;
+use crm_shared::domain::audit_entries;
 use crm_shared::domain::{Department, Role, Task, TaskKind, TaskStatus};
 use crm_shared::intake::new_id;
 use crm_shared::store::IntakeStore;

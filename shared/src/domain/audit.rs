@@ -22,6 +22,56 @@ pub struct AuditEntry {
     pub source: String,
 }
 
+/// The audit entries of a change from `old` (None for a new record) to `new`.
+pub fn audit_entries<T: Serialize>(
+    entity: &str,
+    entity_id: &str,
+    old: Option<&T>,
+    new: &T,
+    actor: &str,
+    source: &str,
+    at: DateTime<Utc>,
+) -> Vec<AuditEntry> {
+    let old = old
+        .and_then(|o| serde_json::to_value(o).ok())
+        .unwrap_or(serde_json::Value::Null);
+    let new = serde_json::to_value(new).unwrap_or(serde_json::Value::Null);
+    diff(&old, &new)
+        .into_iter()
+        .map(|(field, old, new)| AuditEntry {
+            record: entity.to_owned(),
+            record_id: entity_id.to_owned(),
+            field,
+            old,
+            new,
+            actor: actor.to_owned(),
+            at,
+            source: source.to_owned(),
+        })
+        .collect()
+}
+
+/// One entry for a record made whole (by intake, say): field `created`, the record as new.
+pub fn created_entry<T: Serialize>(
+    record: &str,
+    id: &str,
+    value: &T,
+    actor: &str,
+    source: &str,
+    at: DateTime<Utc>,
+) -> AuditEntry {
+    AuditEntry {
+        record: record.to_owned(),
+        record_id: id.to_owned(),
+        field: "created".to_owned(),
+        old: Value::Null,
+        new: serde_json::to_value(value).unwrap_or(Value::Null),
+        actor: actor.to_owned(),
+        at,
+        source: source.to_owned(),
+    }
+}
+
 /// Fields that change on every write and say nothing by themselves.
 const BOOKKEEPING: &[&str] = &["version", "updated_at"];
 

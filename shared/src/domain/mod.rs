@@ -11,7 +11,7 @@ pub mod party;
 pub mod task;
 pub mod working_hours;
 
-pub use audit::{AuditEntry, diff};
+pub use audit::{AuditEntry, audit_entries, created_entry, diff};
 pub use call::{
     CallEvent, CallNotice, CallNoticeError, caller_id_name, parse_call_notice, parse_pbx_time,
 };

@@ -959,6 +959,9 @@ impl IntakeStore for DynamoStore {
         )?);
         items.push(self.put(super::sales::inquiry_item(inquiry)?, None)?);
         items.push(self.put(self.interaction_item(&lead.interaction)?, None)?);
+        for item in super::sales::audit_items(&lead.audit)? {
+            items.push(self.put(item, None)?);
+        }
         self.transact(items, point_range).await
     }
 
@@ -1019,6 +1022,9 @@ impl IntakeStore for DynamoStore {
                 .build()
                 .map_err(build_error)?;
             items.push(TransactWriteItem::builder().update(update).build());
+        }
+        for item in super::sales::audit_items(&entry.audit)? {
+            items.push(self.put(item, None)?);
         }
         self.transact(items, point_range).await
     }

@@ -11,7 +11,8 @@ pub use memory::MemoryStore;
 pub use sales::{Assignment, DealScope, DealWrite};
 
 use crate::domain::{
-    CallNotice, Channel, ContactPerson, ContactPoint, Counterparty, Employee, Inquiry, Interaction,
+    AuditEntry, CallNotice, Channel, ContactPerson, ContactPoint, Counterparty, Employee, Inquiry,
+    Interaction,
 };
 use crate::error::ErrorKind;
 use crate::intake::Notification;
@@ -110,6 +111,8 @@ pub struct NewLead {
     pub inquiry: Inquiry,
     pub interaction: Interaction,
     pub record: IntakeRecord,
+    /// The audit entries of what the lead creates.
+    pub audit: Vec<AuditEntry>,
 }
 
 /// A message from a known party, written in one transaction.
@@ -120,6 +123,8 @@ pub struct HistoryEntry {
     pub new_contact_points: Vec<ContactPoint>,
     pub contact_id: String,
     pub record: IntakeRecord,
+    /// The audit entries of contact points added to the party.
+    pub audit: Vec<AuditEntry>,
 }
 
 /// One PBX event to merge into its call record.

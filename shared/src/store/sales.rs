@@ -90,7 +90,7 @@ pub(super) fn task_item(task: &Task) -> Result<Item, StoreError> {
     to_item(&stored)
 }
 
-fn audit_items(entries: &[AuditEntry]) -> Result<Vec<Item>, StoreError> {
+pub(super) fn audit_items(entries: &[AuditEntry]) -> Result<Vec<Item>, StoreError> {
     entries
         .iter()
         .enumerate()
