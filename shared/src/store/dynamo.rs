@@ -8,7 +8,7 @@
 //! | contact       | `PARTY#<id>`            | `CONTACT#<contact id>` |                                   |                                   |
 //! | interaction   | `PARTY#<id>`            | `TL#<at>#<id>`         |                                   |                                   |
 //! | contact point | `CP#email#<addr>` / `CP#phone#<e164>` | `CP`     |                                   |                                   |
-//! | inquiry       | `INQ#<id>`              | `INQ`                  | `INQ` / `<received>#<id>`         | `UNROUTED` / `<received>#<id>` (only while unrouted) |
+//! | inquiry       | `INQ#<id>`              | `INQ`                  | `INQ` / `<received>#<id>`         | `UNROUTED` / `<received>#<id>` while unrouted; `AWAITING` / `<due>#<id>` while routed |
 //! | intake record | `EVENT#<natural key>`   | `EVENT`                |                                   |                                   |
 //! | employee      | `EMP#<id>`              | `EMP`                  | `ROLE#<role>` / `<id>`            | `EXT#<extension>` / `<id>`        |
 //! | call          | `CALL#<linkedid>`       | `CALL`                 |                                   |                                   |
@@ -19,9 +19,10 @@
 //! - intake lookup: BatchGetItem of `EVENT#<key>` and every `CP#…` of the message (1 trip);
 //! - new lead: TransactWriteItems — intake record, contact points (each
 //!   `attribute_not_exists(pk)`, which is what makes a contact point belong to one party
-//!   only), counterparty, contact, inquiry, first history entry (1 trip);
+//!   only), counterparty, contact, inquiry, first history entry, their audit entries
+//!   (1 trip);
 //! - history entry: TransactWriteItems — intake record, interaction, newly claimed contact
-//!   points and the contact's updated lists (1 trip);
+//!   points, the contact's updated lists and their audit entry (1 trip);
 //! - machine mail: conditional PutItem of the intake record;
 //! - inquiries newest first: Query `gsi1` `INQ`; unrouted: Query `gsi2` `UNROUTED`;
 //!   `kind`/`channel` are filters;
@@ -33,6 +34,9 @@
 //! - a call: one UpdateItem per PBX event merges it into `CALL#<linkedid>` (ALL_NEW back);
 //! - a call-back task: conditional PutItem of `TASK#callback-<hash of linkedid>`;
 //! - an employee's tasks, soonest first: Query `gsi1` `ASSIGNEE#<id>`.
+//!
+//! Deals, audit entries, the event outbox and the sales side of inquiries and tasks are
+//! in `sales.rs`.
 //!
 //! Timestamps in sort keys are RFC 3339 UTC with milliseconds, so they sort as text.
 
