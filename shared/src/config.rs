@@ -43,17 +43,18 @@ impl<'a> EnvReader<'a> {
             .filter(|v| !v.is_empty())
     }
 
-    pub fn email(&mut self, name: &str) -> Option<EmailAddress> {
+    /// An email address. When it is missing or invalid the problem is recorded and an
+    /// unset address returned, which `finish` never lets through.
+    pub fn email(&mut self, name: &str) -> EmailAddress {
         let raw = self.required(name);
         if raw.is_empty() {
-            return None;
+            return EmailAddress::unset();
         }
-        let parsed = EmailAddress::parse(&raw);
-        if parsed.is_none() {
+        EmailAddress::parse(&raw).unwrap_or_else(|| {
             self.problems
                 .push(format!("{name} is not an email address"));
-        }
-        parsed
+            EmailAddress::unset()
+        })
     }
 
     pub fn url(&mut self, name: &str) -> String {

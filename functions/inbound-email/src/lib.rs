@@ -46,9 +46,7 @@ impl Config {
         Ok(Self {
             table_name,
             documents_bucket,
-            notify_from: notify_from.ok_or_else(|| ConfigError {
-                problems: vec!["NOTIFY_FROM is not an email address".into()],
-            })?,
+            notify_from,
             app_base_url,
         })
     }

@@ -52,9 +52,7 @@ impl Config {
         Ok(Self {
             table_name,
             inbound_bucket,
-            notify_from: notify_from.ok_or_else(|| ConfigError {
-                problems: vec!["NOTIFY_FROM is not an email address".into()],
-            })?,
+            notify_from,
             app_base_url,
             miko_secret_id,
             jivo_secret_id,

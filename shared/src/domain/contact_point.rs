@@ -46,6 +46,11 @@ impl EmailAddress {
         &self.0
     }
 
+    /// The placeholder a configuration reader returns beside a recorded problem.
+    pub(crate) fn unset() -> Self {
+        Self(String::new())
+    }
+
     /// The part after `@`, used to recognise robots (`noreply@`, Jivo, the company's own site).
     pub fn domain(&self) -> &str {
         self.0.rsplit_once('@').map(|(_, d)| d).unwrap_or_default()

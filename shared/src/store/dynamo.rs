@@ -502,10 +502,28 @@ impl DynamoStore {
         limit: usize,
         cursor: Option<&Cursor>,
     ) -> Result<Page<Counterparty>, ListError> {
-        let (index, attribute, partition) = match kind {
-            Some(kind) => ("gsi1", "gsi1pk", format!("KIND#{}", kind.code())),
-            None => ("gsi2", "gsi2pk", "PARTY".to_owned()),
-        };
+        match kind {
+            Some(kind) => {
+                self.newest_first("gsi1", format!("KIND#{}", kind.code()), limit, cursor)
+                    .await
+            }
+            None => {
+                self.newest_first("gsi2", "PARTY".to_owned(), limit, cursor)
+                    .await
+            }
+        }
+    }
+
+    /// One page of an index partition, newest first (sort keys begin with a timestamp).
+    pub(super) async fn newest_first<T: DeserializeOwned>(
+        &self,
+        index: &str,
+        partition: String,
+        limit: usize,
+        cursor: Option<&Cursor>,
+    ) -> Result<Page<T>, ListError> {
+        let attribute = if index == "gsi1" { "gsi1pk" } else { "gsi2pk" };
+        let start = self.start_key(cursor, attribute, &partition)?;
         let query = self
             .client
             .query()
@@ -513,9 +531,8 @@ impl DynamoStore {
             .index_name(index)
             .key_condition_expression("#p = :p")
             .expression_attribute_names("#p", attribute)
-            .expression_attribute_values(":p", AttributeValue::S(partition.clone()))
+            .expression_attribute_values(":p", AttributeValue::S(partition))
             .scan_index_forward(false);
-        let start = self.start_key(cursor, attribute, &partition)?;
         Ok(self.query_page(query, limit, start).await?)
     }
 

@@ -280,21 +280,16 @@ impl DynamoStore {
         limit: usize,
         cursor: Option<&super::Cursor>,
     ) -> Result<Page<Deal>, ListError> {
-        let (index, attribute, partition) = match scope {
-            DealScope::Manager(id) => ("gsi1", "gsi1pk", format!("DEALS#MGR#{id}")),
-            DealScope::Department(d) => ("gsi2", "gsi2pk", format!("DEALS#DEPT#{}", d.code())),
-        };
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(index)
-            .key_condition_expression("#p = :p")
-            .expression_attribute_names("#p", attribute)
-            .expression_attribute_values(":p", AttributeValue::S(partition.clone()))
-            .scan_index_forward(false);
-        let start = self.start_key(cursor, attribute, &partition)?;
-        Ok(self.query_page(query, limit, start).await?)
+        match scope {
+            DealScope::Manager(id) => {
+                self.newest_first("gsi1", format!("DEALS#MGR#{id}"), limit, cursor)
+                    .await
+            }
+            DealScope::Department(d) => {
+                self.newest_first("gsi2", format!("DEALS#DEPT#{}", d.code()), limit, cursor)
+                    .await
+            }
+        }
     }
 
     /// The audit trail of a record, oldest first.
