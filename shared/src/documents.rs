@@ -200,18 +200,17 @@ pub fn commercial_proposal(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{DealContact, DealItem, DealStage, Department, LegalEntity};
+    use crate::domain::{DealContact, DealItem, Department, LegalEntity, NewDeal};
     use chrono::Utc;
 
     #[test]
     fn the_proposal_is_an_xlsx_with_the_items() {
-        let deal = Deal {
+        let new = NewDeal {
             id: "01a2-deal-abcdef".into(),
             party_id: "p".into(),
             inquiry_id: None,
             department: Department::High,
             manager_id: "m".into(),
-            stage: DealStage::EquipmentSelection,
             needs: vec!["насос".into()],
             legal_entity: LegalEntity {
                 name: "ООО «Завод»".into(),
@@ -229,20 +228,10 @@ mod tests {
                 unit_price_kopecks: 15_000_000,
                 made_to_order: false,
             }],
-            proposal_sent_at: None,
-            invoice_number: None,
-            production_ready: false,
-            shipped: false,
-            acceptance_signed: false,
-            attestation_done: false,
-            service_decision: None,
-            payment_received: false,
-            closing_documents: false,
-            unfit_reason: None,
-            documents: Vec::new(),
+        };
+        let deal = Deal {
             version: 3,
-            created_at: Utc::now(),
-            updated_at: Utc::now(),
+            ..Deal::open(new, Utc::now())
         };
         let seller = Seller {
             name: "ООО «Вакуум-Завод»".into(),

@@ -12,7 +12,7 @@ use crm_shared::documents::{commercial_proposal, proposal_number};
 use crm_shared::domain::audit_entries;
 use crm_shared::domain::{
     Deal, DealContact, DealItem, DealStage, Department, DocumentRef, EquipmentType, InquiryStatus,
-    LegalEntity, NotALeadReason, Qualification, Role, RoutingDecision, ServiceDecision,
+    LegalEntity, NewDeal, NotALeadReason, Qualification, Role, RoutingDecision, ServiceDecision,
     add_working_hours, check_transition, creation_problems, legal_entity_problems,
 };
 use crm_shared::intake::new_id;
@@ -351,41 +351,29 @@ impl Api {
                     .counterparty(&old.counterparty_id)
                     .await?
                     .ok_or_else(ApiError::not_found)?;
-                let deal = Deal {
-                    id: new_id(),
-                    party_id: party.id.clone(),
-                    inquiry_id: Some(old.id.clone()),
-                    department: old
-                        .department
-                        .or(party.department)
-                        .unwrap_or(Department::Industrial),
-                    manager_id: old
-                        .manager_id
-                        .clone()
-                        .unwrap_or_else(|| caller.id().to_owned()),
-                    stage: DealStage::EquipmentSelection,
-                    needs: input.needs,
-                    legal_entity: input.legal_entity,
-                    contact: input.contact,
-                    application_area: input.application_area,
-                    equipment_type: input.equipment_type,
-                    processed_materials: input.processed_materials,
-                    items: input.items,
-                    proposal_sent_at: None,
-                    invoice_number: None,
-                    production_ready: false,
-                    shipped: false,
-                    acceptance_signed: false,
-                    attestation_done: false,
-                    service_decision: None,
-                    payment_received: false,
-                    closing_documents: false,
-                    unfit_reason: None,
-                    documents: Vec::new(),
-                    version: 1,
-                    created_at: now,
-                    updated_at: now,
-                };
+                let deal = Deal::open(
+                    NewDeal {
+                        id: new_id(),
+                        party_id: party.id.clone(),
+                        inquiry_id: Some(old.id.clone()),
+                        department: old
+                            .department
+                            .or(party.department)
+                            .unwrap_or(Department::Industrial),
+                        manager_id: old
+                            .manager_id
+                            .clone()
+                            .unwrap_or_else(|| caller.id().to_owned()),
+                        needs: input.needs,
+                        legal_entity: input.legal_entity,
+                        contact: input.contact,
+                        application_area: input.application_area,
+                        equipment_type: input.equipment_type,
+                        processed_materials: input.processed_materials,
+                        items: input.items,
+                    },
+                    now,
+                );
                 let mut inquiry = old.clone();
                 inquiry.status = InquiryStatus::Qualified;
                 inquiry.qualification = Some(Qualification::Deal {

@@ -240,7 +240,56 @@ pub struct Deal {
     pub updated_at: DateTime<Utc>,
 }
 
+/// What a deal is opened with: who it is with, what they need, what is offered.
+#[derive(Debug, Clone)]
+pub struct NewDeal {
+    pub id: String,
+    pub party_id: String,
+    pub inquiry_id: Option<String>,
+    pub department: Department,
+    pub manager_id: String,
+    pub needs: Vec<String>,
+    pub legal_entity: LegalEntity,
+    pub contact: DealContact,
+    pub application_area: Option<String>,
+    pub equipment_type: Option<EquipmentType>,
+    pub processed_materials: Option<String>,
+    pub items: Vec<DealItem>,
+}
+
 impl Deal {
+    /// A deal at `equipment_selection`, version 1, with no progress recorded yet.
+    pub fn open(new: NewDeal, at: DateTime<Utc>) -> Self {
+        Self {
+            id: new.id,
+            party_id: new.party_id,
+            inquiry_id: new.inquiry_id,
+            department: new.department,
+            manager_id: new.manager_id,
+            stage: DealStage::EquipmentSelection,
+            needs: new.needs,
+            legal_entity: new.legal_entity,
+            contact: new.contact,
+            application_area: new.application_area,
+            equipment_type: new.equipment_type,
+            processed_materials: new.processed_materials,
+            items: new.items,
+            proposal_sent_at: None,
+            invoice_number: None,
+            production_ready: false,
+            shipped: false,
+            acceptance_signed: false,
+            attestation_done: false,
+            service_decision: None,
+            payment_received: false,
+            closing_documents: false,
+            unfit_reason: None,
+            documents: Vec::new(),
+            version: 1,
+            created_at: at,
+            updated_at: at,
+        }
+    }
     pub fn needs_attestation(&self) -> bool {
         self.items
             .iter()
@@ -497,13 +546,12 @@ mod tests {
     }
 
     fn deal(stage: DealStage) -> Deal {
-        Deal {
+        let new = NewDeal {
             id: "d".into(),
             party_id: "p".into(),
             inquiry_id: None,
             department: Department::Industrial,
             manager_id: "m".into(),
-            stage,
             needs: vec!["насос".into()],
             legal_entity: valid_entity(),
             contact: DealContact {
@@ -515,20 +563,10 @@ mod tests {
             equipment_type: None,
             processed_materials: None,
             items: vec![item(EquipmentType::Pump, false)],
-            proposal_sent_at: None,
-            invoice_number: None,
-            production_ready: false,
-            shipped: false,
-            acceptance_signed: false,
-            attestation_done: false,
-            service_decision: None,
-            payment_received: false,
-            closing_documents: false,
-            unfit_reason: None,
-            documents: Vec::new(),
-            version: 1,
-            created_at: Utc::now(),
-            updated_at: Utc::now(),
+        };
+        Deal {
+            stage,
+            ..Deal::open(new, Utc::now())
         }
     }
 

@@ -18,7 +18,7 @@ pub use call::{
 pub use contact_point::{ContactPoint, EmailAddress, PhoneNumber, PhoneParse};
 pub use deal::{
     BankDetails, Deal, DealContact, DealItem, DealStage, DocumentRef, EquipmentType, LegalEntity,
-    Refusal, ServiceDecision, check_transition, creation_problems, inn_is_valid,
+    NewDeal, Refusal, ServiceDecision, check_transition, creation_problems, inn_is_valid,
     legal_entity_problems, next_stages,
 };
 pub use employee::{Department, Employee, Role};
