@@ -5,7 +5,7 @@
 use crate::provision::ProvisionClients;
 use crate::template::LOCAL_REGION;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use crm_shared::aws::{AwsClients, RoundTrips};
+use crm_shared::adapters::{AwsClients, RoundTrips};
 
 /// The emulators' endpoints.
 #[derive(Debug, Clone)]

@@ -11,14 +11,15 @@
 //! crm-local emulators start|stop       start (and wait for) or stop the emulators in the background
 //! ```
 
+use crm_domain::intake::email::parse_email;
+use crm_domain::party::PhoneParse;
+use crm_domain::staff::Role;
 use crm_local::emulators::{self, repo_root};
 use crm_local::functions::{batch_handler, http_handler};
 use crm_local::stack::local_parameters;
 use crm_local::{Endpoints, LocalStack};
-use crm_shared::aws::RoundTrips;
-use crm_shared::domain::{PhoneParse, Role};
-use crm_shared::email::parse_email;
-use crm_shared::store::DynamoStore;
+use crm_shared::adapters::DynamoStore;
+use crm_shared::adapters::RoundTrips;
 use futures::FutureExt;
 use std::collections::HashMap;
 use std::process::ExitCode;

@@ -1,8 +1,9 @@
 //! The seed file (`localstack/seed.json`): the three departments and a few employees, so a
 //! fresh local stack has heads to notify and managers to route to.
 
-use crm_shared::domain::{Department, Employee};
-use crm_shared::store::{DynamoStore, StoreError};
+use crm_domain::staff::{Department, Employee};
+use crm_shared::adapters::DynamoStore;
+use crm_shared::ports::StoreError;
 use serde::Deserialize;
 use std::path::Path;
 

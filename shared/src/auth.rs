@@ -3,9 +3,9 @@
 //! one machine the local gateway plays the authorizer with HS256 development tokens
 //! ([`DevTokens`]): same claims, same checks (signature, issuer, audience, expiry).
 
-use crate::domain::Role;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use crm_domain::staff::Role;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;

@@ -1,7 +1,9 @@
 //! Typed configuration read once at cold start from the environment variables that
 //! `infra/template.yaml` sets. Every missing or malformed variable is reported at once.
 
-use crate::domain::EmailAddress;
+use crate::adapters::{AwsClients, DynamoStore, SesNotifier};
+use crm_domain::party::EmailAddress;
+use crm_domain::templates::Links;
 use std::collections::HashMap;
 
 /// A configuration problem found at start-up: the function must not serve with it.
@@ -74,6 +76,49 @@ impl<'a> EnvReader<'a> {
                 problems: self.problems,
             })
         }
+    }
+}
+
+/// What every function reads: the table all state lives in.
+#[derive(Debug, Clone)]
+pub struct BaseConfig {
+    pub table_name: String,
+}
+
+impl BaseConfig {
+    pub fn read(env: &mut EnvReader<'_>) -> Self {
+        Self {
+            table_name: env.required("TABLE_NAME"),
+        }
+    }
+
+    /// The store of the function's table.
+    pub fn store(&self, clients: &AwsClients) -> DynamoStore {
+        DynamoStore::new(clients.dynamodb.clone(), &self.table_name)
+    }
+}
+
+/// What a function that emails staff reads: the verified sender, and the app's address
+/// for links in the emails.
+#[derive(Debug, Clone)]
+pub struct StaffMail {
+    pub notify_from: EmailAddress,
+    pub links: Links,
+}
+
+impl StaffMail {
+    pub fn read(env: &mut EnvReader<'_>) -> Self {
+        Self {
+            notify_from: env.email("NOTIFY_FROM"),
+            links: Links {
+                app_base_url: env.url("APP_BASE_URL"),
+            },
+        }
+    }
+
+    /// The SES notifier sending from the configured address.
+    pub fn notifier(&self, clients: &AwsClients) -> SesNotifier {
+        SesNotifier::new(clients.ses.clone(), self.notify_from.clone())
     }
 }
 

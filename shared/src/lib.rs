@@ -1,22 +1,32 @@
-//! The domain crate of the sales backend: what an inquiry, a lead and a counterparty are,
-//! the pure rules that decide what happens to an incoming message, the ports those rules
-//! need, and the AWS adapters (DynamoDB, S3, SES, SQS) that implement them.
+//! The application layer of the sales backend: the use cases, the ports they depend on,
+//! and the adapters that implement those ports. The rules themselves are pure functions
+//! of the domain crate (`crm_domain`); this crate orchestrates them against storage,
+//! queues and email.
 //!
-//! Layout: [`domain`] holds types and rules with no I/O; [`email`] turns raw MIME into an
-//! [`email::InboundEmail`]; [`intake`] is the one path every channel takes from "a person
-//! wrote to us" to a lead or a history entry; [`store`] and [`aws`] are the adapters.
+//! | module | what lives there |
+//! |---|---|
+//! | [`ports`] | ports every context shares (directory, system tasks, notifier) and their errors |
+//! | [`intake`] | the one intake path (lead or history entry, notification), the call desk; intake's ports |
+//! | [`sales`] | routing, qualification, deal changes with outbox and relay, deal-event reactions, scheduled jobs; sales ports |
+//! | [`memory`] | in-memory implementations of every port, for the use cases' unit tests |
+//! | [`adapters`] | DynamoDB (key design at the top of each file), S3, SES, SQS; the SDK clients and their round-trip counter |
+//! | [`config`] | typed configuration read once at cold start; the base every function shares |
+//! | [`auth`] | who is calling the API (JWT claims; local development tokens) |
+//! | [`error`] | the error chain for logs |
+//!
+//! Dependencies point one way: `error`, `config`, `auth` and `ports` below the contexts;
+//! `intake` below `sales`; `memory` and `adapters` implement ports and are used by no use
+//! case. `crm_domain`'s architecture test fails on any module that imports its sibling
+//! back.
 
+pub mod adapters;
 pub mod auth;
-pub mod aws;
-pub mod calls;
 pub mod config;
-pub mod deals;
-pub mod documents;
-pub mod domain;
-pub mod email;
 pub mod error;
 pub mod intake;
-pub mod store;
-pub mod webhooks;
+pub mod memory;
+pub mod ports;
+pub mod sales;
 
-pub use error::{ErrorKind, IntakeError};
+pub use crm_domain as domain;
+pub use error::ErrorKind;

@@ -1,6 +1,6 @@
 //! The staff API: authentication, roles, filters, pagination, clear 4xx answers.
 
-use crm_shared::domain::Role;
+use crm_domain::staff::Role;
 use integration_tests::{TestStack, email_from, fixture};
 use serde_json::Value;
 use std::collections::HashSet;

@@ -188,7 +188,10 @@ async fn machine_mail_is_recorded_but_never_a_lead_and_nobody_is_told() {
         .unwrap()
         .unwrap();
     assert_eq!(record.kind, "auto_reply");
-    assert_eq!(record.outcome, crm_shared::store::RecordedOutcome::Ignored);
+    assert_eq!(
+        record.outcome,
+        crm_shared::intake::ports::RecordedOutcome::Ignored
+    );
 }
 
 #[tokio::test]
@@ -328,7 +331,7 @@ async fn a_message_without_any_sender_is_recorded_with_its_reason() {
         .unwrap();
     assert_eq!(
         record.outcome,
-        crm_shared::store::RecordedOutcome::Unidentified
+        crm_shared::intake::ports::RecordedOutcome::Unidentified
     );
     assert!(items(&t.get_as_head("/api/counterparties").await).is_empty());
     assert!(t.sent_mail().await.is_empty());

@@ -1,7 +1,7 @@
 //! The local stand-ins for the cloud triggers, over real sockets: a stock SMTP session into
 //! the inbound bucket, and the gateway's JWT check and routing.
 
-use crm_shared::domain::Role;
+use crm_domain::staff::Role;
 use integration_tests::TestStack;
 use std::collections::HashMap;
 use std::sync::Arc;

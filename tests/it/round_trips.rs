@@ -83,7 +83,7 @@ async fn round_trips_per_email_are_what_the_design_needs() {
 
 async fn message_id(t: &TestStack, bucket: &str, key: &str) -> String {
     let raw = t.object(bucket, key).await.unwrap();
-    crm_shared::email::parse_email(&raw)
+    crm_domain::intake::email::parse_email(&raw)
         .unwrap()
         .message_id
         .unwrap()

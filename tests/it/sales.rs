@@ -2,7 +2,7 @@
 //! qualification, every deal stage, tasks, events in order, the outbox after a crash,
 //! audit, roles, the commercial proposal, and the scheduled jobs.
 
-use crm_shared::domain::{Department, Role};
+use crm_domain::staff::{Department, Role};
 use integration_tests::{TestStack, email_from};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -894,9 +894,9 @@ async fn a_fifo_batch_stops_at_the_first_failure_and_retries_the_rest_in_order()
     let deal = new_deal(&t, "Фёдор <fedor@fifo-test.ru>", pumps()).await;
     let id = deal["id"].as_str().unwrap();
     let event = t.store.deal(id).await.unwrap().unwrap();
-    let good = serde_json::to_string(&crm_shared::deals::DealEvent::new(
+    let good = serde_json::to_string(&crm_domain::sales::DealEvent::new(
         &event,
-        crm_shared::deals::DealEventKind::Created,
+        crm_domain::sales::DealEventKind::Created,
         "x",
     ))
     .unwrap();

@@ -78,7 +78,7 @@ async fn a_missed_call_from_an_unknown_number_is_a_missed_lead_with_a_call_back_
     assert_eq!(call.did.as_deref(), Some("Основная"));
     let tasks = t.store.tasks_of("role:head").await.unwrap();
     assert_eq!(tasks.len(), 1, "{tasks:?}");
-    assert_eq!(tasks[0].kind, crm_shared::domain::TaskKind::CallBack);
+    assert_eq!(tasks[0].kind, crm_domain::sales::TaskKind::CallBack);
     let party = items(&t.get_as_head("/api/counterparties").await)[0]["id"]
         .as_str()
         .unwrap()

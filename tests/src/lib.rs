@@ -5,12 +5,13 @@
 
 use api::Api;
 use aws_sdk_s3::primitives::ByteStream;
+use crm_domain::party::EmailAddress;
+use crm_domain::staff::{Department, Employee, Role};
 use crm_local::gateway::{Incoming, lambda_request};
 use crm_local::poller::{BatchHandler, QueueBinding, poll_once};
 use crm_local::{Endpoints, LocalStack};
-use crm_shared::aws::{AwsClients, RoundTrips};
-use crm_shared::domain::{Department, EmailAddress, Employee, Role};
-use crm_shared::store::DynamoStore;
+use crm_shared::adapters::DynamoStore;
+use crm_shared::adapters::{AwsClients, RoundTrips};
 use futures::FutureExt;
 use inbound_email::InboundEmailHandler;
 use serde_json::Value;

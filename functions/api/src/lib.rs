@@ -12,21 +12,23 @@
 //! warehouse read, but never edit deals; marketers give "call client" tasks.
 
 mod reads;
+pub mod routes;
 mod sales;
 mod tasks;
 
-use crm_shared::ErrorKind;
+use crm_domain::kernel::{Department, ErrorKind};
+use crm_domain::sales::proposal::Seller;
+use crm_domain::staff::{Employee, Role};
+use crm_shared::adapters::{AwsClients, Blobs, Cursor, DynamoStore, ListError, SqsDealEvents};
 use crm_shared::auth::Principal;
-use crm_shared::aws::{AwsClients, Blobs};
-use crm_shared::config::{ConfigError, EnvReader};
-use crm_shared::deals::DealEventRelay;
-use crm_shared::documents::Seller;
-use crm_shared::domain::{Employee, Role};
+use crm_shared::config::{BaseConfig, ConfigError, EnvReader};
 use crm_shared::error::error_chain;
-use crm_shared::store::{Cursor, DynamoStore, IntakeStore, ListError, StoreError};
-use lambda_http::http::{Method, StatusCode};
+use crm_shared::ports::{Directory, StoreError};
+use crm_shared::sales::deals::DealEventRelay;
+use lambda_http::http::StatusCode;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
+use routes::{Endpoint, NoRoute};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
@@ -38,7 +40,7 @@ const DEFAULT_LIMIT: usize = 50;
 /// The function's configuration, from the variables the template sets.
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub table_name: String,
+    pub base: BaseConfig,
     pub documents_bucket: String,
     pub deal_events_queue_url: String,
     pub seller: Seller,
@@ -49,7 +51,7 @@ pub struct Config {
 impl Config {
     pub fn from_env(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
         let mut env = EnvReader::new(vars);
-        let table_name = env.required("TABLE_NAME");
+        let base = BaseConfig::read(&mut env);
         let documents_bucket = env.required("DOCUMENTS_BUCKET");
         let deal_events_queue_url = env.required("DEAL_EVENTS_QUEUE_URL");
         let company_name = env.required("COMPANY_NAME");
@@ -72,7 +74,7 @@ impl Config {
             return Err(ConfigError { problems });
         }
         Ok(Self {
-            table_name,
+            base,
             documents_bucket,
             deal_events_queue_url,
             seller: Seller {
@@ -298,7 +300,7 @@ impl Caller {
     }
 
     /// A head's department; `None` for a head of all departments (or an admin).
-    pub fn department(&self) -> Option<crm_shared::domain::Department> {
+    pub fn department(&self) -> Option<Department> {
         self.employee.as_ref().and_then(|e| e.department)
     }
 }
@@ -308,18 +310,20 @@ pub struct Api {
     pub(crate) store: DynamoStore,
     pub(crate) blobs: Blobs,
     pub(crate) s3: aws_sdk_s3::Client,
-    pub(crate) relay: DealEventRelay,
+    pub(crate) relay: DealEventRelay<DynamoStore, SqsDealEvents>,
     pub(crate) config: Config,
 }
 
 impl Api {
     pub fn new(config: &Config, clients: &AwsClients) -> Self {
-        let store = DynamoStore::new(clients.dynamodb.clone(), &config.table_name);
+        let store = config.base.store(clients);
         Self {
             relay: DealEventRelay {
-                sqs: clients.sqs.clone(),
-                queue_url: config.deal_events_queue_url.clone(),
                 store: store.clone(),
+                publisher: SqsDealEvents {
+                    sqs: clients.sqs.clone(),
+                    queue_url: config.deal_events_queue_url.clone(),
+                },
             },
             store,
             blobs: Blobs::new(clients.s3.clone()),
@@ -346,42 +350,10 @@ impl Api {
 
     async fn route(&self, request: &Request) -> Result<Response<Body>, ApiError> {
         let path = request.raw_http_path().trim_end_matches('/').to_owned();
-        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-        let method = request.method().clone();
-        let route = match (&method, segments.as_slice()) {
-            (&Method::GET, ["api", "inquiries"]) => Route::ListInquiries,
-            (&Method::POST, ["api", "inquiries", "route"]) => Route::Routing,
-            (&Method::POST, ["api", "inquiries", id, "qualify"]) => {
-                Route::Qualify(valid_id(id)?.to_owned())
-            }
-            (&Method::GET, ["api", "counterparties"]) => Route::ListCounterparties,
-            (&Method::GET, ["api", "counterparties", id]) => {
-                Route::Counterparty(valid_id(id)?.to_owned())
-            }
-            (&Method::GET, ["api", "counterparties", id, "timeline"]) => {
-                Route::Timeline(valid_id(id)?.to_owned())
-            }
-            (&Method::GET, ["api", "deals"]) => Route::ListDeals,
-            (&Method::GET, ["api", "deals", id]) => Route::Deal(valid_id(id)?.to_owned()),
-            (&Method::PATCH, ["api", "deals", id]) => Route::EditDeal(valid_id(id)?.to_owned()),
-            (&Method::POST, ["api", "deals", id, "stage"]) => {
-                Route::MoveDeal(valid_id(id)?.to_owned())
-            }
-            (&Method::POST, ["api", "deals", id, "proposal"]) => {
-                Route::Proposal(valid_id(id)?.to_owned())
-            }
-            (&Method::GET, ["api", "deals", id, "documents", doc, "url"]) => {
-                Route::DocumentUrl(valid_id(id)?.to_owned(), valid_id(doc)?.to_owned())
-            }
-            (&Method::GET, ["api", "audit", entity, id]) => {
-                Route::Audit((*entity).to_owned(), valid_id(id)?.to_owned())
-            }
-            (&Method::GET, ["api", "tasks"]) => Route::ListTasks,
-            (&Method::POST, ["api", "tasks"]) => Route::CreateTask,
-            (&Method::POST, ["api", "tasks", id, "complete"]) => {
-                Route::CompleteTask(valid_id(id)?.to_owned())
-            }
-            (_, ["api", ..]) if is_known_path(&segments) => {
+        let method = request.method().as_str().to_owned();
+        let (endpoint, params) = match routes::find(&method, &path) {
+            Ok(found) => found,
+            Err(NoRoute::MethodNotAllowed) => {
                 principal(request)?;
                 return Err(ApiError::new(
                     StatusCode::METHOD_NOT_ALLOWED,
@@ -389,8 +361,17 @@ impl Api {
                     "method not allowed here",
                 ));
             }
-            _ => return Err(ApiError::not_found()),
+            Err(NoRoute::NotFound) => return Err(ApiError::not_found()),
         };
+        // Every `{…}` of the table is an id, except the audit trail's entity name.
+        let ids = match endpoint {
+            Endpoint::Audit => vec![params[0].to_owned(), valid_id(params[1])?.to_owned()],
+            _ => params
+                .iter()
+                .map(|p| valid_id(p).map(str::to_owned))
+                .collect::<Result<Vec<_>, _>>()?,
+        };
+        let id = || ids.first().cloned().unwrap_or_default();
         let principal = principal(request)?;
         let query = Query::of(request);
         let source = format!(
@@ -400,71 +381,41 @@ impl Api {
                 _ => String::new(),
             }
         );
-        match route {
-            Route::ListInquiries => self.list_inquiries(&principal, &query).await,
-            Route::ListCounterparties => self.list_counterparties(&query).await,
-            Route::Counterparty(id) => self.counterparty(&id).await,
-            Route::Timeline(id) => {
+        match endpoint {
+            Endpoint::ListInquiries => self.list_inquiries(&principal, &query).await,
+            Endpoint::ListCounterparties => self.list_counterparties(&query).await,
+            Endpoint::Counterparty => self.counterparty(&id()).await,
+            Endpoint::Timeline => {
                 may_read_correspondence(&principal)?;
-                self.timeline(&id, &query).await
+                self.timeline(&id(), &query).await
             }
-            Route::Routing => {
+            Endpoint::RouteInquiries => {
                 self.route_inquiries(principal, body(request)?, &source)
                     .await
             }
-            Route::Qualify(id) => self.qualify(principal, &id, body(request)?, &source).await,
-            Route::ListDeals => self.list_deals(principal, &query).await,
-            Route::Deal(id) => self.get_deal(principal, &id).await,
-            Route::EditDeal(id) => {
-                self.edit_deal(principal, &id, body(request)?, &source)
+            Endpoint::QualifyInquiry => {
+                self.qualify(principal, &id(), body(request)?, &source)
                     .await
             }
-            Route::MoveDeal(id) => {
-                self.move_deal(principal, &id, body(request)?, &source)
+            Endpoint::ListDeals => self.list_deals(principal, &query).await,
+            Endpoint::Deal => self.get_deal(principal, &id()).await,
+            Endpoint::EditDeal => {
+                self.edit_deal(principal, &id(), body(request)?, &source)
                     .await
             }
-            Route::Proposal(id) => self.proposal(principal, &id, body(request)?, &source).await,
-            Route::DocumentUrl(id, doc) => self.document_url(principal, &id, &doc).await,
-            Route::Audit(entity, id) => self.audit(principal, &entity, &id).await,
-            Route::ListTasks => self.list_tasks(principal, &query).await,
-            Route::CreateTask => self.create_task(principal, body(request)?, &source).await,
-            Route::CompleteTask(id) => self.complete_task(principal, &id, &source).await,
+            Endpoint::MoveDeal => {
+                self.move_deal(principal, &id(), body(request)?, &source)
+                    .await
+            }
+            Endpoint::Proposal => {
+                self.proposal(principal, &id(), body(request)?, &source)
+                    .await
+            }
+            Endpoint::DocumentUrl => self.document_url(principal, &ids[0], &ids[1]).await,
+            Endpoint::Audit => self.audit(principal, &ids[0], &ids[1]).await,
+            Endpoint::ListTasks => self.list_tasks(principal, &query).await,
+            Endpoint::CreateTask => self.create_task(principal, body(request)?, &source).await,
+            Endpoint::CompleteTask => self.complete_task(principal, &id(), &source).await,
         }
     }
-}
-
-enum Route {
-    ListInquiries,
-    Routing,
-    Qualify(String),
-    ListCounterparties,
-    Counterparty(String),
-    Timeline(String),
-    ListDeals,
-    Deal(String),
-    EditDeal(String),
-    MoveDeal(String),
-    Proposal(String),
-    DocumentUrl(String, String),
-    Audit(String, String),
-    ListTasks,
-    CreateTask,
-    CompleteTask(String),
-}
-
-fn is_known_path(segments: &[&str]) -> bool {
-    matches!(
-        segments,
-        ["api", "inquiries"]
-            | ["api", "inquiries", "route"]
-            | ["api", "inquiries", _, "qualify"]
-            | ["api", "counterparties"]
-            | ["api", "counterparties", _]
-            | ["api", "counterparties", _, "timeline"]
-            | ["api", "deals"]
-            | ["api", "deals", _]
-            | ["api", "deals", _, "stage" | "proposal"]
-            | ["api", "tasks"]
-            | ["api", "tasks", _, "complete"]
-    )
 }

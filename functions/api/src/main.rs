@@ -1,7 +1,7 @@
 //! Lambda entry point: configuration and clients once per cold start, then the handler.
 
 use api::{Api, Config};
-use crm_shared::aws::AwsClients;
+use crm_shared::adapters::AwsClients;
 use crm_shared::config::process_env;
 use lambda_http::{Error, Request, service_fn};
 

@@ -2,9 +2,11 @@
 //! contacts, its correspondence timeline.
 
 use crate::{Api, ApiError, Query, json, may_read_correspondence};
+use crm_domain::intake::{Inquiry, InquiryKind, InquiryStatus};
+use crm_domain::party::{Channel, CounterpartyKind};
+use crm_domain::staff::Role;
+use crm_shared::adapters::{InquiryFilter, Page};
 use crm_shared::auth::Principal;
-use crm_shared::domain::{Channel, CounterpartyKind, Inquiry, InquiryKind, InquiryStatus, Role};
-use crm_shared::store::{InquiryFilter, Page};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use serde::Serialize;

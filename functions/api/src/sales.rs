@@ -1,22 +1,27 @@
 //! The sales process over the API: heads route inquiries; the assigned manager qualifies
 //! them (a deal, or "not a lead" with a reason); deals are edited and moved through their
-//! stages by the stage machine of `crm_shared::domain::deal`; the commercial proposal is
+//! stages by the stage machine of `crm_domain::sales::deal`; the commercial proposal is
 //! generated, stored, linked and handed out by a short-lived link; every change leaves an
 //! audit trail and a deal event.
 
 use crate::{Api, ApiError, Caller, Query, json};
 use chrono::Utc;
-use crm_shared::auth::Principal;
-use crm_shared::deals::{DealEventKind, DealSaveError, DealWriter};
-use crm_shared::documents::{commercial_proposal, proposal_number};
-use crm_shared::domain::audit_entries;
-use crm_shared::domain::{
-    Deal, DealContact, DealItem, DealStage, Department, DocumentRef, EquipmentType, InquiryStatus,
-    LegalEntity, NewDeal, NotALeadReason, Qualification, Role, RoutingDecision, ServiceDecision,
-    add_working_hours, check_transition, creation_problems, legal_entity_problems,
+use crm_domain::intake::{InquiryRefusal, NotALeadReason};
+use crm_domain::kernel::Department;
+use crm_domain::kernel::audit::diff;
+use crm_domain::party::{LegalEntity, legal_entity_problems};
+use crm_domain::sales::proposal::{commercial_proposal, proposal_number};
+use crm_domain::sales::{
+    Deal, DealContact, DealEventKind, DealItem, DealStage, DocumentRef, EquipmentType, Refusal,
+    ServiceDecision, check_transition, next_stages,
 };
-use crm_shared::intake::new_id;
-use crm_shared::store::{Assignment, DealScope, DealWrite, IntakeStore};
+use crm_domain::staff::Role;
+use crm_shared::adapters::dynamo::DealScope;
+use crm_shared::auth::Principal;
+use crm_shared::sales::deals::DealSaveError;
+use crm_shared::sales::ports::DealWrite;
+use crm_shared::sales::qualification::{DealInput, Qualified, Qualifier, QualifyAs, QualifyError};
+use crm_shared::sales::routing::{RouteInquiries, Routing, RoutingError};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use serde::Deserialize;
@@ -28,24 +33,6 @@ pub(crate) struct RouteRequest {
     manager_id: String,
     #[serde(default)]
     reason: Option<String>,
-}
-
-#[derive(Deserialize)]
-pub(crate) struct DealInput {
-    #[serde(default)]
-    needs: Vec<String>,
-    #[serde(default)]
-    legal_entity: LegalEntity,
-    #[serde(default)]
-    contact: DealContact,
-    #[serde(default)]
-    application_area: Option<String>,
-    #[serde(default)]
-    equipment_type: Option<EquipmentType>,
-    #[serde(default)]
-    processed_materials: Option<String>,
-    #[serde(default)]
-    items: Vec<DealItem>,
 }
 
 #[derive(Deserialize)]
@@ -130,7 +117,7 @@ fn save_error(error: DealSaveError) -> ApiError {
     }
 }
 
-fn refused(refusal: crm_shared::domain::Refusal) -> ApiError {
+fn refused(refusal: Refusal) -> ApiError {
     ApiError::new(
         StatusCode::UNPROCESSABLE_ENTITY,
         "transition_refused",
@@ -140,13 +127,6 @@ fn refused(refusal: crm_shared::domain::Refusal) -> ApiError {
 }
 
 impl Api {
-    fn writer(&self) -> DealWriter<'_> {
-        DealWriter {
-            store: &self.store,
-            relay: &self.relay,
-        }
-    }
-
     /// Saves `new` as the next version of `old`, with its audit and event.
     async fn commit(
         &self,
@@ -158,7 +138,7 @@ impl Api {
     ) -> Result<Deal, ApiError> {
         new.version = old.version + 1;
         new.updated_at = Utc::now();
-        self.writer()
+        self.relay
             .save(
                 Some(old),
                 &new,
@@ -188,91 +168,26 @@ impl Api {
                 "inquiry_ids must list 1 to 100 inquiries",
             ));
         }
-        let manager = self
-            .store
-            .employee(&request.manager_id)
-            .await?
-            .filter(|m| m.role == Role::Manager || m.role == Role::Head)
-            .ok_or_else(|| ApiError::missing("no such manager", vec!["manager_id".into()]))?;
-        if !manager.active {
-            return Err(ApiError::missing(
-                "the manager is absent",
-                vec!["manager_id".into()],
-            ));
-        }
-        if manager.department.is_some_and(|d| d != request.department) {
-            return Err(ApiError::missing(
-                "the manager works in another department",
-                vec!["department".into()],
-            ));
-        }
-        let now = Utc::now();
-        let mut routed = Vec::new();
-        let mut failed = Vec::new();
-        for id in &request.inquiry_ids {
-            let Some(old) = self.store.inquiry(id).await? else {
-                failed.push(serde_json::json!({ "id": id, "reason": "not_found" }));
-                continue;
-            };
-            if !matches!(old.status, InquiryStatus::Unrouted | InquiryStatus::Routed) {
-                failed.push(serde_json::json!({ "id": id, "reason": "already_qualified" }));
-                continue;
-            }
-            let mut new = old.clone();
-            new.status = InquiryStatus::Routed;
-            new.department = Some(request.department);
-            new.manager_id = Some(manager.id.clone());
-            new.first_response_due = Some(add_working_hours(now, self.config.first_response_hours));
-            new.routing = Some(RoutingDecision {
-                department: request.department,
-                manager_id: manager.id.clone(),
-                by: caller.id().to_owned(),
-                at: now,
-                reason: request.reason.clone(),
-            });
-            let mut audit = audit_entries(
-                "inquiry",
-                &new.id,
-                Some(&old),
-                &new,
-                caller.id(),
-                source,
-                now,
-            );
-            // The counterparty gets its responsible manager: audited as its own change.
-            if let Some(party) = self.store.counterparty(&new.counterparty_id).await? {
-                let mut assigned = party.clone();
-                assigned.responsible_manager_id = Some(manager.id.clone());
-                assigned.department = Some(request.department);
-                audit.extend(audit_entries(
-                    "counterparty",
-                    &party.id,
-                    Some(&party),
-                    &assigned,
-                    caller.id(),
-                    source,
-                    now,
-                ));
-            }
-            let assignment = Assignment {
-                party_id: new.counterparty_id.clone(),
-                manager_id: manager.id.clone(),
-                department: request.department,
-            };
-            if self
-                .store
-                .save_inquiry(old.status, &new, &audit, Some(&assignment))
-                .await?
-            {
-                routed.push(new.id.clone());
-            } else {
-                failed.push(serde_json::json!({ "id": id, "reason": "changed_meanwhile" }));
-            }
-        }
-        Ok(json(
-            StatusCode::OK,
-            &serde_json::json!({ "routed": routed, "failed": failed }),
-        ))
+        let command = RouteInquiries {
+            inquiry_ids: request.inquiry_ids,
+            department: request.department,
+            manager_id: request.manager_id,
+            reason: request.reason,
+        };
+        let routing = Routing {
+            store: &self.store,
+            first_response_hours: self.config.first_response_hours,
+        };
+        let report = routing
+            .route(&command, caller.id(), source, Utc::now())
+            .await
+            .map_err(|error| match error {
+                RoutingError::Assignee(refusal) => {
+                    ApiError::missing(refusal.to_string(), vec![refusal.field().to_owned()])
+                }
+                RoutingError::Store(e) => e.into(),
+            })?;
+        Ok(json(StatusCode::OK, &report))
     }
 
     /// Records the outcome of first processing.
@@ -299,126 +214,36 @@ impl Api {
                 "only the assigned manager or their head qualifies this inquiry",
             ));
         }
-        if old.status != InquiryStatus::Routed {
-            return Err(ApiError::conflict(format!(
-                "the inquiry is {}; only a routed inquiry is qualified",
-                old.status.code()
-            )));
-        }
-        let now = Utc::now();
-        match request {
+        let outcome = match request {
             QualifyRequest::NotALead { reason, comment } => {
+                if let Err(refusal) = old.check_qualifiable() {
+                    return Err(ApiError::conflict(refusal.to_string()));
+                }
                 let reason = NotALeadReason::from_code(&reason).ok_or_else(|| {
                     ApiError::bad_request("reason must be one of spam, mistake, no_interest")
                 })?;
-                let mut new = old.clone();
-                new.status = InquiryStatus::NotALead;
-                new.qualification = Some(Qualification::NotALead {
-                    reason,
-                    comment,
-                    by: caller.id().to_owned(),
-                    at: now,
-                });
-                let audit = audit_entries(
-                    "inquiry",
-                    &new.id,
-                    Some(&old),
-                    &new,
-                    caller.id(),
-                    source,
-                    now,
-                );
-                if !self
-                    .store
-                    .save_inquiry(old.status, &new, &audit, None)
-                    .await?
-                {
-                    return Err(ApiError::conflict("the inquiry changed meanwhile"));
-                }
-                Ok(json(StatusCode::OK, &new))
+                QualifyAs::NotALead { reason, comment }
             }
-            QualifyRequest::Deal { deal: input } => {
-                let input = *input;
-                let missing = creation_problems(&input.needs, &input.legal_entity, &input.contact);
-                if !missing.is_empty() {
-                    return Err(ApiError::missing(
-                        "a deal needs the client's needs, legal entity and contact",
-                        missing,
-                    ));
-                }
-                let party = self
-                    .store
-                    .counterparty(&old.counterparty_id)
-                    .await?
-                    .ok_or_else(ApiError::not_found)?;
-                let deal = Deal::open(
-                    NewDeal {
-                        id: new_id(),
-                        party_id: party.id.clone(),
-                        inquiry_id: Some(old.id.clone()),
-                        department: old
-                            .department
-                            .or(party.department)
-                            .unwrap_or(Department::Industrial),
-                        manager_id: old
-                            .manager_id
-                            .clone()
-                            .unwrap_or_else(|| caller.id().to_owned()),
-                        needs: input.needs,
-                        legal_entity: input.legal_entity,
-                        contact: input.contact,
-                        application_area: input.application_area,
-                        equipment_type: input.equipment_type,
-                        processed_materials: input.processed_materials,
-                        items: input.items,
-                    },
-                    now,
-                );
-                let mut inquiry = old.clone();
-                inquiry.status = InquiryStatus::Qualified;
-                inquiry.qualification = Some(Qualification::Deal {
-                    deal_id: deal.id.clone(),
-                    by: caller.id().to_owned(),
-                    at: now,
-                });
-                let mut extra_audit = audit_entries(
-                    "inquiry",
-                    &inquiry.id,
-                    Some(&old),
-                    &inquiry,
-                    caller.id(),
-                    source,
-                    now,
-                );
-                let mut client = party.clone();
-                client.kind = crm_shared::domain::CounterpartyKind::Client;
-                extra_audit.extend(audit_entries(
-                    "counterparty",
-                    &party.id,
-                    Some(&party),
-                    &client,
-                    caller.id(),
-                    source,
-                    now,
-                ));
-                let extra = DealWrite {
-                    inquiry: Some((inquiry, old.status)),
-                    client_party_id: Some(party.id.clone()),
-                    audit: extra_audit,
-                };
-                self.writer()
-                    .save(
-                        None,
-                        &deal,
-                        DealEventKind::Created,
-                        caller.id(),
-                        source,
-                        extra,
-                    )
-                    .await
-                    .map_err(save_error)?;
-                Ok(json(StatusCode::CREATED, &deal))
+            QualifyRequest::Deal { deal } => QualifyAs::Deal(deal),
+        };
+        let qualifier = Qualifier { relay: &self.relay };
+        match qualifier
+            .qualify(&old, outcome, caller.id(), source, Utc::now())
+            .await
+        {
+            Ok(Qualified::NotALead(inquiry)) => Ok(json(StatusCode::OK, &inquiry)),
+            Ok(Qualified::Deal(deal)) => Ok(json(StatusCode::CREATED, &deal)),
+            Err(QualifyError::Refused(refusal @ InquiryRefusal::NotRouted(_)))
+            | Err(QualifyError::Refused(refusal @ InquiryRefusal::AlreadyQualified(_))) => {
+                Err(ApiError::conflict(refusal.to_string()))
             }
+            Err(QualifyError::Missing(missing)) => Err(ApiError::missing(
+                "a deal needs the client's needs, legal entity and contact",
+                missing,
+            )),
+            Err(QualifyError::NoCounterparty) => Err(ApiError::not_found()),
+            Err(QualifyError::Conflict) => Err(ApiError::conflict("the inquiry changed meanwhile")),
+            Err(QualifyError::Store(e)) => Err(e.into()),
         }
     }
 
@@ -487,7 +312,7 @@ impl Api {
     ) -> Result<Response<Body>, ApiError> {
         let caller = self.caller(principal).await?;
         let deal = self.load_deal(&caller, id).await?;
-        let next = crm_shared::domain::next_stages(&deal);
+        let next = next_stages(&deal);
         Ok(json(
             StatusCode::OK,
             &serde_json::json!({ "deal": deal, "next_stages": next }),
@@ -550,7 +375,7 @@ impl Api {
                 missing,
             ));
         }
-        let fields: Vec<String> = crm_shared::domain::diff(
+        let fields: Vec<String> = diff(
             &serde_json::to_value(&old).unwrap_or_default(),
             &serde_json::to_value(&new).unwrap_or_default(),
         )

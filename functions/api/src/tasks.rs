@@ -4,11 +4,13 @@
 
 use crate::{Api, ApiError, Caller, Query, json};
 use chrono::{DateTime, Utc};
+use crm_domain::kernel::audit::audit_entries;
+use crm_domain::kernel::{Department, new_id};
+use crm_domain::sales::task::Assignee;
+use crm_domain::sales::{Task, TaskKind, TaskStatus};
+use crm_domain::staff::Role;
 use crm_shared::auth::Principal;
-use crm_shared::domain::audit_entries;
-use crm_shared::domain::{Department, Role, Task, TaskKind, TaskStatus};
-use crm_shared::intake::new_id;
-use crm_shared::store::IntakeStore;
+use crm_shared::ports::Directory;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use serde::Deserialize;
@@ -157,23 +159,21 @@ impl Api {
             .ok_or_else(|| ApiError::missing("no such employee", vec!["assignee_id".into()]))?;
         let now = Utc::now();
         let task = Task {
-            id: new_id(),
-            kind,
-            title: request.title.unwrap_or_else(|| kind.title().to_owned()),
-            assignee_id: Some(assignee.id.clone()),
-            assignee_role: None,
             party_id: request.party_id,
             inquiry_id: request.inquiry_id,
             deal_id: request.deal_id,
             department: assignee.department,
-            status: TaskStatus::Open,
-            due_at: request.due_at,
-            created_at: now,
-            source: source.to_owned(),
             note: request.note,
-            completed_at: None,
-            completed_by: None,
             created_by: caller.id().to_owned(),
+            ..Task::open(
+                new_id(),
+                kind,
+                request.title.unwrap_or_else(|| kind.title().to_owned()),
+                Assignee::Employee(assignee.id.clone()),
+                request.due_at,
+                now,
+                source.to_owned(),
+            )
         };
         let audit = audit_entries(
             "task",

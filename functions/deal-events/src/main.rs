@@ -1,7 +1,9 @@
 //! Lambda entry point: configuration and clients once per cold start, then the handler.
+// The use cases' futures nest the store's futures deeper than the default limit.
+#![recursion_limit = "256"]
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use crm_shared::aws::AwsClients;
+use crm_shared::adapters::AwsClients;
 use crm_shared::config::process_env;
 use deal_events::{Config, DealEventsHandler};
 use lambda_runtime::{Error, LambdaEvent, service_fn};

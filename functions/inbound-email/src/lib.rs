@@ -9,17 +9,17 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::{DateTime, Utc};
-use crm_shared::aws::{AwsClients, Blobs, RoundTrips, SesNotifier};
-use crm_shared::config::{ConfigError, EnvReader};
-use crm_shared::domain::{AttachmentRef, Channel, EmailAddress};
-use crm_shared::email::{EmailAttachment, InboundEmail, MAX_MESSAGE_BYTES, parse_email};
+use crm_domain::intake::email::{EmailAttachment, InboundEmail, MAX_MESSAGE_BYTES, parse_email};
+use crm_domain::intake::{AttachmentRef, InboundMessage, InquiryKind};
+use crm_domain::kernel::{ErrorKind, sha256_hex};
+use crm_domain::party::Channel;
+use crm_domain::templates::Links;
+use crm_shared::adapters::{AwsClients, Blobs, DynamoStore, RoundTrips, SesNotifier};
+use crm_shared::config::{BaseConfig, ConfigError, EnvReader, StaffMail};
 use crm_shared::error::error_chain;
-use crm_shared::intake::{InboundMessage, Intake, IntakeOutcome, Links};
-use crm_shared::store::DynamoStore;
-use crm_shared::{ErrorKind, IntakeError};
+use crm_shared::intake::{Intake, IntakeError, IntakeOutcome};
 use futures::StreamExt;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
 /// How many queue messages of one batch are taken in at once. Each may hold up to
@@ -29,25 +29,22 @@ const CONCURRENCY: usize = 4;
 /// The function's configuration, from the variables the template sets.
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub table_name: String,
+    pub base: BaseConfig,
+    pub mail: StaffMail,
     pub documents_bucket: String,
-    pub notify_from: EmailAddress,
-    pub app_base_url: String,
 }
 
 impl Config {
     pub fn from_env(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
         let mut env = EnvReader::new(vars);
-        let table_name = env.required("TABLE_NAME");
+        let base = BaseConfig::read(&mut env);
+        let mail = StaffMail::read(&mut env);
         let documents_bucket = env.required("DOCUMENTS_BUCKET");
-        let notify_from = env.email("NOTIFY_FROM");
-        let app_base_url = env.url("APP_BASE_URL");
         env.finish()?;
         Ok(Self {
-            table_name,
+            base,
+            mail,
             documents_bucket,
-            notify_from,
-            app_base_url,
         })
     }
 }
@@ -125,8 +122,7 @@ pub fn decode_key(key: &str) -> String {
 /// A deterministic documents-bucket key for an attachment of an event, so a retried
 /// message overwrites rather than duplicates.
 pub fn attachment_key(event_key: &str, index: usize, filename: &str) -> String {
-    let digest = Sha256::digest(event_key.as_bytes());
-    let folder: String = digest.iter().take(10).map(|b| format!("{b:02x}")).collect();
+    let folder = &sha256_hex(event_key.as_bytes())[..20];
     let safe: String = filename
         .chars()
         .map(|c| {
@@ -154,12 +150,10 @@ pub struct InboundEmailHandler {
 impl InboundEmailHandler {
     pub fn new(config: &Config, clients: &AwsClients) -> Self {
         Self {
-            store: DynamoStore::new(clients.dynamodb.clone(), &config.table_name),
+            store: config.base.store(clients),
             blobs: Blobs::new(clients.s3.clone()),
-            notifier: SesNotifier::new(clients.ses.clone(), config.notify_from.clone()),
-            links: Links {
-                app_base_url: config.app_base_url.clone(),
-            },
+            notifier: config.mail.notifier(clients),
+            links: config.mail.links.clone(),
             documents_bucket: config.documents_bucket.clone(),
             round_trips: clients.round_trips.clone(),
         }
@@ -230,13 +224,8 @@ impl InboundEmailHandler {
             links: &self.links,
         };
         let Some(kind) = email.kind.inquiry_kind() else {
-            let message = self.inbound_message(
-                &email,
-                key,
-                received_at,
-                Vec::new(),
-                crm_shared::domain::InquiryKind::Manual,
-            );
+            let message =
+                self.inbound_message(&email, key, received_at, Vec::new(), InquiryKind::Manual);
             return intake.record_ignored(&message, email.kind.code()).await;
         };
         if let Some(problem) = email.sender_problem {
@@ -255,7 +244,7 @@ impl InboundEmailHandler {
         raw_key: &str,
         received_at: DateTime<Utc>,
         attachments: Vec<AttachmentRef>,
-        kind: crm_shared::domain::InquiryKind,
+        kind: InquiryKind,
     ) -> InboundMessage {
         InboundMessage {
             event_key: email.natural_key.clone(),

@@ -1,7 +1,7 @@
 //! Lambda entry point: configuration and clients once per cold start, then the handler.
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use crm_shared::aws::AwsClients;
+use crm_shared::adapters::AwsClients;
 use crm_shared::config::process_env;
 use inbound_email::{Config, InboundEmailHandler};
 use lambda_runtime::{Error, LambdaEvent, service_fn};

@@ -1,6 +1,8 @@
 //! Lambda entry point: configuration and clients once per cold start, then the handler.
+// The use cases' futures nest the store's futures deeper than the default limit.
+#![recursion_limit = "256"]
 
-use crm_shared::aws::AwsClients;
+use crm_shared::adapters::AwsClients;
 use crm_shared::config::process_env;
 use jobs::{Config, JobRequest, Jobs};
 use lambda_runtime::{Error, LambdaEvent, service_fn};

@@ -9,15 +9,16 @@
 //! gets the same 404 as an unknown path; an oversized body 413; an unreadable one 400 with
 //! the reason. The caller-ID answer to a call start comes back in the same request.
 
-use crm_shared::aws::{AwsClients, Blobs, SesNotifier};
-use crm_shared::calls::CallDesk;
-use crm_shared::config::{ConfigError, EnvReader};
-use crm_shared::domain::{EmailAddress, parse_call_notice};
+use crm_domain::intake::InboundMessage;
+use crm_domain::intake::call::parse_call_notice;
+use crm_domain::intake::web::{WebRequest, WebhookError, parse_form, parse_jivo};
+use crm_domain::kernel::ErrorKind;
+use crm_domain::templates::Links;
+use crm_shared::adapters::{AwsClients, Blobs, DynamoStore, SesNotifier};
+use crm_shared::config::{BaseConfig, ConfigError, EnvReader, StaffMail};
 use crm_shared::error::error_chain;
-use crm_shared::intake::{InboundMessage, Intake, Links};
-use crm_shared::store::DynamoStore;
-use crm_shared::webhooks::{WebRequest, parse_form, parse_jivo};
-use crm_shared::{ErrorKind, IntakeError};
+use crm_shared::intake::calls::CallDesk;
+use crm_shared::intake::{Intake, IntakeError};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 use std::collections::HashMap;
@@ -29,10 +30,9 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 /// The function's configuration, from the variables the template sets.
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub table_name: String,
+    pub base: BaseConfig,
+    pub mail: StaffMail,
     pub inbound_bucket: String,
-    pub notify_from: EmailAddress,
-    pub app_base_url: String,
     pub miko_secret_id: String,
     pub jivo_secret_id: String,
     pub forms_secret_id: String,
@@ -41,19 +41,17 @@ pub struct Config {
 impl Config {
     pub fn from_env(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
         let mut env = EnvReader::new(vars);
-        let table_name = env.required("TABLE_NAME");
+        let base = BaseConfig::read(&mut env);
+        let mail = StaffMail::read(&mut env);
         let inbound_bucket = env.required("INBOUND_BUCKET");
-        let notify_from = env.email("NOTIFY_FROM");
-        let app_base_url = env.url("APP_BASE_URL");
         let miko_secret_id = env.required("MIKO_SECRET_ID");
         let jivo_secret_id = env.required("JIVO_SECRET_ID");
         let forms_secret_id = env.required("FORMS_SECRET_ID");
         env.finish()?;
         Ok(Self {
-            table_name,
+            base,
+            mail,
             inbound_bucket,
-            notify_from,
-            app_base_url,
             miko_secret_id,
             jivo_secret_id,
             forms_secret_id,
@@ -233,12 +231,10 @@ pub struct Webhooks {
 impl Webhooks {
     pub fn new(config: &Config, clients: &AwsClients, secrets: Secrets) -> Self {
         Self {
-            store: DynamoStore::new(clients.dynamodb.clone(), &config.table_name),
+            store: config.base.store(clients),
             blobs: Blobs::new(clients.s3.clone()),
-            notifier: SesNotifier::new(clients.ses.clone(), config.notify_from.clone()),
-            links: Links {
-                app_base_url: config.app_base_url.clone(),
-            },
+            notifier: config.mail.notifier(clients),
+            links: config.mail.links.clone(),
             inbound_bucket: config.inbound_bucket.clone(),
             secrets,
         }
@@ -355,7 +351,7 @@ impl Webhooks {
 
     async fn web(
         &self,
-        parsed: Result<WebRequest, crm_shared::webhooks::WebhookError>,
+        parsed: Result<WebRequest, WebhookError>,
         raw_key: &str,
         ok_json: Option<&str>,
     ) -> Response<Body> {

@@ -1,7 +1,7 @@
 //! Lambda entry point: configuration, clients and the per-source secrets once per cold
 //! start (the function refuses to start without them), then the handler.
 
-use crm_shared::aws::AwsClients;
+use crm_shared::adapters::AwsClients;
 use crm_shared::config::process_env;
 use lambda_http::{Error, Request, service_fn};
 use webhooks::{Config, Secrets, Webhooks};

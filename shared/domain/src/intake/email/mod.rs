@@ -1,0 +1,302 @@
+//! Email intake: raw MIME in, an [`InboundEmail`] out — its natural key, its kind, the
+//! person behind it, the text and the attachments. Pure: no I/O, so the same code serves
+//! the Lambda, `crm-local parse-email` and the benchmark.
+
+pub mod classify;
+pub mod fields;
+mod html;
+
+pub use classify::{EmailKind, EmailSignals, classify};
+
+use crate::kernel::sha256_hex;
+use crate::party::{EmailAddress, PersonDetails, PhoneNumber, PhoneParse};
+use classify::{count_timestamped_lines, is_jivo_address, is_robot_address};
+use fields::{company_from_signature, labelled_fields, strip_quoted_history};
+use mail_parser::{Address, HeaderValue, Message, MessageParser, MimeHeaders, PartType};
+use serde::Serialize;
+
+/// The largest message intake reads. SES inbound delivers at most 40 MB to S3.
+pub const MAX_MESSAGE_BYTES: usize = 40 * 1024 * 1024;
+
+/// Headers of which a real message has at least one; bytes without any are not mail.
+const MESSAGE_HEADERS: &[&str] = &[
+    "From",
+    "Sender",
+    "Reply-To",
+    "To",
+    "Cc",
+    "Date",
+    "Subject",
+    "Message-ID",
+    "Received",
+    "Return-Path",
+    "MIME-Version",
+    "Content-Type",
+];
+
+/// Why a raw object cannot be read as an email. Permanent: retrying will not help.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum EmailParseError {
+    #[error("the object is empty")]
+    Empty,
+    #[error("the message is {0} bytes, over the {MAX_MESSAGE_BYTES}-byte limit")]
+    TooLarge(usize),
+    #[error("no RFC 5322 header could be read")]
+    NoHeaders,
+}
+
+/// A file that came with the message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EmailAttachment {
+    pub filename: String,
+    pub content_type: String,
+    pub size: usize,
+    #[serde(skip)]
+    pub bytes: Vec<u8>,
+}
+
+/// An inbound email, read and classified.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InboundEmail {
+    /// The `Message-ID` without angle brackets, when the message has one.
+    pub message_id: Option<String>,
+    /// `email#<message-id>`, or `email#sha256:<hash of the raw bytes>` without one: the
+    /// idempotency key of this message.
+    #[serde(skip)]
+    pub natural_key: String,
+    pub kind: EmailKind,
+    pub contact: PersonDetails,
+    pub subject: Option<String>,
+    pub text: String,
+    pub attachments: Vec<EmailAttachment>,
+    /// Why no sender could be read, when none could.
+    #[serde(skip)]
+    pub sender_problem: Option<&'static str>,
+}
+
+/// Reads, classifies and extracts one raw message.
+pub fn parse_email(raw: &[u8]) -> Result<InboundEmail, EmailParseError> {
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        return Err(EmailParseError::Empty);
+    }
+    if raw.len() > MAX_MESSAGE_BYTES {
+        return Err(EmailParseError::TooLarge(raw.len()));
+    }
+    let message = MessageParser::default()
+        .parse(raw)
+        .ok_or(EmailParseError::NoHeaders)?;
+    let has_message_headers = message.headers().iter().any(|h| {
+        MESSAGE_HEADERS
+            .iter()
+            .any(|known| h.name().eq_ignore_ascii_case(known))
+    });
+    if !has_message_headers {
+        return Err(EmailParseError::NoHeaders);
+    }
+
+    let message_id = message
+        .message_id()
+        .map(|id| id.trim().trim_matches(['<', '>']).trim().to_owned())
+        .filter(|id| !id.is_empty());
+    let natural_key = natural_key(message_id.as_deref(), raw);
+    let subject = message
+        .subject()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty());
+    let text = body_text(&message);
+    let from = first_address(message.from());
+    let reply_to = first_address(message.reply_to());
+    let fields = labelled_fields(&text);
+
+    let signals = EmailSignals {
+        from: from.as_ref().map(|(address, _)| address),
+        subject: subject.as_deref().unwrap_or_default(),
+        auto_submitted: header_text(&message, "Auto-Submitted"),
+        precedence: header_text(&message, "Precedence"),
+        autoreply_header: ["X-Autoreply", "X-Autorespond", "X-Auto-Reply"]
+            .iter()
+            .any(|h| message.header(*h).is_some()),
+        list_headers: message.header("List-Id").is_some()
+            || message.header("List-Unsubscribe").is_some(),
+        null_return_path: has_null_return_path(&message),
+        delivery_report: is_delivery_report(&message),
+        timestamped_lines: count_timestamped_lines(&text),
+        fields: &fields,
+        body: &text,
+    };
+    let kind = classify(&signals);
+
+    let contact = extract_person(kind, &fields, from.as_ref(), reply_to.as_ref(), &text);
+    let sender_problem = match (&contact.email, &contact.phone, &from) {
+        (None, None, None) => Some("the message has no readable From and no contact in its body"),
+        (None, None, Some(_)) => Some("no contact point of the person could be read"),
+        _ => None,
+    };
+
+    Ok(InboundEmail {
+        message_id,
+        natural_key,
+        kind,
+        contact,
+        subject,
+        text,
+        attachments: attachments(&message),
+        sender_problem,
+    })
+}
+
+/// The idempotency key of a message: its Message-ID, or a hash of its bytes. Very long
+/// ids are hashed too, to stay well inside DynamoDB's key size.
+pub fn natural_key(message_id: Option<&str>, raw: &[u8]) -> String {
+    match message_id {
+        Some(id) if id.len() <= 400 => format!("email#{id}"),
+        Some(id) => format!("email#sha256:{}", sha256_hex(id.as_bytes())),
+        None => format!("email#sha256:{}", sha256_hex(raw)),
+    }
+}
+
+fn header_text(message: &Message<'_>, name: &str) -> Option<String> {
+    match message.header(name)? {
+        HeaderValue::Text(text) => Some(text.trim().to_lowercase()),
+        HeaderValue::TextList(list) => list.first().map(|t| t.trim().to_lowercase()),
+        _ => message
+            .header_raw(name)
+            .map(|raw| raw.trim().to_lowercase()),
+    }
+}
+
+fn has_null_return_path(message: &Message<'_>) -> bool {
+    message
+        .header_raw("Return-Path")
+        .is_some_and(|raw| raw.trim().trim_matches(['<', '>']).trim().is_empty())
+}
+
+fn is_delivery_report(message: &Message<'_>) -> bool {
+    let report_root = message.content_type().is_some_and(|ct| {
+        ct.ctype().eq_ignore_ascii_case("multipart")
+            && ct
+                .subtype()
+                .is_some_and(|s| s.eq_ignore_ascii_case("report"))
+            && ct
+                .attribute("report-type")
+                .is_some_and(|t| t.eq_ignore_ascii_case("delivery-status"))
+    });
+    report_root
+        || message.parts.iter().any(|part| {
+            part.content_type().is_some_and(|ct| {
+                ct.ctype().eq_ignore_ascii_case("message")
+                    && ct
+                        .subtype()
+                        .is_some_and(|s| s.eq_ignore_ascii_case("delivery-status"))
+            })
+        })
+}
+
+/// The first mailbox of an address header, with its display name.
+fn first_address(address: Option<&Address<'_>>) -> Option<(EmailAddress, Option<String>)> {
+    address?.iter().find_map(|addr| {
+        let email = EmailAddress::parse(addr.address()?)?;
+        let name = addr
+            .name()
+            .map(|n| n.trim().trim_matches('"').trim().to_owned())
+            .filter(|n| !n.is_empty() && !n.contains('@'));
+        Some((email, name))
+    })
+}
+
+/// The main text of a message: the first text body, else the first HTML body as text.
+fn body_text(message: &Message<'_>) -> String {
+    let html_only = message
+        .text_bodies()
+        .next()
+        .is_some_and(|part| matches!(part.body, PartType::Html(_)));
+    let text = if html_only {
+        message.body_html(0).map(|html| html::to_text(&html))
+    } else {
+        message.body_text(0).map(|t| t.replace("\r\n", "\n"))
+    };
+    text.map(|t| t.trim().to_owned()).unwrap_or_default()
+}
+
+/// Who the message is from, by its kind: site forms and Jivo carry the person in the body
+/// (their `From` is a robot); hand-written mail is from `Reply-To`, else `From`.
+fn extract_person(
+    kind: EmailKind,
+    fields: &fields::LabelledFields,
+    from: Option<&(EmailAddress, Option<String>)>,
+    reply_to: Option<&(EmailAddress, Option<String>)>,
+    text: &str,
+) -> PersonDetails {
+    let labelled_phone =
+        |f: &fields::LabelledFields| f.phone.as_deref().and_then(PhoneNumber::parse);
+    let human = |address: &&(EmailAddress, Option<String>)| {
+        !is_robot_address(&address.0) && !is_jivo_address(&address.0)
+    };
+    match kind {
+        EmailKind::JivoChat | EmailKind::SiteForm => {
+            let reply_to = reply_to.filter(human);
+            PersonDetails {
+                name: fields
+                    .name
+                    .clone()
+                    .or_else(|| reply_to.and_then(|(_, n)| n.clone())),
+                email: fields
+                    .email
+                    .as_deref()
+                    .and_then(EmailAddress::parse)
+                    .or_else(|| reply_to.map(|(e, _)| e.clone())),
+                phone: labelled_phone(fields),
+                company: fields.company.clone(),
+            }
+        }
+        EmailKind::Manual | EmailKind::AutoReply | EmailKind::Bulk | EmailKind::Bounce => {
+            let sender = reply_to.filter(human).or(from);
+            let own_text = strip_quoted_history(text);
+            let signature = labelled_fields(own_text);
+            PersonDetails {
+                name: sender
+                    .and_then(|(_, n)| n.clone())
+                    .or_else(|| from.and_then(|(_, n)| n.clone())),
+                email: sender.map(|(e, _)| e.clone()),
+                phone: labelled_phone(&signature).filter(|p| matches!(p, PhoneParse::Valid(_))),
+                company: signature
+                    .company
+                    .clone()
+                    .or_else(|| company_from_signature(own_text)),
+            }
+        }
+    }
+}
+
+fn attachments(message: &Message<'_>) -> Vec<EmailAttachment> {
+    message
+        .attachments()
+        .filter(|part| !matches!(part.body, PartType::Multipart(_)))
+        .enumerate()
+        .map(|(index, part)| {
+            let content_type = part
+                .content_type()
+                .map(|ct| match ct.subtype() {
+                    Some(sub) => format!("{}/{}", ct.ctype(), sub).to_lowercase(),
+                    None => ct.ctype().to_lowercase(),
+                })
+                .unwrap_or_else(|| "application/octet-stream".to_owned());
+            let filename = part
+                .attachment_name()
+                .map(str::to_owned)
+                .or_else(|| {
+                    part.message()
+                        .and_then(|m| m.subject())
+                        .map(|s| format!("{s}.eml"))
+                })
+                .unwrap_or_else(|| format!("attachment-{}", index + 1));
+            let bytes = part.contents().to_vec();
+            EmailAttachment {
+                filename,
+                content_type,
+                size: bytes.len(),
+                bytes,
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,161 @@
+//! Counterparties (leads, clients, partners) and their contact persons.
+
+use super::channel::Channel;
+use super::contact_point::{ContactPoint, EmailAddress, PhoneNumber, PhoneParse};
+use crate::kernel::Department;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// What a counterparty is to the company. A lead is a potential client
+/// (Потенциальный клиент) created by intake; qualification turns it into a client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CounterpartyKind {
+    Lead,
+    Client,
+    Partner,
+}
+
+impl CounterpartyKind {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Lead => "lead",
+            Self::Client => "client",
+            Self::Partner => "partner",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        [Self::Lead, Self::Client, Self::Partner]
+            .into_iter()
+            .find(|k| k.code() == code)
+    }
+}
+
+/// A company or a private person the company deals with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Counterparty {
+    pub id: String,
+    pub kind: CounterpartyKind,
+    /// Display name: the company when known, else the person, else the contact point.
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub responsible_manager_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<Department>,
+    /// The channel that first brought this party in.
+    pub source_channel: Channel,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A person at a counterparty, with every way to reach them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContactPerson {
+    pub id: String,
+    pub party_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub emails: Vec<EmailAddress>,
+    #[serde(default)]
+    pub phones: Vec<PhoneNumber>,
+    /// Numbers that did not validate, kept as written so nobody loses them.
+    #[serde(default)]
+    pub invalid_phones: Vec<String>,
+}
+
+/// Who wrote or called, as intake extracted it from one message.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PersonDetails {
+    pub name: Option<String>,
+    pub email: Option<EmailAddress>,
+    pub phone: Option<PhoneParse>,
+    pub company: Option<String>,
+}
+
+impl PersonDetails {
+    /// The contact points to match on, email first (it identifies a person more reliably
+    /// than a shared office phone).
+    pub fn contact_points(&self) -> Vec<ContactPoint> {
+        let mut points = Vec::with_capacity(2);
+        if let Some(email) = &self.email {
+            points.push(ContactPoint::Email(email.clone()));
+        }
+        if let Some(PhoneParse::Valid(phone)) = &self.phone {
+            points.push(phone.contact_point());
+        }
+        points
+    }
+
+    pub fn valid_phone(&self) -> Option<&PhoneNumber> {
+        match &self.phone {
+            Some(PhoneParse::Valid(phone)) => Some(phone),
+            _ => None,
+        }
+    }
+
+    /// How a new lead is called in lists: company, else person, else email, else phone.
+    pub fn display_name(&self) -> String {
+        self.company
+            .clone()
+            .or_else(|| self.name.clone())
+            .or_else(|| self.email.as_ref().map(ToString::to_string))
+            .or_else(|| self.valid_phone().map(|p| p.e164.clone()))
+            .or_else(|| match &self.phone {
+                Some(PhoneParse::Invalid { raw }) => Some(raw.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| "Без имени".to_owned())
+    }
+
+    /// The contact person a new lead starts with.
+    pub fn to_contact_person(&self, id: String, party_id: String) -> ContactPerson {
+        ContactPerson {
+            id,
+            party_id,
+            name: self.name.clone(),
+            emails: self.email.iter().cloned().collect(),
+            phones: self.valid_phone().into_iter().cloned().collect(),
+            invalid_phones: match &self.phone {
+                Some(PhoneParse::Invalid { raw }) => vec![raw.clone()],
+                _ => Vec::new(),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_name_prefers_company_then_person() {
+        let mut person = PersonDetails {
+            name: Some("Иван".into()),
+            email: EmailAddress::parse("ivan@zavod.ru"),
+            phone: PhoneNumber::parse("89123456789"),
+            company: Some("ООО «Завод»".into()),
+        };
+        assert_eq!(person.display_name(), "ООО «Завод»");
+        person.company = None;
+        assert_eq!(person.display_name(), "Иван");
+        person.name = None;
+        assert_eq!(person.display_name(), "ivan@zavod.ru");
+        person.email = None;
+        assert_eq!(person.display_name(), "+79123456789");
+    }
+
+    #[test]
+    fn contact_points_put_email_first_and_skip_invalid_phones() {
+        let person = PersonDetails {
+            email: EmailAddress::parse("ivan@zavod.ru"),
+            phone: PhoneNumber::parse("3456789"),
+            ..Default::default()
+        };
+        assert_eq!(person.contact_points().len(), 1);
+        let contact = person.to_contact_person("c".into(), "p".into());
+        assert_eq!(contact.invalid_phones, vec!["3456789".to_owned()]);
+    }
+}

@@ -1,0 +1,666 @@
+//! Deals (сделки) and their stage machine, exactly as the company runs them:
+//!
+//! `equipment_selection` → (`proposal` | `invoice`) → `agreed` → `production` (only when a
+//! line is made to order) and/or `warehouse_sale` (shipping always goes through the
+//! warehouse) → `installation` (ends with the signed acceptance act) → `attestation` (only
+//! for climate chambers and simulators) → `service` → `closed`; before agreement a deal
+//! may become `unfit`. A transition that is not allowed, or whose data is missing, is
+//! refused with the machine-readable list of what is missing.
+
+use crate::kernel::Department;
+use crate::party::{EmailAddress, LegalEntity, legal_entity_problems};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Where a deal is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum DealStage {
+    EquipmentSelection,
+    Proposal,
+    Invoice,
+    Agreed,
+    Production,
+    WarehouseSale,
+    Installation,
+    Attestation,
+    Service,
+    Closed,
+    Unfit,
+}
+
+impl DealStage {
+    pub const ALL: [DealStage; 11] = [
+        Self::EquipmentSelection,
+        Self::Proposal,
+        Self::Invoice,
+        Self::Agreed,
+        Self::Production,
+        Self::WarehouseSale,
+        Self::Installation,
+        Self::Attestation,
+        Self::Service,
+        Self::Closed,
+        Self::Unfit,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::EquipmentSelection => "equipment_selection",
+            Self::Proposal => "proposal",
+            Self::Invoice => "invoice",
+            Self::Agreed => "agreed",
+            Self::Production => "production",
+            Self::WarehouseSale => "warehouse_sale",
+            Self::Installation => "installation",
+            Self::Attestation => "attestation",
+            Self::Service => "service",
+            Self::Closed => "closed",
+            Self::Unfit => "unfit",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.code() == code)
+    }
+
+    /// Before agreement a deal can still be lost.
+    pub fn before_agreement(self) -> bool {
+        matches!(
+            self,
+            Self::EquipmentSelection | Self::Proposal | Self::Invoice
+        )
+    }
+
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Closed | Self::Unfit)
+    }
+}
+
+/// What kind of equipment a line is; attestation depends on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EquipmentType {
+    VacuumPump,
+    Pump,
+    Compressor,
+    VacuumEquipment,
+    ThermalEquipment,
+    ClimateChamber,
+    Simulator,
+    Other,
+}
+
+impl EquipmentType {
+    /// Climate chambers and simulators are attested by an accredited body.
+    pub fn needs_attestation(self) -> bool {
+        matches!(self, Self::ClimateChamber | Self::Simulator)
+    }
+}
+
+/// The person the deal is agreed with.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DealContact {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub email: Option<EmailAddress>,
+}
+
+/// One line of a deal: what, how many, at what price.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DealItem {
+    pub product: String,
+    pub equipment_type: EquipmentType,
+    pub quantity: u32,
+    /// Price per unit in kopecks (no floating point in money).
+    pub unit_price_kopecks: i64,
+    /// Made by the company to order (a production order), rather than from stock.
+    #[serde(default)]
+    pub made_to_order: bool,
+}
+
+impl DealItem {
+    pub fn total_kopecks(&self) -> i64 {
+        self.unit_price_kopecks
+            .saturating_mul(i64::from(self.quantity))
+    }
+}
+
+/// The service talks after installation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceDecision {
+    /// The client agreed to a service contract.
+    Contract,
+    Declined,
+}
+
+/// A document linked to a deal, stored in the documents bucket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentRef {
+    pub id: String,
+    /// `proposal`, `invoice`, `contract`, `shipping`, `acceptance_act`, …
+    pub kind: String,
+    pub filename: String,
+    pub key: String,
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+}
+
+/// Why a deal was lost.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnfitReason {
+    pub reason: String,
+}
+
+/// A deal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deal {
+    pub id: String,
+    pub party_id: String,
+    #[serde(default)]
+    pub inquiry_id: Option<String>,
+    pub department: Department,
+    pub manager_id: String,
+    pub stage: DealStage,
+    /// The client's needs: a list of wishes.
+    pub needs: Vec<String>,
+    pub legal_entity: LegalEntity,
+    pub contact: DealContact,
+    #[serde(default)]
+    pub application_area: Option<String>,
+    #[serde(default)]
+    pub equipment_type: Option<EquipmentType>,
+    #[serde(default)]
+    pub processed_materials: Option<String>,
+    #[serde(default)]
+    pub items: Vec<DealItem>,
+    /// When the commercial proposal was sent to the client.
+    #[serde(default)]
+    pub proposal_sent_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub invoice_number: Option<String>,
+    #[serde(default)]
+    pub production_ready: bool,
+    #[serde(default)]
+    pub shipped: bool,
+    #[serde(default)]
+    pub acceptance_signed: bool,
+    #[serde(default)]
+    pub attestation_done: bool,
+    #[serde(default)]
+    pub service_decision: Option<ServiceDecision>,
+    #[serde(default)]
+    pub payment_received: bool,
+    /// Closing documents (УПД, акт) recorded.
+    #[serde(default)]
+    pub closing_documents: bool,
+    #[serde(default)]
+    pub unfit_reason: Option<String>,
+    /// Proposal, invoice, contract, shipping and tax documents, acceptance act.
+    #[serde(default)]
+    pub documents: Vec<DocumentRef>,
+    /// Optimistic-lock version: every write must name the version it read.
+    pub version: u64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What a deal is opened with: who it is with, what they need, what is offered.
+#[derive(Debug, Clone)]
+pub struct NewDeal {
+    pub id: String,
+    pub party_id: String,
+    pub inquiry_id: Option<String>,
+    pub department: Department,
+    pub manager_id: String,
+    pub needs: Vec<String>,
+    pub legal_entity: LegalEntity,
+    pub contact: DealContact,
+    pub application_area: Option<String>,
+    pub equipment_type: Option<EquipmentType>,
+    pub processed_materials: Option<String>,
+    pub items: Vec<DealItem>,
+}
+
+impl Deal {
+    /// A deal at `equipment_selection`, version 1, with no progress recorded yet.
+    pub fn open(new: NewDeal, at: DateTime<Utc>) -> Self {
+        Self {
+            id: new.id,
+            party_id: new.party_id,
+            inquiry_id: new.inquiry_id,
+            department: new.department,
+            manager_id: new.manager_id,
+            stage: DealStage::EquipmentSelection,
+            needs: new.needs,
+            legal_entity: new.legal_entity,
+            contact: new.contact,
+            application_area: new.application_area,
+            equipment_type: new.equipment_type,
+            processed_materials: new.processed_materials,
+            items: new.items,
+            proposal_sent_at: None,
+            invoice_number: None,
+            production_ready: false,
+            shipped: false,
+            acceptance_signed: false,
+            attestation_done: false,
+            service_decision: None,
+            payment_received: false,
+            closing_documents: false,
+            unfit_reason: None,
+            documents: Vec::new(),
+            version: 1,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+    pub fn needs_attestation(&self) -> bool {
+        self.items
+            .iter()
+            .any(|i| i.equipment_type.needs_attestation())
+            || self
+                .equipment_type
+                .is_some_and(EquipmentType::needs_attestation)
+    }
+
+    pub fn needs_production(&self) -> bool {
+        self.items.iter().any(|i| i.made_to_order)
+    }
+
+    pub fn total_kopecks(&self) -> i64 {
+        self.items.iter().map(DealItem::total_kopecks).sum()
+    }
+}
+
+/// What a new deal lacks: needs, a valid legal entity, a contact.
+pub fn creation_problems(
+    needs: &[String],
+    entity: &LegalEntity,
+    contact: &DealContact,
+) -> Vec<String> {
+    let mut missing = Vec::new();
+    if needs.iter().all(|n| n.trim().is_empty()) {
+        missing.push("needs".to_owned());
+    }
+    missing.extend(legal_entity_problems(entity));
+    if contact.name.trim().is_empty() {
+        missing.push("contact.name".to_owned());
+    }
+    if contact.phone.as_deref().is_none_or(|p| p.trim().is_empty()) && contact.email.is_none() {
+        missing.push("contact.phone_or_email".to_owned());
+    }
+    missing
+}
+
+/// A refused transition: why, and what is missing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Refusal {
+    /// `not_allowed` (no such step from here) or `missing_data`.
+    pub code: &'static str,
+    pub from: DealStage,
+    pub to: DealStage,
+    /// Field paths that must be filled first.
+    pub missing: Vec<String>,
+    /// The stages one may move to from here.
+    pub allowed: Vec<DealStage>,
+}
+
+/// The stages a deal may move to next, whatever its data.
+pub fn next_stages(deal: &Deal) -> Vec<DealStage> {
+    use DealStage::*;
+    let after_installation = if deal.needs_attestation() {
+        Attestation
+    } else {
+        Service
+    };
+    let mut next = match deal.stage {
+        EquipmentSelection => vec![Proposal, Invoice],
+        Proposal => vec![Invoice, Agreed],
+        Invoice => vec![Agreed],
+        Agreed if deal.needs_production() => vec![Production],
+        Agreed => vec![WarehouseSale],
+        Production => vec![WarehouseSale],
+        WarehouseSale => vec![Installation],
+        Installation => vec![after_installation],
+        Attestation => vec![Service],
+        Service => vec![Closed],
+        Closed | Unfit => vec![],
+    };
+    if deal.stage.before_agreement() {
+        next.push(Unfit);
+    }
+    next
+}
+
+/// What the deal must have before entering `to`.
+fn requirements(deal: &Deal, to: DealStage) -> Vec<String> {
+    use DealStage::*;
+    let mut missing = Vec::new();
+    let mut require = |ok: bool, field: &str| {
+        if !ok {
+            missing.push(field.to_owned());
+        }
+    };
+    match to {
+        Proposal => {
+            require(!deal.items.is_empty(), "items");
+            require(deal.proposal_sent_at.is_some(), "proposal_sent_at");
+        }
+        Invoice => {
+            require(!deal.items.is_empty(), "items");
+            require(deal.invoice_number.is_some(), "invoice_number");
+        }
+        Agreed => {
+            require(!deal.items.is_empty(), "items");
+            require(
+                deal.items
+                    .iter()
+                    .all(|i| i.quantity > 0 && i.unit_price_kopecks > 0),
+                "items.price",
+            );
+        }
+        WarehouseSale if deal.stage == Production => {
+            require(deal.production_ready, "production_ready")
+        }
+        Installation => require(deal.shipped, "shipped"),
+        Attestation => require(deal.acceptance_signed, "acceptance_signed"),
+        Service if deal.stage == Installation => {
+            require(deal.acceptance_signed, "acceptance_signed")
+        }
+        Service => require(deal.attestation_done, "attestation_done"),
+        Closed => {
+            require(deal.service_decision.is_some(), "service_decision");
+            require(deal.payment_received, "payment_received");
+            require(deal.closing_documents, "closing_documents");
+        }
+        Unfit => require(
+            deal.unfit_reason
+                .as_deref()
+                .is_some_and(|r| !r.trim().is_empty()),
+            "unfit_reason",
+        ),
+        _ => {}
+    }
+    missing.extend(
+        legal_entity_problems(&deal.legal_entity)
+            .into_iter()
+            .filter(|_| to == Agreed || to == Invoice),
+    );
+    missing
+}
+
+/// Decides a transition: `Ok(to)` or the refusal with what is missing.
+pub fn check_transition(deal: &Deal, to: DealStage) -> Result<DealStage, Refusal> {
+    let allowed = next_stages(deal);
+    if !allowed.contains(&to) {
+        return Err(Refusal {
+            code: "not_allowed",
+            from: deal.stage,
+            to,
+            missing: Vec::new(),
+            allowed,
+        });
+    }
+    let missing = requirements(deal, to);
+    if missing.is_empty() {
+        Ok(to)
+    } else {
+        Err(Refusal {
+            code: "missing_data",
+            from: deal.stage,
+            to,
+            missing,
+            allowed,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::party::requisites::tests::valid_entity;
+    use DealStage::*;
+
+    fn item(equipment_type: EquipmentType, made_to_order: bool) -> DealItem {
+        DealItem {
+            product: "Изделие".into(),
+            equipment_type,
+            quantity: 1,
+            unit_price_kopecks: 10_000_000,
+            made_to_order,
+        }
+    }
+
+    fn deal(stage: DealStage) -> Deal {
+        let new = NewDeal {
+            id: "d".into(),
+            party_id: "p".into(),
+            inquiry_id: None,
+            department: Department::Industrial,
+            manager_id: "m".into(),
+            needs: vec!["насос".into()],
+            legal_entity: valid_entity(),
+            contact: DealContact {
+                name: "Иван".into(),
+                phone: Some("+79120000000".into()),
+                email: None,
+            },
+            application_area: None,
+            equipment_type: None,
+            processed_materials: None,
+            items: vec![item(EquipmentType::Pump, false)],
+        };
+        Deal {
+            stage,
+            ..Deal::open(new, Utc::now())
+        }
+    }
+
+    #[test]
+    fn creation_needs_needs_a_valid_entity_and_a_contact() {
+        let mut entity = valid_entity();
+        entity.inn = "7707083890".into();
+        entity.bank.bik = "12".into();
+        let missing = creation_problems(&[], &entity, &DealContact::default());
+        assert_eq!(
+            missing,
+            vec![
+                "needs",
+                "legal_entity.inn",
+                "legal_entity.bank.bik",
+                "contact.name",
+                "contact.phone_or_email"
+            ]
+        );
+        assert!(
+            creation_problems(
+                &["x".into()],
+                &valid_entity(),
+                &deal(EquipmentSelection).contact
+            )
+            .is_empty()
+        );
+        // An entrepreneur (12-digit INN) has no KPP.
+        let mut entrepreneur = valid_entity();
+        entrepreneur.inn = "500100732259".into();
+        entrepreneur.kpp = None;
+        assert!(legal_entity_problems(&entrepreneur).is_empty());
+    }
+
+    /// The stage table: (stage, deal data, target) → allowed, or refused with what is missing.
+    #[test]
+    fn the_stage_table() {
+        type Setup = fn(&mut Deal);
+        /// (stage, deal data, target, expected: allowed, or refused with these missing fields —
+        /// none listed meaning "not allowed from here").
+        type Case = (DealStage, Setup, DealStage, Result<(), Vec<&'static str>>);
+        let nothing: Setup = |_| {};
+        let cases: Vec<Case> = vec![
+            (
+                EquipmentSelection,
+                nothing,
+                Proposal,
+                Err(vec!["proposal_sent_at"]),
+            ),
+            (
+                EquipmentSelection,
+                |d| d.proposal_sent_at = Some(Utc::now()),
+                Proposal,
+                Ok(()),
+            ),
+            (
+                EquipmentSelection,
+                |d| d.items.clear(),
+                Invoice,
+                Err(vec!["items", "invoice_number"]),
+            ),
+            (
+                EquipmentSelection,
+                |d| d.invoice_number = Some("42".into()),
+                Invoice,
+                Ok(()),
+            ),
+            (EquipmentSelection, nothing, Agreed, Err(vec![])),
+            (Proposal, nothing, Agreed, Ok(())),
+            (
+                Invoice,
+                |d| d.legal_entity.inn = "1".into(),
+                Agreed,
+                Err(vec!["legal_entity.inn"]),
+            ),
+            (Agreed, nothing, WarehouseSale, Ok(())),
+            (Agreed, nothing, Production, Err(vec![])),
+            (
+                Agreed,
+                |d| d.items.push(item(EquipmentType::VacuumEquipment, true)),
+                Production,
+                Ok(()),
+            ),
+            (
+                Agreed,
+                |d| d.items.push(item(EquipmentType::VacuumEquipment, true)),
+                WarehouseSale,
+                Err(vec![]),
+            ),
+            (
+                Production,
+                nothing,
+                WarehouseSale,
+                Err(vec!["production_ready"]),
+            ),
+            (
+                Production,
+                |d| d.production_ready = true,
+                WarehouseSale,
+                Ok(()),
+            ),
+            (WarehouseSale, nothing, Installation, Err(vec!["shipped"])),
+            (WarehouseSale, |d| d.shipped = true, Installation, Ok(())),
+            // Pumps skip attestation; climate chambers and simulators must pass it.
+            (
+                Installation,
+                |d| d.acceptance_signed = true,
+                Service,
+                Ok(()),
+            ),
+            (
+                Installation,
+                |d| d.acceptance_signed = true,
+                Attestation,
+                Err(vec![]),
+            ),
+            (
+                Installation,
+                nothing,
+                Service,
+                Err(vec!["acceptance_signed"]),
+            ),
+            (
+                Installation,
+                |d| {
+                    d.items.push(item(EquipmentType::ClimateChamber, true));
+                    d.acceptance_signed = true;
+                },
+                Service,
+                Err(vec![]),
+            ),
+            (
+                Installation,
+                |d| {
+                    d.items = vec![item(EquipmentType::Simulator, true)];
+                    d.acceptance_signed = true;
+                },
+                Attestation,
+                Ok(()),
+            ),
+            (Attestation, nothing, Service, Err(vec!["attestation_done"])),
+            (Attestation, |d| d.attestation_done = true, Service, Ok(())),
+            (
+                Service,
+                nothing,
+                Closed,
+                Err(vec![
+                    "service_decision",
+                    "payment_received",
+                    "closing_documents",
+                ]),
+            ),
+            (
+                Service,
+                |d| {
+                    d.service_decision = Some(ServiceDecision::Declined);
+                    d.payment_received = true;
+                    d.closing_documents = true;
+                },
+                Closed,
+                Ok(()),
+            ),
+            (Proposal, nothing, Unfit, Err(vec!["unfit_reason"])),
+            (
+                Proposal,
+                |d| d.unfit_reason = Some("дорого".into()),
+                Unfit,
+                Ok(()),
+            ),
+            (
+                Agreed,
+                |d| d.unfit_reason = Some("дорого".into()),
+                Unfit,
+                Err(vec![]),
+            ),
+            (Closed, nothing, Service, Err(vec![])),
+            (Unfit, nothing, EquipmentSelection, Err(vec![])),
+        ];
+        for (stage, setup, to, expected) in cases {
+            let mut d = deal(stage);
+            setup(&mut d);
+            let result = check_transition(&d, to);
+            match (&result, &expected) {
+                (Ok(reached), Ok(())) => assert_eq!(*reached, to),
+                (Err(refusal), Err(missing)) if missing.is_empty() => {
+                    assert_eq!(
+                        refusal.code, "not_allowed",
+                        "{stage:?} → {to:?}: {refusal:?}"
+                    )
+                }
+                (Err(refusal), Err(missing)) => {
+                    assert_eq!(refusal.code, "missing_data", "{stage:?} → {to:?}");
+                    assert_eq!(&refusal.missing, missing, "{stage:?} → {to:?}");
+                }
+                _ => panic!("{stage:?} → {to:?}: expected {expected:?}, got {result:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn codes_round_trip() {
+        for stage in DealStage::ALL {
+            assert_eq!(DealStage::from_code(stage.code()), Some(stage));
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! Sales: deals and their stage machine, the routing rule for inquiries, tasks, the deal
+//! events every change emits, and the commercial proposal.
+
+pub mod deal;
+pub mod event;
+pub mod proposal;
+pub mod routing;
+pub mod task;
+
+pub use deal::{
+    Deal, DealContact, DealItem, DealStage, DocumentRef, EquipmentType, NewDeal, Refusal,
+    ServiceDecision, check_transition, creation_problems, next_stages,
+};
+pub use event::{DealEvent, DealEventKind};
+pub use task::{Task, TaskKind, TaskStatus};

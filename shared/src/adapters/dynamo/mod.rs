@@ -1,0 +1,1189 @@
+//! The DynamoDB adapter: one table, keys `pk`/`sk`, two overloaded sparse indexes
+//! `gsi1` (`gsi1pk`/`gsi1sk`) and `gsi2` (`gsi2pk`/`gsi2sk`), every item tagged with its
+//! `entity`. Domain types are stored flat next to their keys.
+//!
+//! | entity        | pk                      | sk                     | gsi1pk / gsi1sk                   | gsi2pk / gsi2sk                   |
+//! |---------------|-------------------------|------------------------|-----------------------------------|-----------------------------------|
+//! | counterparty  | `PARTY#<id>`            | `PARTY`                | `KIND#<kind>` / `<created>#<id>`  | `PARTY` / `<created>#<id>`        |
+//! | contact       | `PARTY#<id>`            | `CONTACT#<contact id>` |                                   |                                   |
+//! | interaction   | `PARTY#<id>`            | `TL#<at>#<id>`         |                                   |                                   |
+//! | contact point | `CP#email#<addr>` / `CP#phone#<e164>` | `CP`     |                                   |                                   |
+//! | inquiry       | `INQ#<id>`              | `INQ`                  | `INQ` / `<received>#<id>`         | `UNROUTED` / `<received>#<id>` while unrouted; `AWAITING` / `<due>#<id>` while routed |
+//! | intake record | `EVENT#<natural key>`   | `EVENT`                |                                   |                                   |
+//! | employee      | `EMP#<id>`              | `EMP`                  | `ROLE#<role>` / `<id>`            | `EXT#<extension>` / `<id>`        |
+//! | call          | `CALL#<linkedid>`       | `CALL`                 |                                   |                                   |
+//! | task          | `TASK#<id>`             | `TASK`                 | `ASSIGNEE#<id or role:head>` / `<due>#<id>` |                         |
+//! | department    | `DEPT#<code>`           | `DEPT`                 |                                   |                                   |
+//!
+//! Access patterns:
+//! - intake lookup: BatchGetItem of `EVENT#<key>` and every `CP#…` of the message (1 trip);
+//! - new lead: TransactWriteItems — intake record, contact points (each
+//!   `attribute_not_exists(pk)`, which is what makes a contact point belong to one party
+//!   only), counterparty, contact, inquiry, first history entry, their audit entries
+//!   (1 trip);
+//! - history entry: TransactWriteItems — intake record, interaction, newly claimed contact
+//!   points, the contact's updated lists and their audit entry (1 trip);
+//! - machine mail: conditional PutItem of the intake record;
+//! - inquiries newest first: Query `gsi1` `INQ`; unrouted: Query `gsi2` `UNROUTED`;
+//!   `kind`/`channel` are filters;
+//! - counterparties by kind, newest first: Query `gsi1` `KIND#<kind>`; all: `gsi2` `PARTY`;
+//! - a counterparty with its contacts: Query `PARTY#<id>` with `sk < "TL#"`;
+//! - its timeline, newest first: Query `PARTY#<id>` with `sk` beginning `TL#`;
+//! - active heads: Query `gsi1` `ROLE#head`, filter `active`;
+//! - who answered a call: Query `gsi2` `EXT#<extension>`;
+//! - a call: one UpdateItem per PBX event merges it into `CALL#<linkedid>` (ALL_NEW back);
+//! - a call-back task: conditional PutItem of `TASK#callback-<hash of linkedid>`;
+//! - an employee's tasks, soonest first: Query `gsi1` `ASSIGNEE#<id>`.
+//!
+//! Deals, audit entries, the event outbox and the sales side of inquiries and tasks are
+//! in `sales.rs`.
+//!
+//! Timestamps in sort keys are RFC 3339 UTC with milliseconds, so they sort as text.
+
+mod sales;
+
+pub use sales::DealScope;
+
+use super::is_retryable;
+use crate::intake::ports::{
+    CallRecord, CallStore, CallUpdate, ContactPointOwner, HistoryEntry, IntakeLookup, IntakeRecord,
+    IntakeStore, NewLead, WriteOutcome,
+};
+use crate::ports::{Directory, StoreError, SystemTasks};
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem, Update};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, SecondsFormat, Utc};
+use crm_domain::intake::call::CallEvent;
+use crm_domain::intake::{Inquiry, InquiryKind, InquiryStatus, Interaction};
+use crm_domain::kernel::Department;
+use crm_domain::kernel::audit::AuditEntry;
+use crm_domain::party::{
+    Channel, ContactPerson, ContactPoint, Counterparty, CounterpartyKind, PhoneNumber, PhoneParse,
+};
+use crm_domain::sales::Task;
+use crm_domain::staff::{Employee, Role};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+
+pub(crate) type Item = HashMap<String, AttributeValue>;
+
+/// Keys and index attributes of every item, with the domain value stored flat beside them.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct Stored<T> {
+    pk: String,
+    sk: String,
+    entity: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gsi1pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gsi1sk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gsi2pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gsi2sk: Option<String>,
+    #[serde(flatten)]
+    value: T,
+}
+
+impl<T> Stored<T> {
+    pub(crate) fn new(pk: String, sk: &str, entity: &str, value: T) -> Self {
+        Self {
+            pk,
+            sk: sk.to_owned(),
+            entity: entity.to_owned(),
+            gsi1pk: None,
+            gsi1sk: None,
+            gsi2pk: None,
+            gsi2sk: None,
+            value,
+        }
+    }
+
+    pub(crate) fn gsi1(mut self, pk: String, sk: String) -> Self {
+        self.gsi1pk = Some(pk);
+        self.gsi1sk = Some(sk);
+        self
+    }
+
+    pub(crate) fn gsi2(mut self, pk: String, sk: String) -> Self {
+        self.gsi2pk = Some(pk);
+        self.gsi2sk = Some(sk);
+        self
+    }
+}
+
+/// A contact point item: which party and contact own it, and how it was written.
+#[derive(Serialize, Deserialize)]
+struct ContactPointItem {
+    point: ContactPoint,
+    #[serde(flatten)]
+    owner: ContactPointOwner,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last10: Option<String>,
+    claimed_at: DateTime<Utc>,
+}
+
+pub(crate) fn ts(at: &DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+pub(crate) fn party_pk(id: &str) -> String {
+    format!("PARTY#{id}")
+}
+fn event_pk(event_key: &str) -> String {
+    format!("EVENT#{event_key}")
+}
+fn point_pk(point: &ContactPoint) -> String {
+    format!("CP#{}", point.key())
+}
+fn employee_pk(id: &str) -> String {
+    format!("EMP#{id}")
+}
+
+pub(crate) fn key(pk: String, sk: &str) -> Item {
+    HashMap::from([
+        ("pk".to_owned(), AttributeValue::S(pk)),
+        ("sk".to_owned(), AttributeValue::S(sk.to_owned())),
+    ])
+}
+
+pub(crate) fn to_item<T: Serialize>(value: &Stored<T>) -> Result<Item, StoreError> {
+    serde_dynamo::to_item(value)
+        .map_err(|e| StoreError::Corrupt(format!("cannot map {}: {e}", value.entity)))
+}
+
+pub(crate) fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
+    let described = item
+        .get("pk")
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .unwrap_or_default();
+    serde_dynamo::from_item::<_, Stored<T>>(item)
+        .map(|stored| stored.value)
+        .map_err(|e| StoreError::Corrupt(format!("item {described}: {e}")))
+}
+
+pub(crate) fn service_error<E>(
+    operation: &'static str,
+    error: SdkError<E, HttpResponse>,
+) -> StoreError
+where
+    E: std::error::Error + ProvideErrorMetadata + 'static,
+{
+    StoreError::Service {
+        operation,
+        retryable: is_retryable(&error),
+        message: DisplayErrorContext(&error).to_string(),
+    }
+}
+
+pub(crate) fn build_error(error: aws_sdk_dynamodb::error::BuildError) -> StoreError {
+    StoreError::Corrupt(format!("request could not be built: {error}"))
+}
+
+pub(crate) fn inquiry_item(inquiry: &Inquiry) -> Result<Item, StoreError> {
+    let listed = format!("{}#{}", ts(&inquiry.received_at), inquiry.id);
+    let mut stored = Stored::new(format!("INQ#{}", inquiry.id), "INQ", "inquiry", inquiry)
+        .gsi1("INQ".to_owned(), listed.clone());
+    match (inquiry.status, inquiry.first_response_due) {
+        (InquiryStatus::Unrouted, _) => stored = stored.gsi2("UNROUTED".to_owned(), listed),
+        (InquiryStatus::Routed, Some(due)) => {
+            stored = stored.gsi2(
+                "AWAITING".to_owned(),
+                format!("{}#{}", ts(&due), inquiry.id),
+            )
+        }
+        _ => {}
+    }
+    to_item(&stored)
+}
+
+pub(crate) fn task_item(task: &Task) -> Result<Item, StoreError> {
+    let owner = match (&task.assignee_id, task.assignee_role) {
+        (Some(id), _) => format!("ASSIGNEE#{id}"),
+        (None, Some(role)) => format!("ASSIGNEE#role:{}", role.code()),
+        (None, None) => "ASSIGNEE#nobody".to_owned(),
+    };
+    let due = format!("{}#{}", ts(&task.due_at), task.id);
+    let mut stored =
+        Stored::new(format!("TASK#{}", task.id), "TASK", "task", task).gsi1(owner, due.clone());
+    if let Some(department) = task.department {
+        stored = stored.gsi2(format!("TASKDEPT#{}", department.code()), due);
+    }
+    to_item(&stored)
+}
+
+pub(crate) fn audit_items(entries: &[AuditEntry]) -> Result<Vec<Item>, StoreError> {
+    entries
+        .iter()
+        .enumerate()
+        .map(|(seq, entry)| {
+            to_item(&Stored::new(
+                format!("AUDIT#{}#{}", entry.record, entry.record_id),
+                &format!("{}#{seq:03}#{}", ts(&entry.at), entry.field),
+                "audit",
+                entry,
+            ))
+        })
+        .collect()
+}
+
+/// One page of a list, and the opaque cursor of the next page.
+#[derive(Debug, Clone, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// An opaque pagination cursor: the DynamoDB key to continue after, base64url JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor(BTreeMap<String, String>);
+
+impl Cursor {
+    /// Decodes a cursor given by a client. `None` when it is not one of ours.
+    pub fn decode(text: &str) -> Option<Self> {
+        let bytes = URL_SAFE_NO_PAD.decode(text.trim()).ok()?;
+        let map: BTreeMap<String, String> = serde_json::from_slice(&bytes).ok()?;
+        (!map.is_empty()
+            && map.len() <= 4
+            && map.keys().all(|k| KEY_ATTRIBUTES.contains(&k.as_str())))
+        .then_some(Self(map))
+    }
+
+    fn encode(key: &Item) -> Option<String> {
+        let map: BTreeMap<String, String> = key
+            .iter()
+            .filter_map(|(k, v)| v.as_s().ok().map(|s| (k.clone(), s.clone())))
+            .collect();
+        serde_json::to_vec(&map)
+            .ok()
+            .map(|json| URL_SAFE_NO_PAD.encode(json))
+    }
+
+    /// The start key, if it belongs to the partition being queried.
+    pub(crate) fn start_key(&self, partition_attribute: &str, partition: &str) -> Option<Item> {
+        (self.0.get(partition_attribute).map(String::as_str) == Some(partition)).then(|| {
+            self.0
+                .iter()
+                .map(|(k, v)| (k.clone(), AttributeValue::S(v.clone())))
+                .collect()
+        })
+    }
+}
+
+const KEY_ATTRIBUTES: [&str; 6] = ["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"];
+
+/// Filters of the inquiry list.
+#[derive(Debug, Clone, Default)]
+pub struct InquiryFilter {
+    pub status: Option<InquiryStatus>,
+    pub kind: Option<InquiryKind>,
+    pub channel: Option<Channel>,
+    /// Only the inquiries routed to this manager.
+    pub manager_id: Option<String>,
+}
+
+/// A counterparty with its contact persons.
+#[derive(Debug, Clone, Serialize)]
+pub struct CounterpartyDetail {
+    #[serde(flatten)]
+    pub counterparty: Counterparty,
+    pub contacts: Vec<ContactPerson>,
+}
+
+/// The most round trips one page of a filtered list may take; a sparse filter returns a
+/// short page with a cursor rather than scanning on.
+const MAX_QUERY_TRIPS: usize = 8;
+
+/// Why a page cannot be listed.
+#[derive(Debug, thiserror::Error)]
+pub enum ListError {
+    #[error("the cursor does not belong to this list")]
+    BadCursor,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The DynamoDB store of one table.
+#[derive(Clone, Debug)]
+pub struct DynamoStore {
+    pub(crate) client: Client,
+    pub(crate) table: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub(crate) fn put(
+        &self,
+        item: Item,
+        condition: Option<&str>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .set_condition_expression(condition.map(str::to_owned))
+            .build()
+            .map_err(build_error)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    fn record_item(&self, record: &IntakeRecord) -> Result<Item, StoreError> {
+        to_item(&Stored::new(
+            event_pk(&record.event_key),
+            "EVENT",
+            "intake_record",
+            record,
+        ))
+    }
+
+    fn interaction_item(&self, interaction: &Interaction) -> Result<Item, StoreError> {
+        to_item(&Stored::new(
+            party_pk(&interaction.party_id),
+            &format!("TL#{}#{}", ts(&interaction.at), interaction.id),
+            "interaction",
+            interaction,
+        ))
+    }
+
+    fn point_item(
+        &self,
+        point: &ContactPoint,
+        owner: ContactPointOwner,
+        phones: &[PhoneNumber],
+        at: DateTime<Utc>,
+    ) -> Result<Item, StoreError> {
+        let last10 = match point {
+            ContactPoint::Phone(e164) => phones
+                .iter()
+                .find(|p| &p.e164 == e164)
+                .map(|p| p.last10.clone()),
+            ContactPoint::Email(_) => None,
+        };
+        to_item(&Stored::new(
+            point_pk(point),
+            "CP",
+            "contact_point",
+            ContactPointItem {
+                point: point.clone(),
+                owner,
+                last10,
+                claimed_at: at,
+            },
+        ))
+    }
+
+    /// Runs a transaction whose first item is the intake record and whose items at
+    /// `point_range` claim contact points, and says which condition failed.
+    async fn transact(
+        &self,
+        items: Vec<TransactWriteItem>,
+        point_range: std::ops::Range<usize>,
+    ) -> Result<WriteOutcome, StoreError> {
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        let error = match result {
+            Ok(_) => return Ok(WriteOutcome::Written),
+            Err(error) => error,
+        };
+        if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+            error.as_service_error()
+        {
+            let codes: Vec<&str> = cancelled
+                .cancellation_reasons()
+                .iter()
+                .map(|r| r.code().unwrap_or("None"))
+                .collect();
+            let failed = |i: usize| codes.get(i).is_some_and(|c| *c == "ConditionalCheckFailed");
+            if failed(0) {
+                return Ok(WriteOutcome::DuplicateEvent);
+            }
+            if point_range.clone().any(failed) {
+                return Ok(WriteOutcome::ContactPointTaken);
+            }
+            if codes.contains(&"TransactionConflict") {
+                return Ok(WriteOutcome::Contended);
+            }
+            return Err(StoreError::Service {
+                operation: "TransactWriteItems",
+                message: format!("transaction cancelled: {}", codes.join(",")),
+                retryable: false,
+            });
+        }
+        Err(service_error("TransactWriteItems", error))
+    }
+
+    pub(crate) async fn get<T: DeserializeOwned>(
+        &self,
+        pk: String,
+        sk: &str,
+    ) -> Result<Option<T>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .send()
+            .await
+            .map_err(|e| service_error("GetItem", e))?;
+        output.item.map(from_item).transpose()
+    }
+
+    /// Runs a query page by page until `limit` items passed its filter, the partition
+    /// ends, or [`MAX_QUERY_TRIPS`] were spent.
+    pub(crate) async fn query_page<T: DeserializeOwned>(
+        &self,
+        query: QueryFluentBuilder,
+        limit: usize,
+        mut start: Option<Item>,
+    ) -> Result<Page<T>, StoreError> {
+        let mut items = Vec::new();
+        for _ in 0..MAX_QUERY_TRIPS {
+            let remaining = limit.saturating_sub(items.len()).max(1);
+            let output = query
+                .clone()
+                .limit(i32::try_from(remaining).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| service_error("Query", e))?;
+            for item in output.items.unwrap_or_default() {
+                items.push(from_item(item)?);
+            }
+            start = output.last_evaluated_key;
+            if start.is_none() || items.len() >= limit {
+                break;
+            }
+        }
+        Ok(Page {
+            items,
+            next_cursor: start.as_ref().and_then(Cursor::encode),
+        })
+    }
+
+    /// Inquiries, newest first.
+    pub async fn list_inquiries(
+        &self,
+        filter: &InquiryFilter,
+        limit: usize,
+        cursor: Option<&Cursor>,
+    ) -> Result<Page<Inquiry>, ListError> {
+        let (index, partition_attribute, partition) =
+            if filter.status == Some(InquiryStatus::Unrouted) {
+                ("gsi2", "gsi2pk", "UNROUTED")
+            } else {
+                ("gsi1", "gsi1pk", "INQ")
+            };
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression("#p = :p")
+            .expression_attribute_names("#p", partition_attribute)
+            .expression_attribute_values(":p", AttributeValue::S(partition.to_owned()))
+            .scan_index_forward(false);
+        let mut filters = Vec::new();
+        if let Some(status) = filter.status.filter(|s| *s != InquiryStatus::Unrouted) {
+            filters.push("#status = :status");
+            query = query
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(
+                    ":status",
+                    AttributeValue::S(status.code().to_owned()),
+                );
+        }
+        if let Some(kind) = filter.kind {
+            filters.push("#kind = :kind");
+            query = query
+                .expression_attribute_names("#kind", "kind")
+                .expression_attribute_values(":kind", AttributeValue::S(kind.code().to_owned()));
+        }
+        if let Some(channel) = filter.channel {
+            filters.push("#channel = :channel");
+            query = query
+                .expression_attribute_names("#channel", "channel")
+                .expression_attribute_values(
+                    ":channel",
+                    AttributeValue::S(channel.code().to_owned()),
+                );
+        }
+        if let Some(manager_id) = &filter.manager_id {
+            filters.push("manager_id = :manager");
+            query = query
+                .expression_attribute_values(":manager", AttributeValue::S(manager_id.clone()));
+        }
+        if !filters.is_empty() {
+            query = query.filter_expression(filters.join(" AND "));
+        }
+        let start = self.start_key(cursor, partition_attribute, partition)?;
+        Ok(self.query_page(query, limit, start).await?)
+    }
+
+    pub(crate) fn start_key(
+        &self,
+        cursor: Option<&Cursor>,
+        attribute: &str,
+        partition: &str,
+    ) -> Result<Option<Item>, ListError> {
+        cursor
+            .map(|c| {
+                c.start_key(attribute, partition)
+                    .ok_or(ListError::BadCursor)
+            })
+            .transpose()
+    }
+
+    /// Counterparties of one kind, or of every kind, newest first.
+    pub async fn list_counterparties(
+        &self,
+        kind: Option<CounterpartyKind>,
+        limit: usize,
+        cursor: Option<&Cursor>,
+    ) -> Result<Page<Counterparty>, ListError> {
+        match kind {
+            Some(kind) => {
+                self.newest_first("gsi1", format!("KIND#{}", kind.code()), limit, cursor)
+                    .await
+            }
+            None => {
+                self.newest_first("gsi2", "PARTY".to_owned(), limit, cursor)
+                    .await
+            }
+        }
+    }
+
+    /// One page of an index partition, newest first (sort keys begin with a timestamp).
+    pub(crate) async fn newest_first<T: DeserializeOwned>(
+        &self,
+        index: &str,
+        partition: String,
+        limit: usize,
+        cursor: Option<&Cursor>,
+    ) -> Result<Page<T>, ListError> {
+        let attribute = if index == "gsi1" { "gsi1pk" } else { "gsi2pk" };
+        let start = self.start_key(cursor, attribute, &partition)?;
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression("#p = :p")
+            .expression_attribute_names("#p", attribute)
+            .expression_attribute_values(":p", AttributeValue::S(partition))
+            .scan_index_forward(false);
+        Ok(self.query_page(query, limit, start).await?)
+    }
+
+    /// A counterparty with its contacts, in one query.
+    pub async fn counterparty_detail(
+        &self,
+        id: &str,
+    ) -> Result<Option<CounterpartyDetail>, StoreError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :p AND sk < :tl")
+            .expression_attribute_values(":p", AttributeValue::S(party_pk(id)))
+            .expression_attribute_values(":tl", AttributeValue::S("TL#".to_owned()))
+            .send()
+            .await
+            .map_err(|e| service_error("Query", e))?;
+        let mut counterparty = None;
+        let mut contacts = Vec::new();
+        for item in output.items.unwrap_or_default() {
+            match item
+                .get("entity")
+                .and_then(|v| v.as_s().ok())
+                .map(String::as_str)
+            {
+                Some("counterparty") => counterparty = Some(from_item::<Counterparty>(item)?),
+                Some("contact") => contacts.push(from_item::<ContactPerson>(item)?),
+                _ => {}
+            }
+        }
+        Ok(counterparty.map(|counterparty| CounterpartyDetail {
+            counterparty,
+            contacts,
+        }))
+    }
+
+    /// A counterparty's correspondence history, newest first.
+    pub async fn timeline(
+        &self,
+        party_id: &str,
+        limit: usize,
+        cursor: Option<&Cursor>,
+    ) -> Result<Page<Interaction>, ListError> {
+        let partition = party_pk(party_id);
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :p AND begins_with(sk, :tl)")
+            .expression_attribute_values(":p", AttributeValue::S(partition.clone()))
+            .expression_attribute_values(":tl", AttributeValue::S("TL#".to_owned()))
+            .scan_index_forward(false);
+        let start = self.start_key(cursor, "pk", &partition)?;
+        Ok(self.query_page(query, limit, start).await?)
+    }
+
+    /// One intake record by the event's natural key.
+    pub async fn intake_record(&self, event_key: &str) -> Result<Option<IntakeRecord>, StoreError> {
+        self.get(event_pk(event_key), "EVENT").await
+    }
+
+    /// Creates or replaces an employee (the seed and the admin use it).
+    pub async fn put_employee(&self, employee: &Employee) -> Result<(), StoreError> {
+        let mut stored = Stored::new(employee_pk(&employee.id), "EMP", "employee", employee).gsi1(
+            format!("ROLE#{}", employee.role.code()),
+            employee.id.clone(),
+        );
+        if let Some(extension) = &employee.extension {
+            stored = stored.gsi2(format!("EXT#{extension}"), employee.id.clone());
+        }
+        let item = to_item(&stored)?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| service_error("PutItem", e))?;
+        Ok(())
+    }
+
+    /// Creates or replaces a department's display record.
+    pub async fn put_department(&self, department: Department) -> Result<(), StoreError> {
+        #[derive(Serialize)]
+        struct DepartmentItem {
+            code: &'static str,
+            name: &'static str,
+        }
+        let item = to_item(&Stored::new(
+            format!("DEPT#{}", department.code()),
+            "DEPT",
+            "department",
+            DepartmentItem {
+                code: department.code(),
+                name: department.display_name(),
+            },
+        ))?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| service_error("PutItem", e))?;
+        Ok(())
+    }
+}
+
+impl DynamoStore {
+    /// Merges one PBX event into its call record and returns the record as it now is.
+    /// Every part is an idempotent `SET` (first-seen values with `if_not_exists`), so
+    /// repeated and out-of-order events give the same record.
+    pub async fn record_call(&self, update: &CallUpdate) -> Result<CallRecord, StoreError> {
+        let notice = &update.notice;
+        let at = notice
+            .at
+            .map(|t| ts(&t))
+            .unwrap_or_else(|| ts(&chrono::Utc::now()));
+        let caller_e164 = match &notice.caller {
+            Some(PhoneParse::Valid(phone)) => Some(phone.e164.clone()),
+            _ => None,
+        };
+        // (attribute, value, keep the first value seen?)
+        let mut fields: Vec<(&str, AttributeValue, bool)> = vec![
+            ("entity", AttributeValue::S("call".into()), false),
+            (
+                "linkedid",
+                AttributeValue::S(notice.linkedid.clone()),
+                false,
+            ),
+        ];
+        let optional = [
+            ("caller_raw", notice.caller_raw.clone()),
+            ("caller_e164", caller_e164),
+            ("did", notice.did.clone()),
+            ("called", notice.called.clone()),
+            ("party_id", update.party_id.clone()),
+            ("inquiry_id", update.inquiry_id.clone()),
+            ("interaction_id", update.interaction_id.clone()),
+        ];
+        for (name, value) in optional {
+            if let Some(value) = value {
+                fields.push((name, AttributeValue::S(value), true));
+            }
+        }
+        match notice.event {
+            CallEvent::Start => fields.push(("started_at", AttributeValue::S(at), true)),
+            CallEvent::Answer => {
+                fields.push(("answered_at", AttributeValue::S(at), true));
+                if let Some(extension) = &notice.extension {
+                    fields.push((
+                        "answered_by_ext",
+                        AttributeValue::S(extension.clone()),
+                        true,
+                    ));
+                }
+                if let Some(employee) = &update.answered_by {
+                    fields.push(("answered_by", AttributeValue::S(employee.clone()), true));
+                }
+            }
+            CallEvent::End => {
+                fields.push(("ended_at", AttributeValue::S(at), false));
+                fields.push(("missed_flag", AttributeValue::Bool(notice.missed), false));
+                if let Some(recording) = &notice.recording {
+                    fields.push(("recording", AttributeValue::S(recording.clone()), false));
+                }
+            }
+        }
+        let mut names = HashMap::from([("#events".to_owned(), "events".to_owned())]);
+        let mut values = HashMap::from([(
+            ":event".to_owned(),
+            AttributeValue::Ss(vec![notice.event.code().into()]),
+        )]);
+        let mut sets = Vec::new();
+        for (name, value, first_seen) in fields {
+            names.insert(format!("#{name}"), name.to_owned());
+            values.insert(format!(":{name}"), value);
+            sets.push(if first_seen {
+                format!("#{name} = if_not_exists(#{name}, :{name})")
+            } else {
+                format!("#{name} = :{name}")
+            });
+        }
+        let mut expression = format!("SET {} ADD #events :event", sets.join(", "));
+        if let Some(uid) = &notice.uid {
+            expression.push_str(", #legs :leg");
+            names.insert("#legs".into(), "legs".into());
+            values.insert(":leg".into(), AttributeValue::Ss(vec![uid.clone()]));
+        }
+        let output = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("CALL#{}", notice.linkedid), "CALL")))
+            .update_expression(expression)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(|e| service_error("UpdateItem", e))?;
+        call_from_item(output.attributes.unwrap_or_default())
+    }
+
+    /// A call record by its linkedid.
+    pub async fn call(&self, linkedid: &str) -> Result<Option<CallRecord>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("CALL#{linkedid}"), "CALL")))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| service_error("GetItem", e))?;
+        output.item.map(call_from_item).transpose()
+    }
+
+    /// The employee with a PBX extension.
+    pub async fn employee_by_extension(
+        &self,
+        extension: &str,
+    ) -> Result<Option<Employee>, StoreError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("gsi2")
+            .key_condition_expression("gsi2pk = :p")
+            .expression_attribute_values(":p", AttributeValue::S(format!("EXT#{extension}")))
+            .limit(1)
+            .send()
+            .await
+            .map_err(|e| service_error("Query", e))?;
+        output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .next()
+            .map(from_item)
+            .transpose()
+    }
+
+    async fn set_missed(&self, pk: String, sk: &str) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .update_expression("SET missed = :yes")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .send()
+            .await
+            .map_err(|e| service_error("UpdateItem", e))?;
+        Ok(())
+    }
+
+    /// Flags an inquiry as a missed call.
+    pub async fn mark_inquiry_missed(&self, inquiry_id: &str) -> Result<(), StoreError> {
+        self.set_missed(format!("INQ#{inquiry_id}"), "INQ").await
+    }
+
+    /// Flags a history entry as a missed call.
+    pub async fn mark_interaction_missed(
+        &self,
+        party_id: &str,
+        at: &DateTime<Utc>,
+        interaction_id: &str,
+    ) -> Result<(), StoreError> {
+        self.set_missed(
+            party_pk(party_id),
+            &format!("TL#{}#{interaction_id}", ts(at)),
+        )
+        .await
+    }
+
+    /// Stores a task unless one with its id exists; true when it was created now.
+    pub async fn put_task_if_absent(&self, task: &Task) -> Result<bool, StoreError> {
+        self.put_if_absent(task_item(task)?).await
+    }
+
+    /// Writes an item unless one with its key exists; `true` when it was written now.
+    pub(crate) async fn put_if_absent(&self, item: Item) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(service_error("PutItem", e)),
+        }
+    }
+
+    /// Every item of a partition (of the table, or of `index`), up to 1000, in key order.
+    pub(crate) async fn partition<T: DeserializeOwned>(
+        &self,
+        index: Option<&str>,
+        partition: String,
+    ) -> Result<Vec<T>, StoreError> {
+        let attribute = match index {
+            Some("gsi1") => "gsi1pk",
+            Some(_) => "gsi2pk",
+            None => "pk",
+        };
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .set_index_name(index.map(str::to_owned))
+            .consistent_read(index.is_none())
+            .key_condition_expression("#p = :p")
+            .expression_attribute_names("#p", attribute)
+            .expression_attribute_values(":p", AttributeValue::S(partition));
+        Ok(self.query_page(query, 1000, None).await?.items)
+    }
+
+    /// Tasks of an employee (or `role:head` for the heads' pool), soonest due first.
+    pub async fn tasks_of(&self, owner: &str) -> Result<Vec<Task>, StoreError> {
+        self.partition(Some("gsi1"), format!("ASSIGNEE#{owner}"))
+            .await
+    }
+}
+
+/// Reads a call item: its string sets (legs, events) become sorted lists, events in the
+/// order a call has them.
+fn call_from_item(mut item: Item) -> Result<CallRecord, StoreError> {
+    for set in ["legs", "events"] {
+        if let Some(AttributeValue::Ss(values)) = item.remove(set) {
+            item.insert(
+                set.into(),
+                AttributeValue::L(values.into_iter().map(AttributeValue::S).collect()),
+            );
+        }
+    }
+    let mut record: CallRecord =
+        serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(format!("call: {e}")))?;
+    record.legs.sort();
+    let order = |e: &String| ["start", "answer", "end"].iter().position(|o| o == e);
+    record.events.sort_by_key(order);
+    Ok(record)
+}
+
+impl IntakeStore for DynamoStore {
+    async fn lookup(
+        &self,
+        event_key: &str,
+        points: &[ContactPoint],
+    ) -> Result<IntakeLookup, StoreError> {
+        let mut keys = vec![key(event_pk(event_key), "EVENT")];
+        keys.extend(points.iter().map(|p| key(point_pk(p), "CP")));
+        let mut request = Some(
+            KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .consistent_read(true)
+                .build()
+                .map_err(build_error)?,
+        );
+        let mut lookup = IntakeLookup::default();
+        while let Some(keys) = request.take() {
+            let output = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, keys)
+                .send()
+                .await
+                .map_err(|e| service_error("BatchGetItem", e))?;
+            for item in output
+                .responses
+                .unwrap_or_default()
+                .remove(&self.table)
+                .unwrap_or_default()
+            {
+                match item
+                    .get("entity")
+                    .and_then(|v| v.as_s().ok())
+                    .map(String::as_str)
+                {
+                    Some("intake_record") => lookup.record = Some(from_item(item)?),
+                    Some("contact_point") => {
+                        let point: ContactPointItem = from_item(item)?;
+                        lookup.owners.insert(point.point, point.owner);
+                    }
+                    _ => {}
+                }
+            }
+            // Unprocessed keys come back only under throttling: ask again for those.
+            request = output
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(&self.table));
+        }
+        Ok(lookup)
+    }
+
+    async fn create_lead(&self, lead: &NewLead) -> Result<WriteOutcome, StoreError> {
+        let not_exists = Some("attribute_not_exists(pk)");
+        let owner = ContactPointOwner {
+            party_id: lead.counterparty.id.clone(),
+            contact_id: lead.contact.id.clone(),
+        };
+        let party = &lead.counterparty;
+        let inquiry = &lead.inquiry;
+        let listed_party = format!("{}#{}", ts(&party.created_at), party.id);
+        let mut items = vec![self.put(self.record_item(&lead.record)?, not_exists)?];
+        for point in &lead.contact_points {
+            items.push(self.put(
+                self.point_item(
+                    point,
+                    owner.clone(),
+                    &lead.contact.phones,
+                    inquiry.received_at,
+                )?,
+                not_exists,
+            )?);
+        }
+        let point_range = 1..items.len();
+        items.push(
+            self.put(
+                to_item(
+                    &Stored::new(party_pk(&party.id), "PARTY", "counterparty", party)
+                        .gsi1(format!("KIND#{}", party.kind.code()), listed_party.clone())
+                        .gsi2("PARTY".to_owned(), listed_party),
+                )?,
+                not_exists,
+            )?,
+        );
+        items.push(self.put(
+            to_item(&Stored::new(
+                party_pk(&party.id),
+                &format!("CONTACT#{}", lead.contact.id),
+                "contact",
+                &lead.contact,
+            ))?,
+            None,
+        )?);
+        items.push(self.put(inquiry_item(inquiry)?, None)?);
+        items.push(self.put(self.interaction_item(&lead.interaction)?, None)?);
+        for item in audit_items(&lead.audit)? {
+            items.push(self.put(item, None)?);
+        }
+        self.transact(items, point_range).await
+    }
+
+    async fn append_to_history(&self, entry: &HistoryEntry) -> Result<WriteOutcome, StoreError> {
+        let not_exists = Some("attribute_not_exists(pk)");
+        let interaction = &entry.interaction;
+        let mut items = vec![
+            self.put(self.record_item(&entry.record)?, not_exists)?,
+            self.put(self.interaction_item(interaction)?, None)?,
+        ];
+        let phones: Vec<PhoneNumber> = interaction
+            .contact
+            .valid_phone()
+            .into_iter()
+            .cloned()
+            .collect();
+        let owner = ContactPointOwner {
+            party_id: interaction.party_id.clone(),
+            contact_id: entry.contact_id.clone(),
+        };
+        let claim_from = items.len();
+        for point in &entry.new_contact_points {
+            items.push(self.put(
+                self.point_item(point, owner.clone(), &phones, interaction.at)?,
+                not_exists,
+            )?);
+        }
+        let point_range = claim_from..items.len();
+        if !entry.new_contact_points.is_empty() && !entry.contact_id.is_empty() {
+            let emails: Vec<AttributeValue> = entry
+                .new_contact_points
+                .iter()
+                .filter_map(|p| match p {
+                    ContactPoint::Email(e) => Some(AttributeValue::S(e.to_string())),
+                    ContactPoint::Phone(_) => None,
+                })
+                .collect();
+            let new_phones: Vec<AttributeValue> = phones
+                .iter()
+                .filter(|p| entry.new_contact_points.contains(&p.contact_point()))
+                .map(serde_dynamo::to_attribute_value)
+                .collect::<Result<_, _>>()
+                .map_err(|e| StoreError::Corrupt(format!("cannot map phone: {e}")))?;
+            let update = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(
+                    party_pk(&interaction.party_id),
+                    &format!("CONTACT#{}", entry.contact_id),
+                )))
+                .update_expression(
+                    "SET emails = list_append(if_not_exists(emails, :empty), :emails), \
+                     phones = list_append(if_not_exists(phones, :empty), :phones)",
+                )
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_values(":empty", AttributeValue::L(Vec::new()))
+                .expression_attribute_values(":emails", AttributeValue::L(emails))
+                .expression_attribute_values(":phones", AttributeValue::L(new_phones))
+                .build()
+                .map_err(build_error)?;
+            items.push(TransactWriteItem::builder().update(update).build());
+        }
+        for item in audit_items(&entry.audit)? {
+            items.push(self.put(item, None)?);
+        }
+        self.transact(items, point_range).await
+    }
+
+    async fn record_event(&self, record: &IntakeRecord) -> Result<WriteOutcome, StoreError> {
+        Ok(if self.put_if_absent(self.record_item(record)?).await? {
+            WriteOutcome::Written
+        } else {
+            WriteOutcome::DuplicateEvent
+        })
+    }
+
+    async fn mark_notified(&self, event_key: &str) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(event_pk(event_key), "EVENT")))
+            .update_expression("SET notified_at = :now REMOVE pending_notification")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":now", AttributeValue::S(ts(&Utc::now())))
+            .send()
+            .await
+            .map_err(|e| service_error("UpdateItem", e))?;
+        Ok(())
+    }
+
+    async fn intake_record(&self, event_key: &str) -> Result<Option<IntakeRecord>, StoreError> {
+        DynamoStore::intake_record(self, event_key).await
+    }
+}
+
+impl Directory for DynamoStore {
+    async fn counterparty(&self, id: &str) -> Result<Option<Counterparty>, StoreError> {
+        self.get(party_pk(id), "PARTY").await
+    }
+
+    async fn employee(&self, id: &str) -> Result<Option<Employee>, StoreError> {
+        self.get(employee_pk(id), "EMP").await
+    }
+
+    async fn active_heads(&self) -> Result<Vec<Employee>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("gsi1")
+            .key_condition_expression("gsi1pk = :p")
+            .filter_expression("active = :yes")
+            .expression_attribute_values(
+                ":p",
+                AttributeValue::S(format!("ROLE#{}", Role::Head.code())),
+            )
+            .expression_attribute_values(":yes", AttributeValue::Bool(true));
+        Ok(self.query_page(query, 100, None).await?.items)
+    }
+}
+
+impl SystemTasks for DynamoStore {
+    async fn put_task_if_absent(&self, task: &Task) -> Result<bool, StoreError> {
+        DynamoStore::put_task_if_absent(self, task).await
+    }
+}
+
+impl CallStore for DynamoStore {
+    async fn record_call(&self, update: &CallUpdate) -> Result<CallRecord, StoreError> {
+        DynamoStore::record_call(self, update).await
+    }
+
+    async fn employee_by_extension(&self, extension: &str) -> Result<Option<Employee>, StoreError> {
+        DynamoStore::employee_by_extension(self, extension).await
+    }
+
+    async fn mark_inquiry_missed(&self, inquiry_id: &str) -> Result<(), StoreError> {
+        DynamoStore::mark_inquiry_missed(self, inquiry_id).await
+    }
+
+    async fn mark_interaction_missed(
+        &self,
+        party_id: &str,
+        at: &DateTime<Utc>,
+        interaction_id: &str,
+    ) -> Result<(), StoreError> {
+        DynamoStore::mark_interaction_missed(self, party_id, at, interaction_id).await
+    }
+}

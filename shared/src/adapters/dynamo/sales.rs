@@ -1,0 +1,433 @@
+//! The sales process in DynamoDB: inquiries as they are routed and qualified, deals with
+//! their audit trail and event outbox, tasks, and the deal-events consumer's log. Items
+//! (see `dynamo.rs` for the rest of the key design):
+//!
+//! | entity        | pk                      | sk                  | gsi1pk / gsi1sk                        | gsi2pk / gsi2sk                  |
+//! |---------------|-------------------------|---------------------|----------------------------------------|----------------------------------|
+//! | inquiry       | `INQ#<id>`              | `INQ`               | `INQ` / `<received>#<id>`              | `UNROUTED` or `AWAITING` / `<received or due>#<id>` |
+//! | deal          | `DEAL#<id>`             | `DEAL`              | `DEALS#MGR#<manager>` / `<updated>#<id>` | `DEALS#DEPT#<dept>` / `<updated>#<id>` |
+//! | audit entry   | `AUDIT#<entity>#<id>`   | `<at>#<seq>`        |                                        |                                  |
+//! | outbox event  | `OUTBOX#<deal>`         | `V#<version>`       |                                        | `OUTBOX` / `<at>#<deal>#<version>` |
+//! | consumed event| `DEALLOG#<deal>`        | `V#<version>`       |                                        |                                  |
+//! | task          | `TASK#<id>`             | `TASK`              | `ASSIGNEE#<id or role:head>` / `<due>#<id>` | `TASKDEPT#<dept>` / `<due>#<id>` |
+//!
+//! A deal change is one TransactWriteItems: the deal (conditional on the version read),
+//! its audit entries, its outbox event, and — on creation — the qualified inquiry
+//! (conditional on its status) and the counterparty turned client.
+
+use super::{
+    DynamoStore, Item, ListError, Page, Stored, audit_items, build_error, inquiry_item, key,
+    party_pk, service_error, task_item, to_item, ts,
+};
+use crate::ports::StoreError;
+use crate::sales::ports::{Assignment, DealStore, DealWrite, InquiryStore};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use chrono::{DateTime, Utc};
+use crm_domain::intake::{Inquiry, InquiryStatus};
+use crm_domain::kernel::Department;
+use crm_domain::kernel::audit::AuditEntry;
+use crm_domain::sales::{Deal, DealEvent, DealEventKind, Task, TaskStatus};
+
+/// Whose deals to list.
+#[derive(Debug, Clone)]
+pub enum DealScope {
+    Manager(String),
+    Department(Department),
+}
+
+fn deal_item(deal: &Deal) -> Result<Item, StoreError> {
+    let listed = format!("{}#{}", ts(&deal.updated_at), deal.id);
+    to_item(
+        &Stored::new(format!("DEAL#{}", deal.id), "DEAL", "deal", deal)
+            .gsi1(format!("DEALS#MGR#{}", deal.manager_id), listed.clone())
+            .gsi2(format!("DEALS#DEPT#{}", deal.department.code()), listed),
+    )
+}
+
+fn version_sk(version: u64) -> String {
+    format!("V#{version:012}")
+}
+
+impl DynamoStore {
+    /// Runs a transaction; `false` when a condition failed (the record changed meanwhile).
+    async fn transact_conditional(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<bool, StoreError> {
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(error) => match error.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(cancelled))
+                    if cancelled
+                        .cancellation_reasons()
+                        .iter()
+                        .any(|r| r.code() == Some("ConditionalCheckFailed")) =>
+                {
+                    Ok(false)
+                }
+                _ => Err(service_error("TransactWriteItems", error)),
+            },
+        }
+    }
+
+    pub async fn inquiry(&self, id: &str) -> Result<Option<Inquiry>, StoreError> {
+        self.get(format!("INQ#{id}"), "INQ").await
+    }
+
+    /// Saves an inquiry that must still have `expected` status, with its audit entries and,
+    /// when routed, its counterparty's new responsible manager. `false` on a conflict.
+    pub async fn save_inquiry(
+        &self,
+        expected: InquiryStatus,
+        inquiry: &Inquiry,
+        audit: &[AuditEntry],
+        assignment: Option<&Assignment>,
+    ) -> Result<bool, StoreError> {
+        let put = aws_sdk_dynamodb::types::Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(inquiry_item(inquiry)?))
+            .condition_expression("#status = :expected")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":expected", AttributeValue::S(expected.code().to_owned()))
+            .build()
+            .map_err(build_error)?;
+        let mut items = vec![TransactWriteItem::builder().put(put).build()];
+        for item in audit_items(audit)? {
+            items.push(self.put(item, None)?);
+        }
+        if let Some(assignment) = assignment {
+            let update = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(party_pk(&assignment.party_id), "PARTY")))
+                .update_expression("SET responsible_manager_id = :m, department = :d")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_values(":m", AttributeValue::S(assignment.manager_id.clone()))
+                .expression_attribute_values(
+                    ":d",
+                    AttributeValue::S(assignment.department.code().to_owned()),
+                )
+                .build()
+                .map_err(build_error)?;
+            items.push(TransactWriteItem::builder().update(update).build());
+        }
+        self.transact_conditional(items).await
+    }
+
+    /// Routed inquiries whose first-response deadline passed by `now`.
+    pub async fn overdue_first_responses(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Inquiry>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("gsi2")
+            .key_condition_expression("gsi2pk = :p AND gsi2sk < :now")
+            .expression_attribute_values(":p", AttributeValue::S("AWAITING".into()))
+            .expression_attribute_values(":now", AttributeValue::S(ts(&now)));
+        Ok(self.query_page(query, 500, None).await?.items)
+    }
+
+    /// Saves a deal change (see the module doc). `expected_version` is `None` for a new
+    /// deal. `false` when the deal or the inquiry changed meanwhile.
+    pub async fn save_deal(
+        &self,
+        expected_version: Option<u64>,
+        deal: &Deal,
+        audit: &[AuditEntry],
+        event: &DealEvent,
+        extra: DealWrite,
+    ) -> Result<bool, StoreError> {
+        let deal_put = aws_sdk_dynamodb::types::Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(deal_item(deal)?));
+        let deal_put = match expected_version {
+            None => deal_put.condition_expression("attribute_not_exists(pk)"),
+            Some(version) => deal_put
+                .condition_expression("version = :v")
+                .expression_attribute_values(":v", AttributeValue::N(version.to_string())),
+        }
+        .build()
+        .map_err(build_error)?;
+        let mut items = vec![TransactWriteItem::builder().put(deal_put).build()];
+        items.push(
+            self.put(
+                to_item(
+                    &Stored::new(
+                        format!("OUTBOX#{}", deal.id),
+                        &version_sk(deal.version),
+                        "outbox",
+                        event,
+                    )
+                    .gsi2(
+                        "OUTBOX".to_owned(),
+                        format!("{}#{}#{}", ts(&event.at), deal.id, version_sk(deal.version)),
+                    ),
+                )?,
+                Some("attribute_not_exists(pk)"),
+            )?,
+        );
+        let mut all_audit = audit.to_vec();
+        all_audit.extend(extra.audit.iter().cloned());
+        for item in audit_items(&all_audit)? {
+            items.push(self.put(item, None)?);
+        }
+        if let Some((inquiry, expected)) = &extra.inquiry {
+            let put = aws_sdk_dynamodb::types::Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(inquiry_item(inquiry)?))
+                .condition_expression("#status = :expected")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(
+                    ":expected",
+                    AttributeValue::S(expected.code().to_owned()),
+                )
+                .build()
+                .map_err(build_error)?;
+            items.push(TransactWriteItem::builder().put(put).build());
+        }
+        if let Some(party_id) = &extra.client_party_id {
+            let update = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(party_pk(party_id), "PARTY")))
+                .update_expression("SET kind = :client, gsi1pk = :kind")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_values(":client", AttributeValue::S("client".into()))
+                .expression_attribute_values(":kind", AttributeValue::S("KIND#client".into()))
+                .build()
+                .map_err(build_error)?;
+            items.push(TransactWriteItem::builder().update(update).build());
+        }
+        self.transact_conditional(items).await
+    }
+
+    pub async fn deal(&self, id: &str) -> Result<Option<Deal>, StoreError> {
+        self.get(format!("DEAL#{id}"), "DEAL").await
+    }
+
+    /// Deals of a manager or a department, most recently changed first.
+    pub async fn list_deals(
+        &self,
+        scope: &DealScope,
+        limit: usize,
+        cursor: Option<&super::Cursor>,
+    ) -> Result<Page<Deal>, ListError> {
+        match scope {
+            DealScope::Manager(id) => {
+                self.newest_first("gsi1", format!("DEALS#MGR#{id}"), limit, cursor)
+                    .await
+            }
+            DealScope::Department(d) => {
+                self.newest_first("gsi2", format!("DEALS#DEPT#{}", d.code()), limit, cursor)
+                    .await
+            }
+        }
+    }
+
+    /// The audit trail of a record, oldest first.
+    pub async fn audit_trail(&self, entity: &str, id: &str) -> Result<Vec<AuditEntry>, StoreError> {
+        self.partition(None, format!("AUDIT#{entity}#{id}")).await
+    }
+
+    /// A deal's events not yet on the queue, oldest first.
+    pub async fn pending_deal_events(&self, deal_id: &str) -> Result<Vec<DealEvent>, StoreError> {
+        self.partition(None, format!("OUTBOX#{deal_id}")).await
+    }
+
+    pub async fn delete_pending_deal_event(
+        &self,
+        deal_id: &str,
+        version: u64,
+    ) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("OUTBOX#{deal_id}"), &version_sk(version))))
+            .send()
+            .await
+            .map_err(|e| service_error("DeleteItem", e))?;
+        Ok(())
+    }
+
+    /// Deals that have events waiting in the outbox.
+    pub async fn deals_with_pending_events(&self) -> Result<Vec<String>, StoreError> {
+        let events: Vec<DealEvent> = self.partition(Some("gsi2"), "OUTBOX".to_owned()).await?;
+        let mut deals: Vec<String> = events.into_iter().map(|e| e.deal_id).collect();
+        deals.sort();
+        deals.dedup();
+        Ok(deals)
+    }
+
+    /// Records that the consumer handled an event; `false` when it had already.
+    pub async fn record_consumed_deal_event(&self, event: &DealEvent) -> Result<bool, StoreError> {
+        #[derive(serde::Serialize)]
+        struct Consumed<'a> {
+            event_id: &'a str,
+            version: u64,
+            kind: &'a DealEventKind,
+            consumed_at: String,
+        }
+        let item = to_item(&Stored::new(
+            format!("DEALLOG#{}", event.deal_id),
+            &version_sk(event.version),
+            "consumed_deal_event",
+            Consumed {
+                event_id: &event.event_id,
+                version: event.version,
+                kind: &event.kind,
+                consumed_at: ts(&Utc::now()),
+            },
+        ))?;
+        self.put_if_absent(item).await
+    }
+
+    /// Versions of a deal's events the consumer handled, in the order of their versions,
+    /// each with when it was handled.
+    pub async fn consumed_deal_events(
+        &self,
+        deal_id: &str,
+    ) -> Result<Vec<(u64, String)>, StoreError> {
+        #[derive(serde::Deserialize)]
+        struct Consumed {
+            version: u64,
+            consumed_at: String,
+        }
+        let consumed: Vec<Consumed> = self.partition(None, format!("DEALLOG#{deal_id}")).await?;
+        Ok(consumed
+            .into_iter()
+            .map(|c| (c.version, c.consumed_at))
+            .collect())
+    }
+
+    pub async fn task(&self, id: &str) -> Result<Option<Task>, StoreError> {
+        self.get(format!("TASK#{id}"), "TASK").await
+    }
+
+    /// Saves a task that must still have `expected` status (`None` for a new task), with
+    /// its audit entries. `false` on a conflict.
+    pub async fn save_task(
+        &self,
+        expected: Option<TaskStatus>,
+        task: &Task,
+        audit: &[AuditEntry],
+    ) -> Result<bool, StoreError> {
+        let put = aws_sdk_dynamodb::types::Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(task_item(task)?));
+        let put = match expected {
+            None => put.condition_expression("attribute_not_exists(pk)"),
+            Some(status) => put
+                .condition_expression("#status = :expected")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(
+                    ":expected",
+                    AttributeValue::S(match status {
+                        TaskStatus::Open => "open".into(),
+                        TaskStatus::Done => "done".into(),
+                    }),
+                ),
+        }
+        .build()
+        .map_err(build_error)?;
+        let mut items = vec![TransactWriteItem::builder().put(put).build()];
+        for item in audit_items(audit)? {
+            items.push(self.put(item, None)?);
+        }
+        self.transact_conditional(items).await
+    }
+
+    /// Tasks visible to a department's head: those marked with the department.
+    pub async fn tasks_of_department(
+        &self,
+        department: Department,
+    ) -> Result<Vec<Task>, StoreError> {
+        self.partition(Some("gsi2"), format!("TASKDEPT#{}", department.code()))
+            .await
+    }
+
+    /// Unrouted inquiries, oldest first (the digest).
+    pub async fn unrouted_inquiries(&self) -> Result<Vec<Inquiry>, StoreError> {
+        self.partition(Some("gsi2"), "UNROUTED".to_owned()).await
+    }
+
+    /// Routed inquiries still waiting for their manager, soonest deadline first.
+    pub async fn awaiting_inquiries(&self) -> Result<Vec<Inquiry>, StoreError> {
+        self.partition(Some("gsi2"), "AWAITING".to_owned()).await
+    }
+}
+
+impl InquiryStore for DynamoStore {
+    async fn inquiry(&self, id: &str) -> Result<Option<Inquiry>, StoreError> {
+        DynamoStore::inquiry(self, id).await
+    }
+
+    async fn save_inquiry(
+        &self,
+        expected: InquiryStatus,
+        inquiry: &Inquiry,
+        audit: &[AuditEntry],
+        assignment: Option<&Assignment>,
+    ) -> Result<bool, StoreError> {
+        DynamoStore::save_inquiry(self, expected, inquiry, audit, assignment).await
+    }
+
+    async fn overdue_first_responses(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Inquiry>, StoreError> {
+        DynamoStore::overdue_first_responses(self, now).await
+    }
+
+    async fn unrouted_inquiries(&self) -> Result<Vec<Inquiry>, StoreError> {
+        DynamoStore::unrouted_inquiries(self).await
+    }
+
+    async fn awaiting_inquiries(&self) -> Result<Vec<Inquiry>, StoreError> {
+        DynamoStore::awaiting_inquiries(self).await
+    }
+}
+
+impl DealStore for DynamoStore {
+    async fn deal(&self, id: &str) -> Result<Option<Deal>, StoreError> {
+        DynamoStore::deal(self, id).await
+    }
+
+    async fn save_deal(
+        &self,
+        expected_version: Option<u64>,
+        deal: &Deal,
+        audit: &[AuditEntry],
+        event: &DealEvent,
+        extra: DealWrite,
+    ) -> Result<bool, StoreError> {
+        DynamoStore::save_deal(self, expected_version, deal, audit, event, extra).await
+    }
+
+    async fn pending_deal_events(&self, deal_id: &str) -> Result<Vec<DealEvent>, StoreError> {
+        DynamoStore::pending_deal_events(self, deal_id).await
+    }
+
+    async fn delete_pending_deal_event(
+        &self,
+        deal_id: &str,
+        version: u64,
+    ) -> Result<(), StoreError> {
+        DynamoStore::delete_pending_deal_event(self, deal_id, version).await
+    }
+
+    async fn deals_with_pending_events(&self) -> Result<Vec<String>, StoreError> {
+        DynamoStore::deals_with_pending_events(self).await
+    }
+
+    async fn record_consumed_deal_event(&self, event: &DealEvent) -> Result<bool, StoreError> {
+        DynamoStore::record_consumed_deal_event(self, event).await
+    }
+}

@@ -1,0 +1,61 @@
+//! The FIFO deal-events queue: each deal's events go out in one message group, oldest
+//! first, with the event id as the deduplication id.
+
+use super::is_retryable;
+use crate::sales::ports::{DealEventPublisher, PublishError};
+use aws_sdk_sqs::error::DisplayErrorContext;
+use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+use crm_domain::sales::DealEvent;
+
+/// Publishes deal events on one FIFO queue.
+#[derive(Clone, Debug)]
+pub struct SqsDealEvents {
+    pub sqs: aws_sdk_sqs::Client,
+    pub queue_url: String,
+}
+
+impl DealEventPublisher for SqsDealEvents {
+    /// One SendMessageBatch (at most 10 events, as the relay sends them).
+    async fn publish(&self, events: &[DealEvent]) -> Result<(), PublishError> {
+        let entries = events
+            .iter()
+            .map(|event| {
+                let body = serde_json::to_string(event).map_err(|e| PublishError {
+                    message: e.to_string(),
+                    retryable: false,
+                })?;
+                SendMessageBatchRequestEntry::builder()
+                    .id(format!("v{}", event.version))
+                    .message_body(body)
+                    .message_group_id(&event.deal_id)
+                    .message_deduplication_id(event.event_id.replace('#', "-"))
+                    .build()
+                    .map_err(|e| PublishError {
+                        message: e.to_string(),
+                        retryable: false,
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let output = self
+            .sqs
+            .send_message_batch()
+            .queue_url(&self.queue_url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .map_err(|e| PublishError {
+                retryable: is_retryable(&e),
+                message: format!("SQS SendMessageBatch: {}", DisplayErrorContext(&e)),
+            })?;
+        if !output.failed.is_empty() {
+            return Err(PublishError {
+                message: format!(
+                    "SQS SendMessageBatch: {} entries refused",
+                    output.failed.len()
+                ),
+                retryable: true,
+            });
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,233 @@
+//! Calls through the one intake path: every call is registered (a lead and an inquiry for
+//! an unknown number, a history entry for a known one), and completed into one call record
+//! by the start, answer and end events in any order. A missed call is flagged on its
+//! inquiry or history entry and gives someone a "Call back" task.
+
+use super::ports::{CallStore, CallUpdate, RecordedOutcome};
+use super::{Intake, IntakeError, IntakeOutcome};
+use crate::ports::{Notifier, active_employee};
+use chrono::{Duration, Utc};
+use crm_domain::intake::call::{CallEvent, CallNotice, caller_id_name};
+use crm_domain::intake::{InboundMessage, InquiryKind};
+use crm_domain::kernel::short_hash;
+use crm_domain::party::{Channel, PersonDetails};
+use crm_domain::sales::task::Assignee;
+use crm_domain::sales::{Task, TaskKind};
+use crm_domain::staff::Employee;
+use crm_domain::templates::{self, Links};
+
+/// What the PBX is answered, and what happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallAnswer {
+    /// The known client's name for the PBX's caller-ID display (start events only).
+    pub caller_id: Option<String>,
+    pub outcome: IntakeOutcome,
+    /// True when this event completed a missed call.
+    pub missed: bool,
+}
+
+/// How soon a missed call must be returned.
+const CALL_BACK_WITHIN_MINUTES: i64 = 30;
+
+/// The call desk: intake plus the call record and missed-call follow-up.
+pub struct CallDesk<'a, S, N> {
+    pub store: &'a S,
+    pub notifier: &'a N,
+    pub links: &'a Links,
+}
+
+/// The natural key of a call in the intake log.
+pub fn call_event_key(linkedid: &str) -> String {
+    format!("call#{linkedid}")
+}
+
+impl<S: CallStore, N: Notifier> CallDesk<'_, S, N> {
+    /// Takes one PBX event in.
+    pub async fn take_call(
+        &self,
+        notice: &CallNotice,
+        raw_key: &str,
+    ) -> Result<CallAnswer, IntakeError> {
+        let intake = Intake {
+            store: self.store,
+            notifier: self.notifier,
+            links: self.links,
+        };
+        let caller_text = notice.caller_raw.as_deref().unwrap_or("скрытый номер");
+        let line = notice
+            .did
+            .as_deref()
+            .map(|d| format!(" на линию {d}"))
+            .unwrap_or_default();
+        let message = InboundMessage {
+            event_key: call_event_key(&notice.linkedid),
+            raw_key: raw_key.to_owned(),
+            channel: Channel::Phone,
+            kind: InquiryKind::Call,
+            received_at: notice.at.unwrap_or_else(Utc::now),
+            contact: PersonDetails {
+                phone: notice.caller.clone(),
+                ..Default::default()
+            },
+            subject: Some("Входящий звонок".to_owned()),
+            text: format!("Входящий звонок с {caller_text}{line}."),
+            attachments: Vec::new(),
+        };
+        let outcome = intake.register(&message).await?;
+
+        let answered_by = match (notice.event, &notice.extension) {
+            (CallEvent::Answer, Some(extension)) => {
+                self.store.employee_by_extension(extension).await?
+            }
+            _ => None,
+        };
+        let (party_id, inquiry_id, interaction_id) = match &outcome {
+            IntakeOutcome::LeadCreated {
+                party_id,
+                inquiry_id,
+            } => (Some(party_id.clone()), Some(inquiry_id.clone()), None),
+            IntakeOutcome::AppendedToHistory {
+                party_id,
+                interaction_id,
+                ..
+            } => (Some(party_id.clone()), None, Some(interaction_id.clone())),
+            _ => (None, None, None),
+        };
+        let call = self
+            .store
+            .record_call(&CallUpdate {
+                notice: notice.clone(),
+                answered_by: answered_by.map(|e| e.id),
+                party_id,
+                inquiry_id,
+                interaction_id,
+            })
+            .await?;
+
+        let missed =
+            notice.event == CallEvent::End && call.missed_flag && call.answered_at.is_none();
+        if missed {
+            self.follow_up_missed_call(&message.event_key, notice)
+                .await?;
+        }
+        let caller_id = match notice.event {
+            CallEvent::Start => self.known_caller_name(&outcome, &message.event_key).await?,
+            _ => None,
+        };
+        Ok(CallAnswer {
+            caller_id,
+            outcome,
+            missed,
+        })
+    }
+
+    /// The display name of a known caller; `None` for a new lead, a hidden number, or a
+    /// party known by its number only.
+    async fn known_caller_name(
+        &self,
+        outcome: &IntakeOutcome,
+        event_key: &str,
+    ) -> Result<Option<String>, IntakeError> {
+        let party_id = match outcome {
+            IntakeOutcome::AppendedToHistory { party_name, .. } => {
+                return Ok(caller_id_name(party_name));
+            }
+            IntakeOutcome::Duplicate => match self.store.intake_record(event_key).await? {
+                Some(record) if record.outcome == RecordedOutcome::AppendedToHistory => {
+                    record.party_id
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        let Some(party_id) = party_id else {
+            return Ok(None);
+        };
+        Ok(self
+            .store
+            .counterparty(&party_id)
+            .await?
+            .and_then(|p| caller_id_name(&p.name)))
+    }
+
+    /// Flags the call's inquiry or history entry missed and gives the responsible manager
+    /// (or the heads) a "Call back" task, once per call.
+    async fn follow_up_missed_call(
+        &self,
+        event_key: &str,
+        notice: &CallNotice,
+    ) -> Result<(), IntakeError> {
+        let Some(record) = self.store.intake_record(event_key).await? else {
+            return Ok(());
+        };
+        if let Some(inquiry_id) = &record.inquiry_id {
+            self.store.mark_inquiry_missed(inquiry_id).await?;
+        }
+        let Some(party_id) = &record.party_id else {
+            return Ok(());
+        };
+        if let Some(interaction_id) = &record.interaction_id {
+            self.store
+                .mark_interaction_missed(party_id, &record.received_at, interaction_id)
+                .await?;
+        }
+        let party = self.store.counterparty(party_id).await?;
+        let manager = match party
+            .as_ref()
+            .and_then(|p| p.responsible_manager_id.clone())
+        {
+            Some(id) => active_employee(self.store, &id).await?,
+            None => None,
+        };
+        let now = Utc::now();
+        let title = format!(
+            "{}: {}",
+            TaskKind::CallBack.title(),
+            party
+                .as_ref()
+                .map(|p| p.name.as_str())
+                .unwrap_or("пропущенный звонок")
+        );
+        let assignee = match &manager {
+            Some(manager) => Assignee::Employee(manager.id.clone()),
+            None => Assignee::Heads,
+        };
+        let task = Task {
+            party_id: Some(party_id.clone()),
+            inquiry_id: record.inquiry_id.clone(),
+            department: party.as_ref().and_then(|p| p.department),
+            note: notice.caller_raw.clone(),
+            ..Task::open(
+                format!("callback-{}", short_hash(&notice.linkedid)),
+                TaskKind::CallBack,
+                title,
+                assignee,
+                now + Duration::minutes(CALL_BACK_WITHIN_MINUTES),
+                now,
+                event_key.to_owned(),
+            )
+        };
+        if !self.store.put_task_if_absent(&task).await? {
+            return Ok(());
+        }
+        let recipients: Vec<Employee> = match manager {
+            Some(manager) => vec![manager],
+            None => self.store.active_heads().await?,
+        };
+        if recipients.is_empty() {
+            return Ok(());
+        }
+        let notification = templates::missed_call(
+            &recipients,
+            &task,
+            notice.caller_raw.as_deref(),
+            party_id,
+            self.links,
+        );
+        // The task is stored; a lost email is logged, not retried (the PBX never retries).
+        if let Err(error) = self.notifier.send(&notification).await {
+            tracing::warn!(error = %error, "call-back notification not sent");
+        }
+        Ok(())
+    }
+}

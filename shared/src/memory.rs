@@ -1,0 +1,634 @@
+//! In-memory implementations of every port, with the DynamoDB adapter's semantics
+//! (all-or-nothing writes, one owner per contact point, one record per event, conditional
+//! saves on status and version, the outbox), so each use case is unit-tested in
+//! milliseconds without emulators. Integration tests run the real adapters against
+//! DynamoDB Local and LocalStack.
+
+use crate::intake::ports::{
+    CallRecord, CallStore, CallUpdate, ContactPointOwner, HistoryEntry, IntakeLookup, IntakeRecord,
+    IntakeStore, NewLead, WriteOutcome,
+};
+use crate::ports::{Directory, Notifier, NotifyError, StoreError, SystemTasks};
+use crate::sales::ports::{
+    Assignment, DealEventPublisher, DealStore, DealWrite, InquiryStore, PublishError,
+};
+use chrono::{DateTime, Utc};
+use crm_domain::intake::call::CallEvent;
+use crm_domain::intake::{Inquiry, InquiryStatus, Interaction};
+use crm_domain::kernel::audit::AuditEntry;
+use crm_domain::party::{ContactPoint, Counterparty, CounterpartyKind};
+use crm_domain::sales::{Deal, DealEvent, Task};
+use crm_domain::staff::{Employee, Notification, Role};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+#[derive(Debug, Default)]
+struct State {
+    records: HashMap<String, IntakeRecord>,
+    owners: HashMap<ContactPoint, ContactPointOwner>,
+    parties: HashMap<String, Counterparty>,
+    inquiries: HashMap<String, Inquiry>,
+    interactions: Vec<Interaction>,
+    employees: HashMap<String, Employee>,
+    calls: HashMap<String, CallRecord>,
+    tasks: BTreeMap<String, Task>,
+    deals: HashMap<String, Deal>,
+    /// Pending events by deal, by version.
+    outbox: BTreeMap<String, BTreeMap<u64, DealEvent>>,
+    consumed: HashSet<String>,
+    audit: Vec<AuditEntry>,
+}
+
+/// The fake store. Reads of its contents are for assertions.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+impl MemoryStore {
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn add_employee(&self, employee: Employee) {
+        self.state().employees.insert(employee.id.clone(), employee);
+    }
+
+    pub fn set_responsible_manager(&self, party_id: &str, manager_id: &str) {
+        if let Some(party) = self.state().parties.get_mut(party_id) {
+            party.responsible_manager_id = Some(manager_id.to_owned());
+        }
+    }
+
+    pub fn parties(&self) -> Vec<Counterparty> {
+        self.state().parties.values().cloned().collect()
+    }
+
+    pub fn inquiries(&self) -> Vec<Inquiry> {
+        self.state().inquiries.values().cloned().collect()
+    }
+
+    pub fn interactions(&self) -> Vec<Interaction> {
+        self.state().interactions.clone()
+    }
+
+    pub fn records(&self) -> Vec<IntakeRecord> {
+        self.state().records.values().cloned().collect()
+    }
+
+    pub fn owner(&self, point: &ContactPoint) -> Option<ContactPointOwner> {
+        self.state().owners.get(point).cloned()
+    }
+
+    pub fn add_party(&self, party: Counterparty) {
+        self.state().parties.insert(party.id.clone(), party);
+    }
+
+    /// Puts an inquiry as it is (a fixture, or a state another writer left).
+    pub fn put_inquiry(&self, inquiry: Inquiry) {
+        self.state().inquiries.insert(inquiry.id.clone(), inquiry);
+    }
+
+    pub fn tasks(&self) -> Vec<Task> {
+        self.state().tasks.values().cloned().collect()
+    }
+
+    pub fn call(&self, linkedid: &str) -> Option<CallRecord> {
+        self.state().calls.get(linkedid).cloned()
+    }
+
+    /// The audit trail of one record, in the order written.
+    pub fn audit_entries_of(&self, record: &str, id: &str) -> Vec<AuditEntry> {
+        self.state()
+            .audit
+            .iter()
+            .filter(|e| e.record == record && e.record_id == id)
+            .cloned()
+            .collect()
+    }
+}
+
+impl Directory for MemoryStore {
+    async fn counterparty(&self, id: &str) -> Result<Option<Counterparty>, StoreError> {
+        Ok(self.state().parties.get(id).cloned())
+    }
+
+    async fn employee(&self, id: &str) -> Result<Option<Employee>, StoreError> {
+        Ok(self.state().employees.get(id).cloned())
+    }
+
+    async fn active_heads(&self) -> Result<Vec<Employee>, StoreError> {
+        let mut heads: Vec<Employee> = self
+            .state()
+            .employees
+            .values()
+            .filter(|e| e.active && e.role == Role::Head)
+            .cloned()
+            .collect();
+        heads.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(heads)
+    }
+}
+
+impl SystemTasks for MemoryStore {
+    async fn put_task_if_absent(&self, task: &Task) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        if state.tasks.contains_key(&task.id) {
+            return Ok(false);
+        }
+        state.tasks.insert(task.id.clone(), task.clone());
+        Ok(true)
+    }
+}
+
+impl IntakeStore for MemoryStore {
+    async fn lookup(
+        &self,
+        event_key: &str,
+        points: &[ContactPoint],
+    ) -> Result<IntakeLookup, StoreError> {
+        let state = self.state();
+        Ok(IntakeLookup {
+            record: state.records.get(event_key).cloned(),
+            owners: points
+                .iter()
+                .filter_map(|p| state.owners.get(p).map(|o| (p.clone(), o.clone())))
+                .collect(),
+        })
+    }
+
+    async fn create_lead(&self, lead: &NewLead) -> Result<WriteOutcome, StoreError> {
+        let mut state = self.state();
+        if state.records.contains_key(&lead.record.event_key) {
+            return Ok(WriteOutcome::DuplicateEvent);
+        }
+        if lead
+            .contact_points
+            .iter()
+            .any(|p| state.owners.contains_key(p))
+        {
+            return Ok(WriteOutcome::ContactPointTaken);
+        }
+        for point in &lead.contact_points {
+            state.owners.insert(
+                point.clone(),
+                ContactPointOwner {
+                    party_id: lead.counterparty.id.clone(),
+                    contact_id: lead.contact.id.clone(),
+                },
+            );
+        }
+        state
+            .records
+            .insert(lead.record.event_key.clone(), lead.record.clone());
+        state
+            .parties
+            .insert(lead.counterparty.id.clone(), lead.counterparty.clone());
+        state
+            .inquiries
+            .insert(lead.inquiry.id.clone(), lead.inquiry.clone());
+        state.interactions.push(lead.interaction.clone());
+        state.audit.extend(lead.audit.iter().cloned());
+        Ok(WriteOutcome::Written)
+    }
+
+    async fn append_to_history(&self, entry: &HistoryEntry) -> Result<WriteOutcome, StoreError> {
+        let mut state = self.state();
+        if state.records.contains_key(&entry.record.event_key) {
+            return Ok(WriteOutcome::DuplicateEvent);
+        }
+        if entry
+            .new_contact_points
+            .iter()
+            .any(|p| state.owners.contains_key(p))
+        {
+            return Ok(WriteOutcome::ContactPointTaken);
+        }
+        for point in &entry.new_contact_points {
+            state.owners.insert(
+                point.clone(),
+                ContactPointOwner {
+                    party_id: entry.interaction.party_id.clone(),
+                    contact_id: entry.contact_id.clone(),
+                },
+            );
+        }
+        state
+            .records
+            .insert(entry.record.event_key.clone(), entry.record.clone());
+        state.interactions.push(entry.interaction.clone());
+        state.audit.extend(entry.audit.iter().cloned());
+        Ok(WriteOutcome::Written)
+    }
+
+    async fn record_event(&self, record: &IntakeRecord) -> Result<WriteOutcome, StoreError> {
+        let mut state = self.state();
+        if state.records.contains_key(&record.event_key) {
+            return Ok(WriteOutcome::DuplicateEvent);
+        }
+        state
+            .records
+            .insert(record.event_key.clone(), record.clone());
+        Ok(WriteOutcome::Written)
+    }
+
+    async fn mark_notified(&self, event_key: &str) -> Result<(), StoreError> {
+        if let Some(record) = self.state().records.get_mut(event_key) {
+            record.pending_notification = None;
+            record.notified_at = Some(Utc::now());
+        }
+        Ok(())
+    }
+
+    async fn intake_record(&self, event_key: &str) -> Result<Option<IntakeRecord>, StoreError> {
+        Ok(self.state().records.get(event_key).cloned())
+    }
+}
+
+/// Keeps the first value seen, like the adapter's `if_not_exists`.
+fn first_seen<T: Clone>(slot: &mut Option<T>, value: &Option<T>) {
+    if slot.is_none() {
+        slot.clone_from(value);
+    }
+}
+
+impl CallStore for MemoryStore {
+    async fn record_call(&self, update: &CallUpdate) -> Result<CallRecord, StoreError> {
+        let notice = &update.notice;
+        let mut state = self.state();
+        let call = state
+            .calls
+            .entry(notice.linkedid.clone())
+            .or_insert_with(|| CallRecord {
+                linkedid: notice.linkedid.clone(),
+                caller_raw: None,
+                caller_e164: None,
+                did: None,
+                called: None,
+                started_at: None,
+                answered_at: None,
+                answered_by_ext: None,
+                answered_by: None,
+                ended_at: None,
+                missed_flag: false,
+                recording: None,
+                legs: Vec::new(),
+                events: Vec::new(),
+                party_id: None,
+                inquiry_id: None,
+                interaction_id: None,
+            });
+        first_seen(&mut call.caller_raw, &notice.caller_raw);
+        first_seen(&mut call.did, &notice.did);
+        first_seen(&mut call.called, &notice.called);
+        first_seen(&mut call.party_id, &update.party_id);
+        first_seen(&mut call.inquiry_id, &update.inquiry_id);
+        first_seen(&mut call.interaction_id, &update.interaction_id);
+        match notice.event {
+            CallEvent::Start => first_seen(&mut call.started_at, &notice.at),
+            CallEvent::Answer => {
+                first_seen(&mut call.answered_at, &notice.at.or(Some(Utc::now())));
+                first_seen(&mut call.answered_by_ext, &notice.extension);
+                first_seen(&mut call.answered_by, &update.answered_by);
+            }
+            CallEvent::End => {
+                first_seen(&mut call.ended_at, &notice.at.or(Some(Utc::now())));
+                call.missed_flag |= notice.missed;
+                first_seen(&mut call.recording, &notice.recording);
+            }
+        }
+        if let Some(uid) = &notice.uid
+            && !call.legs.contains(uid)
+        {
+            call.legs.push(uid.clone());
+        }
+        let event = notice.event.code().to_owned();
+        if !call.events.contains(&event) {
+            call.events.push(event);
+        }
+        Ok(call.clone())
+    }
+
+    async fn employee_by_extension(&self, extension: &str) -> Result<Option<Employee>, StoreError> {
+        Ok(self
+            .state()
+            .employees
+            .values()
+            .find(|e| e.active && e.extension.as_deref() == Some(extension))
+            .cloned())
+    }
+
+    async fn mark_inquiry_missed(&self, inquiry_id: &str) -> Result<(), StoreError> {
+        if let Some(inquiry) = self.state().inquiries.get_mut(inquiry_id) {
+            inquiry.missed = true;
+        }
+        Ok(())
+    }
+
+    async fn mark_interaction_missed(
+        &self,
+        _party_id: &str,
+        _at: &DateTime<Utc>,
+        interaction_id: &str,
+    ) -> Result<(), StoreError> {
+        let mut state = self.state();
+        if let Some(entry) = state
+            .interactions
+            .iter_mut()
+            .find(|i| i.id == interaction_id)
+        {
+            entry.missed = true;
+        }
+        Ok(())
+    }
+}
+
+impl InquiryStore for MemoryStore {
+    async fn inquiry(&self, id: &str) -> Result<Option<Inquiry>, StoreError> {
+        Ok(self.state().inquiries.get(id).cloned())
+    }
+
+    async fn save_inquiry(
+        &self,
+        expected: InquiryStatus,
+        inquiry: &Inquiry,
+        audit: &[AuditEntry],
+        assignment: Option<&Assignment>,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        if state.inquiries.get(&inquiry.id).map(|i| i.status) != Some(expected) {
+            return Ok(false);
+        }
+        if let Some(assignment) = assignment {
+            let Some(party) = state.parties.get_mut(&assignment.party_id) else {
+                return Ok(false);
+            };
+            party.responsible_manager_id = Some(assignment.manager_id.clone());
+            party.department = Some(assignment.department);
+        }
+        state.inquiries.insert(inquiry.id.clone(), inquiry.clone());
+        state.audit.extend(audit.iter().cloned());
+        Ok(true)
+    }
+
+    async fn overdue_first_responses(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Inquiry>, StoreError> {
+        let mut late: Vec<Inquiry> = self
+            .state()
+            .inquiries
+            .values()
+            .filter(|i| i.status == InquiryStatus::Routed)
+            .filter(|i| i.first_response_due.is_some_and(|due| due < now))
+            .cloned()
+            .collect();
+        late.sort_by_key(|i| i.first_response_due);
+        Ok(late)
+    }
+
+    async fn unrouted_inquiries(&self) -> Result<Vec<Inquiry>, StoreError> {
+        let mut unrouted: Vec<Inquiry> = self
+            .state()
+            .inquiries
+            .values()
+            .filter(|i| i.status == InquiryStatus::Unrouted)
+            .cloned()
+            .collect();
+        unrouted.sort_by(|a, b| (a.received_at, &a.id).cmp(&(b.received_at, &b.id)));
+        Ok(unrouted)
+    }
+
+    async fn awaiting_inquiries(&self) -> Result<Vec<Inquiry>, StoreError> {
+        let mut awaiting: Vec<Inquiry> = self
+            .state()
+            .inquiries
+            .values()
+            .filter(|i| i.status == InquiryStatus::Routed && i.first_response_due.is_some())
+            .cloned()
+            .collect();
+        awaiting.sort_by_key(|i| i.first_response_due);
+        Ok(awaiting)
+    }
+}
+
+impl DealStore for MemoryStore {
+    async fn deal(&self, id: &str) -> Result<Option<Deal>, StoreError> {
+        Ok(self.state().deals.get(id).cloned())
+    }
+
+    async fn save_deal(
+        &self,
+        expected_version: Option<u64>,
+        deal: &Deal,
+        audit: &[AuditEntry],
+        event: &DealEvent,
+        extra: DealWrite,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        if state.deals.get(&deal.id).map(|d| d.version) != expected_version {
+            return Ok(false);
+        }
+        if let Some((inquiry, expected)) = &extra.inquiry
+            && state.inquiries.get(&inquiry.id).map(|i| i.status) != Some(*expected)
+        {
+            return Ok(false);
+        }
+        if let Some(party_id) = &extra.client_party_id {
+            let Some(party) = state.parties.get_mut(party_id) else {
+                return Ok(false);
+            };
+            party.kind = CounterpartyKind::Client;
+        }
+        if let Some((inquiry, _)) = extra.inquiry {
+            state.inquiries.insert(inquiry.id.clone(), inquiry);
+        }
+        state.deals.insert(deal.id.clone(), deal.clone());
+        state
+            .outbox
+            .entry(deal.id.clone())
+            .or_default()
+            .insert(event.version, event.clone());
+        state.audit.extend(audit.iter().cloned());
+        state.audit.extend(extra.audit);
+        Ok(true)
+    }
+
+    async fn pending_deal_events(&self, deal_id: &str) -> Result<Vec<DealEvent>, StoreError> {
+        Ok(self
+            .state()
+            .outbox
+            .get(deal_id)
+            .map(|events| events.values().cloned().collect())
+            .unwrap_or_default())
+    }
+
+    async fn delete_pending_deal_event(
+        &self,
+        deal_id: &str,
+        version: u64,
+    ) -> Result<(), StoreError> {
+        let mut state = self.state();
+        if let Some(events) = state.outbox.get_mut(deal_id) {
+            events.remove(&version);
+            if events.is_empty() {
+                state.outbox.remove(deal_id);
+            }
+        }
+        Ok(())
+    }
+
+    async fn deals_with_pending_events(&self) -> Result<Vec<String>, StoreError> {
+        Ok(self.state().outbox.keys().cloned().collect())
+    }
+
+    async fn record_consumed_deal_event(&self, event: &DealEvent) -> Result<bool, StoreError> {
+        Ok(self.state().consumed.insert(event.event_id.clone()))
+    }
+}
+
+/// A notifier that keeps what it sends, and can be told to fail the next send.
+#[derive(Debug, Default)]
+pub struct MemoryNotifier {
+    sent: Mutex<Vec<Notification>>,
+    fail_next: Mutex<bool>,
+}
+
+impl MemoryNotifier {
+    pub fn sent(&self) -> Vec<Notification> {
+        self.sent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The next send fails with a transient error.
+    pub fn fail_next(&self) {
+        *self
+            .fail_next
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = true;
+    }
+}
+
+impl Notifier for MemoryNotifier {
+    async fn send(&self, notification: &Notification) -> Result<(), NotifyError> {
+        let failing = std::mem::take(
+            &mut *self
+                .fail_next
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        if failing {
+            return Err(NotifyError {
+                message: "throttled".into(),
+                retryable: true,
+            });
+        }
+        self.sent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(notification.clone());
+        Ok(())
+    }
+}
+
+/// A deal-events queue that keeps what is published, in order, and can be made to fail.
+#[derive(Debug, Default)]
+pub struct MemoryPublisher {
+    published: Mutex<Vec<DealEvent>>,
+    failing: Mutex<bool>,
+}
+
+impl MemoryPublisher {
+    pub fn published(&self) -> Vec<DealEvent> {
+        self.published
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// While `true`, every publish fails (the queue is unreachable).
+    pub fn fail(&self, failing: bool) {
+        *self.failing.lock().unwrap_or_else(PoisonError::into_inner) = failing;
+    }
+}
+
+impl DealEventPublisher for MemoryPublisher {
+    async fn publish(&self, events: &[DealEvent]) -> Result<(), PublishError> {
+        if *self.failing.lock().unwrap_or_else(PoisonError::into_inner) {
+            return Err(PublishError {
+                message: "queue unreachable".into(),
+                retryable: true,
+            });
+        }
+        self.published
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend(events.iter().cloned());
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    //! Fixtures for the use-case tests.
+
+    use super::*;
+    use crm_domain::intake::{InquiryKind, SourceRef};
+    use crm_domain::kernel::Department;
+    use crm_domain::party::{Channel, EmailAddress, PersonDetails};
+
+    pub(crate) fn employee(id: &str, role: Role, department: Option<Department>) -> Employee {
+        Employee {
+            id: id.into(),
+            name: id.into(),
+            email: EmailAddress::parse(&format!("{id}@vacuum-zavod.ru")).unwrap(),
+            role,
+            department,
+            extension: None,
+            active: true,
+        }
+    }
+
+    /// A lead with one unrouted inquiry `id`; returns the party's id and the inquiry.
+    pub(crate) fn unrouted_inquiry(store: &MemoryStore, id: &str) -> (String, Inquiry) {
+        let party_id = format!("party-{id}");
+        let now = Utc::now();
+        store.add_party(Counterparty {
+            id: party_id.clone(),
+            kind: CounterpartyKind::Lead,
+            name: "Иван".into(),
+            company: None,
+            responsible_manager_id: None,
+            department: None,
+            source_channel: Channel::Email,
+            created_at: now,
+        });
+        let inquiry = Inquiry {
+            id: id.into(),
+            channel: Channel::Email,
+            kind: InquiryKind::Manual,
+            status: InquiryStatus::Unrouted,
+            received_at: now,
+            counterparty_id: party_id.clone(),
+            contact: PersonDetails::default(),
+            subject: None,
+            text: "Нужен насос".into(),
+            text_truncated: false,
+            attachments: Vec::new(),
+            source: SourceRef {
+                event_key: format!("email#{id}"),
+                raw_key: format!("inbound/{id}"),
+            },
+            department: None,
+            manager_id: None,
+            missed: false,
+            routing: None,
+            first_response_due: None,
+            qualification: None,
+        };
+        store.put_inquiry(inquiry.clone());
+        (party_id, inquiry)
+    }
+}
