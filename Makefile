@@ -64,7 +64,7 @@ emulators-stop:
 ## bench: parse + classify + extract over the fixture corpus, and webhook requests
 ## against the emulators (criterion).
 bench: emulators
-	$(CARGO) bench --locked -p crm-shared --bench email_intake
+	$(CARGO) bench --locked -p crm-domain --bench email_intake
 	$(CARGO) bench --locked -p integration-tests --bench webhooks
 
 ## package: deployable bootstrap zips for Lambda (x86_64) in target/lambda/<function>/.

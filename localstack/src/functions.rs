@@ -1,9 +1,14 @@
-//! The functions of the template as local handlers: each Lambda's library type wired to
+//! The functions of the template as local handlers: [`Functions`] builds every Lambda's
+//! library type once from the template's resolved environment — the one place that does,
+//! for `crm-local up` and the integration tests alike — and the traits below wire each to
 //! the trigger kind the local stand-ins play (a queue's batches, the HTTP API's requests).
 
 use crate::gateway::HttpHandler;
+use crate::local::Endpoints;
 use crate::poller::BatchHandler;
+use crate::stack::LocalStack;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use crm_shared::adapters::AwsClients;
 use futures::FutureExt;
 use std::future::Future;
 use std::sync::Arc;
@@ -65,4 +70,54 @@ pub fn http_handler<F: HttpFunction>(function: Arc<F>) -> HttpHandler {
         let function = function.clone();
         async move { function.handle(request).await }.boxed()
     })
+}
+
+/// Why the functions could not be built.
+pub type BuildError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Every function of the template, configured from its `Environment` as the template
+/// resolves it, sharing one set of SDK clients.
+pub struct Functions {
+    pub inbound_email: Arc<inbound_email::InboundEmailHandler>,
+    pub api: Arc<api::Api>,
+    pub api_config: api::Config,
+    pub webhooks: Arc<webhooks::Webhooks>,
+    pub secrets: webhooks::Secrets,
+    pub deal_events: Arc<deal_events::DealEventsHandler>,
+    pub jobs: Arc<jobs::Jobs>,
+}
+
+impl Functions {
+    pub async fn build(
+        stack: &LocalStack,
+        endpoints: &Endpoints,
+        clients: &AwsClients,
+    ) -> Result<Self, BuildError> {
+        let env = |id: &str| stack.function_env(id);
+        let api_config = api::Config::from_env(env("ApiFunction")?)?;
+        let webhooks_config = webhooks::Config::from_env(env("WebhooksFunction")?)?;
+        let secrets = webhooks::Secrets::load(&endpoints.secrets().await, &webhooks_config).await?;
+        Ok(Self {
+            inbound_email: Arc::new(inbound_email::InboundEmailHandler::new(
+                &inbound_email::Config::from_env(env("InboundEmailFunction")?)?,
+                clients,
+            )),
+            api: Arc::new(api::Api::new(&api_config, clients)),
+            api_config,
+            webhooks: Arc::new(webhooks::Webhooks::new(
+                &webhooks_config,
+                clients,
+                secrets.clone(),
+            )),
+            secrets,
+            deal_events: Arc::new(deal_events::DealEventsHandler::new(
+                &deal_events::Config::from_env(env("DealEventsFunction")?)?,
+                clients,
+            )),
+            jobs: Arc::new(jobs::Jobs::new(
+                &jobs::Config::from_env(env("JobsFunction")?)?,
+                clients,
+            )),
+        })
+    }
 }

@@ -15,7 +15,7 @@ use crm_domain::intake::email::parse_email;
 use crm_domain::party::PhoneParse;
 use crm_domain::staff::Role;
 use crm_local::emulators::{self, repo_root};
-use crm_local::functions::{batch_handler, http_handler};
+use crm_local::functions::{Functions, batch_handler, http_handler};
 use crm_local::stack::local_parameters;
 use crm_local::{Endpoints, LocalStack};
 use crm_shared::adapters::DynamoStore;
@@ -216,23 +216,16 @@ async fn up() -> Result<(), Failure> {
     )
     .await?;
 
-    let inbound = Arc::new(inbound_email::InboundEmailHandler::new(
-        &inbound_email::Config::from_env(stack.function_env("InboundEmailFunction")?)?,
-        &clients,
-    ));
-    let binding = stack.queue_binding("InboundEmailFunction", batch_handler(inbound))?;
-
-    let deal_events = Arc::new(deal_events::DealEventsHandler::new(
-        &deal_events::Config::from_env(stack.function_env("DealEventsFunction")?)?,
-        &clients,
-    ));
-    let deal_events_binding =
-        stack.queue_binding("DealEventsFunction", batch_handler(deal_events))?;
-
-    let jobs = Arc::new(jobs::Jobs::new(
-        &jobs::Config::from_env(stack.function_env("JobsFunction")?)?,
-        &clients,
-    ));
+    let functions = Functions::build(&stack, &endpoints, &clients).await?;
+    let binding = stack.queue_binding(
+        "InboundEmailFunction",
+        batch_handler(functions.inbound_email.clone()),
+    )?;
+    let deal_events_binding = stack.queue_binding(
+        "DealEventsFunction",
+        batch_handler(functions.deal_events.clone()),
+    )?;
+    let jobs = functions.jobs.clone();
     let mut schedules = Vec::new();
     for (expression, timezone, input) in stack.schedules("JobsFunction")? {
         let Some(schedule) = crm_local::scheduler::parse(&expression, timezone.as_deref()) else {
@@ -257,16 +250,15 @@ async fn up() -> Result<(), Failure> {
         schedules.push((schedule, input, handler));
     }
 
-    let api = Arc::new(api::Api::new(
-        &api::Config::from_env(stack.function_env("ApiFunction")?)?,
-        &clients,
-    ));
-    let webhooks_config = webhooks::Config::from_env(stack.function_env("WebhooksFunction")?)?;
-    let secrets = webhooks::Secrets::load(&endpoints.secrets().await, &webhooks_config).await?;
-    let hooks = Arc::new(webhooks::Webhooks::new(&webhooks_config, &clients, secrets));
     let gateway = stack.gateway(&HashMap::from([
-        ("ApiFunction".to_owned(), http_handler(api)),
-        ("WebhooksFunction".to_owned(), http_handler(hooks)),
+        (
+            "ApiFunction".to_owned(),
+            http_handler(functions.api.clone()),
+        ),
+        (
+            "WebhooksFunction".to_owned(),
+            http_handler(functions.webhooks.clone()),
+        ),
     ]))?;
 
     let smtp = tokio::net::TcpListener::bind(SMTP_ADDRESS).await?;

@@ -7,6 +7,7 @@ use api::Api;
 use aws_sdk_s3::primitives::ByteStream;
 use crm_domain::party::EmailAddress;
 use crm_domain::staff::{Department, Employee, Role};
+use crm_local::functions::Functions;
 use crm_local::gateway::{Incoming, lambda_request};
 use crm_local::poller::{BatchHandler, QueueBinding, poll_once};
 use crm_local::{Endpoints, LocalStack};
@@ -32,11 +33,11 @@ pub struct TestStack {
     pub setup: AwsClients,
     pub store: DynamoStore,
     pub inbound: Arc<InboundEmailHandler>,
-    pub api: Api,
-    pub webhooks: Webhooks,
+    pub api: Arc<Api>,
+    pub webhooks: Arc<Webhooks>,
     pub secrets: Secrets,
     pub deal_events: Arc<deal_events::DealEventsHandler>,
-    pub jobs: jobs::Jobs,
+    pub jobs: Arc<jobs::Jobs>,
     pub api_config: api::Config,
     pub heads: Vec<Employee>,
     pub manager: Employee,
@@ -107,31 +108,17 @@ impl TestStack {
         for e in heads.iter().chain([&manager]) {
             store.put_employee(e).await.unwrap();
         }
-        let inbound_config =
-            inbound_email::Config::from_env(stack.function_env("InboundEmailFunction").unwrap())
-                .unwrap();
-        let api_config = api::Config::from_env(stack.function_env("ApiFunction").unwrap()).unwrap();
-        let webhooks_config =
-            webhooks::Config::from_env(stack.function_env("WebhooksFunction").unwrap()).unwrap();
-        let secrets = Secrets::load(&endpoints.secrets().await, &webhooks_config)
+        let functions = Functions::build(&stack, &endpoints, &counted)
             .await
-            .unwrap();
-        let deal_events_config =
-            deal_events::Config::from_env(stack.function_env("DealEventsFunction").unwrap())
-                .unwrap();
-        let jobs_config =
-            jobs::Config::from_env(stack.function_env("JobsFunction").unwrap()).unwrap();
+            .unwrap_or_else(|e| panic!("the functions of stack {name} cannot be built: {e}"));
         Self {
-            deal_events: Arc::new(deal_events::DealEventsHandler::new(
-                &deal_events_config,
-                &counted,
-            )),
-            jobs: jobs::Jobs::new(&jobs_config, &counted),
-            api_config: api_config.clone(),
-            webhooks: Webhooks::new(&webhooks_config, &counted, secrets.clone()),
-            secrets,
-            inbound: Arc::new(InboundEmailHandler::new(&inbound_config, &counted)),
-            api: Api::new(&api_config, &counted),
+            deal_events: functions.deal_events,
+            jobs: functions.jobs,
+            api_config: functions.api_config,
+            webhooks: functions.webhooks,
+            secrets: functions.secrets,
+            inbound: functions.inbound_email,
+            api: functions.api,
             name,
             stack,
             counted,

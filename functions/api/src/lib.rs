@@ -318,13 +318,7 @@ impl Api {
     pub fn new(config: &Config, clients: &AwsClients) -> Self {
         let store = config.base.store(clients);
         Self {
-            relay: DealEventRelay {
-                store: store.clone(),
-                publisher: SqsDealEvents {
-                    sqs: clients.sqs.clone(),
-                    queue_url: config.deal_events_queue_url.clone(),
-                },
-            },
+            relay: SqsDealEvents::relay(store.clone(), clients, &config.deal_events_queue_url),
             store,
             blobs: Blobs::new(clients.s3.clone()),
             s3: clients.s3.clone(),

@@ -75,13 +75,7 @@ impl Jobs {
     pub fn new(config: &Config, clients: &AwsClients) -> Self {
         let store = config.base.store(clients);
         Self {
-            relay: DealEventRelay {
-                store: store.clone(),
-                publisher: SqsDealEvents {
-                    sqs: clients.sqs.clone(),
-                    queue_url: config.deal_events_queue_url.clone(),
-                },
-            },
+            relay: SqsDealEvents::relay(store.clone(), clients, &config.deal_events_queue_url),
             store,
             notifier: config.mail.notifier(clients),
             links: config.mail.links.clone(),

@@ -1,7 +1,8 @@
 //! The FIFO deal-events queue: each deal's events go out in one message group, oldest
 //! first, with the event id as the deduplication id.
 
-use super::is_retryable;
+use super::{AwsClients, DynamoStore, is_retryable};
+use crate::sales::deals::DealEventRelay;
 use crate::sales::ports::{DealEventPublisher, PublishError};
 use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
@@ -12,6 +13,23 @@ use crm_domain::sales::DealEvent;
 pub struct SqsDealEvents {
     pub sqs: aws_sdk_sqs::Client,
     pub queue_url: String,
+}
+
+impl SqsDealEvents {
+    /// The relay from the table's outbox to the queue at `queue_url`.
+    pub fn relay(
+        store: DynamoStore,
+        clients: &AwsClients,
+        queue_url: &str,
+    ) -> DealEventRelay<DynamoStore, SqsDealEvents> {
+        DealEventRelay {
+            store,
+            publisher: SqsDealEvents {
+                sqs: clients.sqs.clone(),
+                queue_url: queue_url.to_owned(),
+            },
+        }
+    }
 }
 
 impl DealEventPublisher for SqsDealEvents {

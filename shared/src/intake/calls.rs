@@ -231,3 +231,120 @@ impl<S: CallStore, N: Notifier> CallDesk<'_, S, N> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::intake::ports::IntakeStore;
+    use crate::memory::tests::employee;
+    use crate::memory::{MemoryNotifier, MemoryStore};
+    use crm_domain::intake::InquiryStatus;
+    use crm_domain::intake::call::parse_call_notice;
+    use crm_domain::sales::TaskStatus;
+    use crm_domain::staff::Role;
+    use std::collections::HashMap;
+
+    fn notice(pairs: &[(&str, &str)]) -> CallNotice {
+        let params: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        parse_call_notice(&params).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_missed_call_from_a_new_number_is_a_lead_a_record_and_one_call_back_task() {
+        let store = MemoryStore::default();
+        store.add_employee(employee("head", Role::Head, None));
+        let notifier = MemoryNotifier::default();
+        let links = Links {
+            app_base_url: "https://crm.example".into(),
+        };
+        let desk = CallDesk {
+            store: &store,
+            notifier: &notifier,
+            links: &links,
+        };
+        let start = notice(&[
+            ("event", "start"),
+            ("linkedid", "L1"),
+            ("from", "89161112233"),
+        ]);
+        let end = notice(&[
+            ("event", "end"),
+            ("linkedid", "L1"),
+            ("uid", "L1.1"),
+            ("from", "89161112233"),
+            ("missed", "1"),
+        ]);
+        let answer = desk.take_call(&start, "webhooks/miko/1").await.unwrap();
+        assert!(matches!(answer.outcome, IntakeOutcome::LeadCreated { .. }));
+        assert_eq!(answer.caller_id, None, "a new lead has no name to show");
+        let answer = desk.take_call(&end, "webhooks/miko/2").await.unwrap();
+        assert!(answer.missed);
+        // The PBX may repeat the end event: nothing more happens.
+        assert!(
+            desk.take_call(&end, "webhooks/miko/3")
+                .await
+                .unwrap()
+                .missed
+        );
+
+        let call = store.call("L1").unwrap();
+        assert!(call.missed());
+        assert_eq!(call.events, ["start", "end"]);
+        let inquiries = store.inquiries();
+        assert_eq!(inquiries.len(), 1);
+        assert!(inquiries[0].missed);
+        assert_eq!(inquiries[0].status, InquiryStatus::Unrouted);
+        let tasks = store.tasks();
+        assert_eq!(tasks.len(), 1, "one call-back task per call");
+        assert_eq!(tasks[0].kind, TaskKind::CallBack);
+        assert_eq!(tasks[0].assignee_role, Some(crm_domain::staff::Role::Head));
+        assert_eq!(tasks[0].status, TaskStatus::Open);
+        let record = store.intake_record("call#L1").await.unwrap().unwrap();
+        assert_eq!(record.inquiry_id.as_deref(), Some(inquiries[0].id.as_str()));
+        let subjects: Vec<String> = notifier.sent().into_iter().map(|n| n.subject).collect();
+        assert_eq!(
+            subjects.len(),
+            2,
+            "the new lead, then the missed call: {subjects:?}"
+        );
+        assert!(subjects[1].starts_with("Пропущенный звонок"));
+    }
+
+    #[tokio::test]
+    async fn a_known_caller_is_named_for_the_pbx() {
+        let store = MemoryStore::default();
+        store.add_employee(employee("head", Role::Head, None));
+        let notifier = MemoryNotifier::default();
+        let links = Links {
+            app_base_url: "https://crm.example".into(),
+        };
+        let desk = CallDesk {
+            store: &store,
+            notifier: &notifier,
+            links: &links,
+        };
+        let first = notice(&[
+            ("event", "start"),
+            ("linkedid", "L1"),
+            ("from", "+79161112233"),
+        ]);
+        desk.take_call(&first, "raw/1").await.unwrap();
+        let party_id = store.parties()[0].id.clone();
+        let mut party = store.parties()[0].clone();
+        party.name = "ООО «Завод»".into();
+        store.add_party(party);
+        let again = notice(&[
+            ("event", "start"),
+            ("linkedid", "L2"),
+            ("from", "89161112233"),
+        ]);
+        let answer = desk.take_call(&again, "raw/2").await.unwrap();
+        assert!(
+            matches!(answer.outcome, IntakeOutcome::AppendedToHistory { party_id: ref p, .. } if *p == party_id)
+        );
+        assert_eq!(answer.caller_id.as_deref(), Some("ООО «Завод»"));
+    }
+}
