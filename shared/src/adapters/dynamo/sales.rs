@@ -77,6 +77,19 @@ impl DynamoStore {
         }
     }
 
+    /// A put of `item` on condition that its stored `status` is still `expected`.
+    fn put_with_status(&self, item: Item, expected: &str) -> Result<TransactWriteItem, StoreError> {
+        let put = aws_sdk_dynamodb::types::Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("#status = :expected")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":expected", AttributeValue::S(expected.to_owned()))
+            .build()
+            .map_err(build_error)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
     pub async fn inquiry(&self, id: &str) -> Result<Option<Inquiry>, StoreError> {
         self.get(format!("INQ#{id}"), "INQ").await
     }
@@ -90,15 +103,7 @@ impl DynamoStore {
         audit: &[AuditEntry],
         assignment: Option<&Assignment>,
     ) -> Result<bool, StoreError> {
-        let put = aws_sdk_dynamodb::types::Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(inquiry_item(inquiry)?))
-            .condition_expression("#status = :expected")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":expected", AttributeValue::S(expected.code().to_owned()))
-            .build()
-            .map_err(build_error)?;
-        let mut items = vec![TransactWriteItem::builder().put(put).build()];
+        let mut items = vec![self.put_with_status(inquiry_item(inquiry)?, expected.code())?];
         for item in audit_items(audit)? {
             items.push(self.put(item, None)?);
         }
@@ -181,18 +186,7 @@ impl DynamoStore {
             items.push(self.put(item, None)?);
         }
         if let Some((inquiry, expected)) = &extra.inquiry {
-            let put = aws_sdk_dynamodb::types::Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(inquiry_item(inquiry)?))
-                .condition_expression("#status = :expected")
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(
-                    ":expected",
-                    AttributeValue::S(expected.code().to_owned()),
-                )
-                .build()
-                .map_err(build_error)?;
-            items.push(TransactWriteItem::builder().put(put).build());
+            items.push(self.put_with_status(inquiry_item(inquiry)?, expected.code())?);
         }
         if let Some(party_id) = &extra.client_party_id {
             let update = Update::builder()
@@ -319,25 +313,13 @@ impl DynamoStore {
         task: &Task,
         audit: &[AuditEntry],
     ) -> Result<bool, StoreError> {
-        let put = aws_sdk_dynamodb::types::Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(task_item(task)?));
-        let put = match expected {
-            None => put.condition_expression("attribute_not_exists(pk)"),
-            Some(status) => put
-                .condition_expression("#status = :expected")
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(
-                    ":expected",
-                    AttributeValue::S(match status {
-                        TaskStatus::Open => "open".into(),
-                        TaskStatus::Done => "done".into(),
-                    }),
-                ),
-        }
-        .build()
-        .map_err(build_error)?;
-        let mut items = vec![TransactWriteItem::builder().put(put).build()];
+        let item = task_item(task)?;
+        let first = match expected {
+            None => self.put(item, Some("attribute_not_exists(pk)"))?,
+            Some(TaskStatus::Open) => self.put_with_status(item, "open")?,
+            Some(TaskStatus::Done) => self.put_with_status(item, "done")?,
+        };
+        let mut items = vec![first];
         for item in audit_items(audit)? {
             items.push(self.put(item, None)?);
         }
