@@ -28,5 +28,4 @@ pub mod memory;
 pub mod ports;
 pub mod sales;
 
-pub use crm_domain as domain;
 pub use error::ErrorKind;

@@ -6,7 +6,7 @@
 
 use crate::{Api, ApiError, Caller, Query, json};
 use chrono::Utc;
-use crm_domain::intake::{InquiryRefusal, NotALeadReason};
+use crm_domain::intake::NotALeadReason;
 use crm_domain::kernel::Department;
 use crm_domain::kernel::audit::diff;
 use crm_domain::party::{LegalEntity, legal_entity_problems};
@@ -233,10 +233,7 @@ impl Api {
         {
             Ok(Qualified::NotALead(inquiry)) => Ok(json(StatusCode::OK, &inquiry)),
             Ok(Qualified::Deal(deal)) => Ok(json(StatusCode::CREATED, &deal)),
-            Err(QualifyError::Refused(refusal @ InquiryRefusal::NotRouted(_)))
-            | Err(QualifyError::Refused(refusal @ InquiryRefusal::AlreadyQualified(_))) => {
-                Err(ApiError::conflict(refusal.to_string()))
-            }
+            Err(QualifyError::Refused(refusal)) => Err(ApiError::conflict(refusal.to_string())),
             Err(QualifyError::Missing(missing)) => Err(ApiError::missing(
                 "a deal needs the client's needs, legal entity and contact",
                 missing,
