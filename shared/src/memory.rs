@@ -10,7 +10,7 @@ use crate::intake::ports::{
 };
 use crate::ports::{Directory, Notifier, NotifyError, StoreError, SystemTasks};
 use crate::sales::ports::{
-    Assignment, DealEventPublisher, DealStore, DealWrite, InquiryStore, PublishError,
+    Assignment, DealChange, DealEventPublisher, DealStore, InquiryStore, PublishError,
 };
 use chrono::{DateTime, Utc};
 use crm_domain::intake::call::CallEvent;
@@ -417,16 +417,10 @@ impl DealStore for MemoryStore {
         Ok(self.state().deals.get(id).cloned())
     }
 
-    async fn save_deal(
-        &self,
-        expected_version: Option<u64>,
-        deal: &Deal,
-        audit: &[AuditEntry],
-        event: &DealEvent,
-        extra: DealWrite,
-    ) -> Result<bool, StoreError> {
+    async fn save_deal(&self, change: DealChange<'_>) -> Result<bool, StoreError> {
         let mut state = self.state();
-        if state.deals.get(&deal.id).map(|d| d.version) != expected_version {
+        let (deal, extra) = (change.deal, change.extra);
+        if state.deals.get(&deal.id).map(|d| d.version) != change.expected_version {
             return Ok(false);
         }
         if let Some((inquiry, expected)) = &extra.inquiry
@@ -448,8 +442,8 @@ impl DealStore for MemoryStore {
             .outbox
             .entry(deal.id.clone())
             .or_default()
-            .insert(event.version, event.clone());
-        state.audit.extend(audit.iter().cloned());
+            .insert(change.event.version, change.event.clone());
+        state.audit.extend(change.audit.iter().cloned());
         state.audit.extend(extra.audit);
         Ok(true)
     }
@@ -575,7 +569,7 @@ pub(crate) mod tests {
     //! Fixtures for the use-case tests.
 
     use super::*;
-    use crm_domain::intake::{InquiryKind, SourceRef};
+    use crm_domain::intake::{InboundMessage, InquiryKind};
     use crm_domain::kernel::Department;
     use crm_domain::party::{Channel, EmailAddress, PersonDetails};
 
@@ -605,29 +599,18 @@ pub(crate) mod tests {
             source_channel: Channel::Email,
             created_at: now,
         });
-        let inquiry = Inquiry {
-            id: id.into(),
+        let message = InboundMessage {
+            event_key: format!("email#{id}"),
+            raw_key: format!("inbound/{id}"),
             channel: Channel::Email,
             kind: InquiryKind::Manual,
-            status: InquiryStatus::Unrouted,
             received_at: now,
-            counterparty_id: party_id.clone(),
             contact: PersonDetails::default(),
             subject: None,
             text: "Нужен насос".into(),
-            text_truncated: false,
             attachments: Vec::new(),
-            source: SourceRef {
-                event_key: format!("email#{id}"),
-                raw_key: format!("inbound/{id}"),
-            },
-            department: None,
-            manager_id: None,
-            missed: false,
-            routing: None,
-            first_response_due: None,
-            qualification: None,
         };
+        let inquiry = message.new_inquiry(id.into(), party_id.clone());
         store.put_inquiry(inquiry.clone());
         (party_id, inquiry)
     }

@@ -2,7 +2,7 @@
 //! missed calls, tasks and the routing digest, with the links into the app. Times are
 //! always Moscow time. Pure functions: the use cases choose recipients and send.
 
-use crate::intake::{Inquiry, Interaction};
+use crate::intake::{Inquiry, Interaction, MessageContent};
 use crate::kernel::time::format_moscow;
 use crate::party::{Channel, Counterparty, PersonDetails, PhoneParse};
 use crate::sales::Task;
@@ -79,13 +79,11 @@ pub fn new_lead(
             channel_name(inquiry.channel)
         ),
         body: format!(
-            "Новое обращение ({}, {}), ждёт распределения.\n\n{}\n\nТема: {}\n\n{}\n\nВложений: {}\nОткрыть: {}\n",
+            "Новое обращение ({}, {}), ждёт распределения.\n\n{}\n\n{}\nОткрыть: {}\n",
             channel_name(inquiry.channel),
             inquiry.kind.code(),
             describe_contact(&inquiry.contact),
-            inquiry.subject.as_deref().unwrap_or("—"),
-            preview(&inquiry.text),
-            inquiry.attachments.len(),
+            describe_content(&inquiry.content),
             links.inquiry(&inquiry.id),
         ),
     }
@@ -107,7 +105,7 @@ pub fn new_message(
             channel_name(interaction.channel)
         ),
         body: format!(
-            "{} написал(а) снова.{}\n\n{}\n\nТема: {}\n\n{}\n\nВложений: {}\nИстория клиента: {}\n",
+            "{} написал(а) снова.{}\n\n{}\n\n{}\nИстория клиента: {}\n",
             party.name,
             if conflict {
                 " Внимание: контакты сообщения принадлежат разным контрагентам, проверьте привязку."
@@ -115,12 +113,20 @@ pub fn new_message(
                 ""
             },
             describe_contact(&interaction.contact),
-            interaction.subject.as_deref().unwrap_or("—"),
-            preview(&interaction.text),
-            interaction.attachments.len(),
+            describe_content(&interaction.content),
             links.counterparty(&party.id),
         ),
     }
+}
+
+/// The subject, the start of the text and the number of attachments.
+fn describe_content(content: &MessageContent) -> String {
+    format!(
+        "Тема: {}\n\n{}\n\nВложений: {}",
+        content.subject.as_deref().unwrap_or("—"),
+        preview(&content.text),
+        content.attachments.len(),
+    )
 }
 
 /// A missed call's "Call back" email, with the deadline in Moscow time.

@@ -14,9 +14,8 @@ pub mod calls;
 pub mod ports;
 
 use crate::ports::{BlobError, Notifier, NotifyError, StoreError, active_employee};
+use crm_domain::intake::InboundMessage;
 use crm_domain::intake::email::EmailParseError;
-use crm_domain::intake::inquiry::truncate_text;
-use crm_domain::intake::{InboundMessage, Inquiry, InquiryStatus, Interaction, SourceRef};
 use crm_domain::kernel::audit::{AuditEntry, created_entry};
 use crm_domain::kernel::{ErrorKind, SYSTEM, new_id};
 use crm_domain::party::{
@@ -242,11 +241,6 @@ impl<S: IntakeStore, N: Notifier> Intake<'_, S, N> {
         let party_id = new_id();
         let inquiry_id = new_id();
         let interaction_id = new_id();
-        let (text, text_truncated) = truncate_text(&message.text);
-        let source = SourceRef {
-            event_key: message.event_key.clone(),
-            raw_key: message.raw_key.clone(),
-        };
         let counterparty = Counterparty {
             id: party_id.clone(),
             kind: CounterpartyKind::Lead,
@@ -257,42 +251,13 @@ impl<S: IntakeStore, N: Notifier> Intake<'_, S, N> {
             source_channel: message.channel,
             created_at: message.received_at,
         };
-        let inquiry = Inquiry {
-            id: inquiry_id.clone(),
-            channel: message.channel,
-            kind: message.kind,
-            status: InquiryStatus::Unrouted,
-            received_at: message.received_at,
-            counterparty_id: party_id.clone(),
-            contact: message.contact.clone(),
-            subject: message.subject.clone(),
-            text: text.clone(),
-            text_truncated,
-            attachments: message.attachments.clone(),
-            source: source.clone(),
-            department: None,
-            manager_id: None,
-            missed: false,
-            routing: None,
-            first_response_due: None,
-            qualification: None,
-        };
-        let interaction = Interaction {
-            id: interaction_id.clone(),
-            party_id: party_id.clone(),
-            at: message.received_at,
-            channel: message.channel,
-            kind: message.kind,
-            subject: message.subject.clone(),
-            text,
-            text_truncated,
-            attachments: message.attachments.clone(),
-            inquiry_id: Some(inquiry_id.clone()),
-            contact: message.contact.clone(),
-            evidence: Vec::new(),
-            source,
-            missed: false,
-        };
+        let inquiry = message.new_inquiry(inquiry_id.clone(), party_id.clone());
+        let interaction = message.interaction(
+            interaction_id.clone(),
+            party_id.clone(),
+            Some(inquiry_id.clone()),
+            Vec::new(),
+        );
         let heads = self.store.active_heads().await?;
         let notification = templates::new_lead(&heads, &inquiry, &counterparty, self.links);
         let mut record = self.record(message, RecordedOutcome::LeadCreated, Some(notification));
@@ -337,26 +302,7 @@ impl<S: IntakeStore, N: Notifier> Intake<'_, S, N> {
         evidence: Vec<MatchEvidence>,
         new_contact_points: Vec<ContactPoint>,
     ) -> Result<HistoryEntry, IntakeError> {
-        let (text, text_truncated) = truncate_text(&message.text);
-        let interaction = Interaction {
-            id: new_id(),
-            party_id: party.id.clone(),
-            at: message.received_at,
-            channel: message.channel,
-            kind: message.kind,
-            subject: message.subject.clone(),
-            text,
-            text_truncated,
-            attachments: message.attachments.clone(),
-            inquiry_id: None,
-            contact: message.contact.clone(),
-            evidence,
-            source: SourceRef {
-                event_key: message.event_key.clone(),
-                raw_key: message.raw_key.clone(),
-            },
-            missed: false,
-        };
+        let interaction = message.interaction(new_id(), party.id.clone(), None, evidence);
         let recipients = self.recipients_for(party).await?;
         let notification = templates::new_message(&recipients, party, &interaction, self.links);
         let mut record = self.record(
@@ -411,7 +357,7 @@ mod tests {
     use super::*;
     use crate::memory::{MemoryNotifier, MemoryStore};
     use chrono::Utc;
-    use crm_domain::intake::InquiryKind;
+    use crm_domain::intake::{InquiryKind, InquiryStatus};
     use crm_domain::party::{Channel, EmailAddress, PersonDetails, PhoneNumber};
     use crm_domain::staff::Role;
 

@@ -5,7 +5,7 @@
 //! change of that deal or the sweeper sends — always every pending event of the deal,
 //! oldest first, so the queue keeps each deal's order.
 
-use super::ports::{DealEventPublisher, DealStore, DealWrite, PublishError};
+use super::ports::{DealChange, DealEventPublisher, DealStore, DealWrite, PublishError};
 use crate::ports::StoreError;
 use crm_domain::kernel::audit::audit_entries;
 use crm_domain::sales::{Deal, DealEvent, DealEventKind};
@@ -79,7 +79,13 @@ impl<S: DealStore, P: DealEventPublisher> DealEventRelay<S, P> {
         let audit = audit_entries("deal", &new.id, old, new, actor, source, new.updated_at);
         let written = self
             .store
-            .save_deal(old.map(|d| d.version), new, &audit, &event, extra)
+            .save_deal(DealChange {
+                expected_version: old.map(|d| d.version),
+                deal: new,
+                audit: &audit,
+                event: &event,
+                extra,
+            })
             .await?;
         if !written {
             return Err(DealSaveError::Conflict(

@@ -59,20 +59,26 @@ pub trait InquiryStore: Directory {
     fn awaiting_inquiries(&self) -> impl Future<Output = Result<Vec<Inquiry>, StoreError>> + Send;
 }
 
+/// One deal change as it is written: the deal (conditional on `expected_version`, `None`
+/// for a new deal), its audit entries, its outbox event and the `extra` writes.
+#[derive(Debug)]
+pub struct DealChange<'a> {
+    pub expected_version: Option<u64>,
+    pub deal: &'a Deal,
+    pub audit: &'a [AuditEntry],
+    pub event: &'a DealEvent,
+    pub extra: DealWrite,
+}
+
 /// Deals, their outbox and the consumer's log.
 pub trait DealStore: Directory + SystemTasks {
     fn deal(&self, id: &str) -> impl Future<Output = Result<Option<Deal>, StoreError>> + Send;
 
-    /// Saves a deal change in one transaction: the deal (conditional on
-    /// `expected_version`, `None` for a new deal), its audit entries, its outbox event and
-    /// the `extra` writes. `false` when the deal or the inquiry changed meanwhile.
+    /// Saves a deal change in one transaction (see [`DealChange`]). `false` when the deal
+    /// or the inquiry changed meanwhile.
     fn save_deal(
         &self,
-        expected_version: Option<u64>,
-        deal: &Deal,
-        audit: &[AuditEntry],
-        event: &DealEvent,
-        extra: DealWrite,
+        change: DealChange<'_>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// A deal's events not yet on the queue, oldest first.

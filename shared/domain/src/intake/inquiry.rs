@@ -85,6 +85,33 @@ pub struct AttachmentRef {
     pub key: String,
 }
 
+/// What a message said, as kept on an inquiry and in the history: the text is cut to
+/// [`MAX_TEXT_BYTES`]; the whole message stays in the raw copy.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageContent {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    pub text: String,
+    /// True when `text` was cut to fit.
+    #[serde(default)]
+    pub text_truncated: bool,
+    #[serde(default)]
+    pub attachments: Vec<AttachmentRef>,
+}
+
+impl MessageContent {
+    /// The content to keep of a message: its text cut to fit an item.
+    pub fn kept(subject: Option<String>, text: &str, attachments: Vec<AttachmentRef>) -> Self {
+        let (text, text_truncated) = truncate_text(text);
+        Self {
+            subject,
+            text,
+            text_truncated,
+            attachments,
+        }
+    }
+}
+
 /// Where a record came from: the natural key of the inbound event and its raw copy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SourceRef {
@@ -105,14 +132,8 @@ pub struct Inquiry {
     pub counterparty_id: String,
     /// The person as extracted from this inquiry (a snapshot, not the live contact).
     pub contact: PersonDetails,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subject: Option<String>,
-    pub text: String,
-    /// True when `text` was cut to fit; the whole message stays in the raw copy.
-    #[serde(default)]
-    pub text_truncated: bool,
-    #[serde(default)]
-    pub attachments: Vec<AttachmentRef>,
+    #[serde(flatten)]
+    pub content: MessageContent,
     pub source: SourceRef,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub department: Option<Department>,
@@ -189,13 +210,8 @@ pub struct Interaction {
     pub at: DateTime<Utc>,
     pub channel: Channel,
     pub kind: InquiryKind,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subject: Option<String>,
-    pub text: String,
-    #[serde(default)]
-    pub text_truncated: bool,
-    #[serde(default)]
-    pub attachments: Vec<AttachmentRef>,
+    #[serde(flatten)]
+    pub content: MessageContent,
     /// The inquiry this message opened, when it created a lead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inquiry_id: Option<String>,
@@ -305,10 +321,7 @@ mod tests {
             received_at: Utc::now(),
             counterparty_id: "p".into(),
             contact: PersonDetails::default(),
-            subject: None,
-            text: String::new(),
-            text_truncated: false,
-            attachments: Vec::new(),
+            content: MessageContent::default(),
             source: SourceRef {
                 event_key: "e".into(),
                 raw_key: "r".into(),

@@ -11,6 +11,6 @@ pub mod web;
 
 pub use inquiry::{
     AttachmentRef, Inquiry, InquiryKind, InquiryRefusal, InquiryStatus, Interaction,
-    NotALeadReason, Qualification, RoutingDecision, SourceRef,
+    MessageContent, NotALeadReason, Qualification, RoutingDecision, SourceRef,
 };
 pub use message::InboundMessage;

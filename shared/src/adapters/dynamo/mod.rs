@@ -446,6 +446,36 @@ impl DynamoStore {
         output.item.map(from_item).transpose()
     }
 
+    /// A query of one partition: of the table (`index` `None`, strongly consistent) or of
+    /// `gsi1`/`gsi2` (eventually consistent, as GSIs are).
+    fn partition_query(&self, index: Option<&str>, partition: String) -> QueryFluentBuilder {
+        let attribute = match index {
+            Some("gsi1") => "gsi1pk",
+            Some(_) => "gsi2pk",
+            None => "pk",
+        };
+        self.client
+            .query()
+            .table_name(&self.table)
+            .set_index_name(index.map(str::to_owned))
+            .consistent_read(index.is_none())
+            .key_condition_expression("#p = :p")
+            .expression_attribute_names("#p", attribute)
+            .expression_attribute_values(":p", AttributeValue::S(partition))
+    }
+
+    /// Creates or replaces one item (reference data: employees, departments).
+    async fn put_unconditionally(&self, item: Item) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| service_error("PutItem", e))?;
+        Ok(())
+    }
+
     /// Runs a query page by page until `limit` items passed its filter, the partition
     /// ends, or [`MAX_QUERY_TRIPS`] were spent.
     pub(crate) async fn query_page<T: DeserializeOwned>(
@@ -492,13 +522,7 @@ impl DynamoStore {
                 ("gsi1", "gsi1pk", "INQ")
             };
         let mut query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(index)
-            .key_condition_expression("#p = :p")
-            .expression_attribute_names("#p", partition_attribute)
-            .expression_attribute_values(":p", AttributeValue::S(partition.to_owned()))
+            .partition_query(Some(index), partition.to_owned())
             .scan_index_forward(false);
         let mut filters = Vec::new();
         if let Some(status) = filter.status.filter(|s| *s != InquiryStatus::Unrouted) {
@@ -581,13 +605,7 @@ impl DynamoStore {
         let attribute = if index == "gsi1" { "gsi1pk" } else { "gsi2pk" };
         let start = self.start_key(cursor, attribute, &partition)?;
         let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(index)
-            .key_condition_expression("#p = :p")
-            .expression_attribute_names("#p", attribute)
-            .expression_attribute_values(":p", AttributeValue::S(partition))
+            .partition_query(Some(index), partition)
             .scan_index_forward(false);
         Ok(self.query_page(query, limit, start).await?)
     }
@@ -661,14 +679,7 @@ impl DynamoStore {
             stored = stored.gsi2(format!("EXT#{extension}"), employee.id.clone());
         }
         let item = to_item(&stored)?;
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| service_error("PutItem", e))?;
-        Ok(())
+        self.put_unconditionally(item).await
     }
 
     /// Creates or replaces a department's display record.
@@ -687,14 +698,7 @@ impl DynamoStore {
                 name: department.display_name(),
             },
         ))?;
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| service_error("PutItem", e))?;
-        Ok(())
+        self.put_unconditionally(item).await
     }
 }
 
@@ -814,12 +818,7 @@ impl DynamoStore {
         extension: &str,
     ) -> Result<Option<Employee>, StoreError> {
         let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name("gsi2")
-            .key_condition_expression("gsi2pk = :p")
-            .expression_attribute_values(":p", AttributeValue::S(format!("EXT#{extension}")))
+            .partition_query(Some("gsi2"), format!("EXT#{extension}"))
             .limit(1)
             .send()
             .await
@@ -899,20 +898,7 @@ impl DynamoStore {
         index: Option<&str>,
         partition: String,
     ) -> Result<Vec<T>, StoreError> {
-        let attribute = match index {
-            Some("gsi1") => "gsi1pk",
-            Some(_) => "gsi2pk",
-            None => "pk",
-        };
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .set_index_name(index.map(str::to_owned))
-            .consistent_read(index.is_none())
-            .key_condition_expression("#p = :p")
-            .expression_attribute_names("#p", attribute)
-            .expression_attribute_values(":p", AttributeValue::S(partition));
+        let query = self.partition_query(index, partition);
         Ok(self.query_page(query, 1000, None).await?.items)
     }
 
@@ -1144,16 +1130,8 @@ impl Directory for DynamoStore {
 
     async fn active_heads(&self) -> Result<Vec<Employee>, StoreError> {
         let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name("gsi1")
-            .key_condition_expression("gsi1pk = :p")
+            .partition_query(Some("gsi1"), format!("ROLE#{}", Role::Head.code()))
             .filter_expression("active = :yes")
-            .expression_attribute_values(
-                ":p",
-                AttributeValue::S(format!("ROLE#{}", Role::Head.code())),
-            )
             .expression_attribute_values(":yes", AttributeValue::Bool(true));
         Ok(self.query_page(query, 100, None).await?.items)
     }

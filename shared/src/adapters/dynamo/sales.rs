@@ -20,7 +20,7 @@ use super::{
     party_pk, service_error, task_item, to_item, ts,
 };
 use crate::ports::StoreError;
-use crate::sales::ports::{Assignment, DealStore, DealWrite, InquiryStore};
+use crate::sales::ports::{Assignment, DealChange, DealStore, InquiryStore};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
@@ -94,37 +94,6 @@ impl DynamoStore {
         self.get(format!("INQ#{id}"), "INQ").await
     }
 
-    /// Saves an inquiry that must still have `expected` status, with its audit entries and,
-    /// when routed, its counterparty's new responsible manager. `false` on a conflict.
-    pub async fn save_inquiry(
-        &self,
-        expected: InquiryStatus,
-        inquiry: &Inquiry,
-        audit: &[AuditEntry],
-        assignment: Option<&Assignment>,
-    ) -> Result<bool, StoreError> {
-        let mut items = vec![self.put_with_status(inquiry_item(inquiry)?, expected.code())?];
-        for item in audit_items(audit)? {
-            items.push(self.put(item, None)?);
-        }
-        if let Some(assignment) = assignment {
-            let update = Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(key(party_pk(&assignment.party_id), "PARTY")))
-                .update_expression("SET responsible_manager_id = :m, department = :d")
-                .condition_expression("attribute_exists(pk)")
-                .expression_attribute_values(":m", AttributeValue::S(assignment.manager_id.clone()))
-                .expression_attribute_values(
-                    ":d",
-                    AttributeValue::S(assignment.department.code().to_owned()),
-                )
-                .build()
-                .map_err(build_error)?;
-            items.push(TransactWriteItem::builder().update(update).build());
-        }
-        self.transact_conditional(items).await
-    }
-
     /// Routed inquiries whose first-response deadline passed by `now`.
     pub async fn overdue_first_responses(
         &self,
@@ -141,20 +110,14 @@ impl DynamoStore {
         Ok(self.query_page(query, 500, None).await?.items)
     }
 
-    /// Saves a deal change (see the module doc). `expected_version` is `None` for a new
-    /// deal. `false` when the deal or the inquiry changed meanwhile.
-    pub async fn save_deal(
-        &self,
-        expected_version: Option<u64>,
-        deal: &Deal,
-        audit: &[AuditEntry],
-        event: &DealEvent,
-        extra: DealWrite,
-    ) -> Result<bool, StoreError> {
+    /// Saves a deal change (see the module doc). `false` when the deal or the inquiry
+    /// changed meanwhile.
+    pub async fn save_deal(&self, change: DealChange<'_>) -> Result<bool, StoreError> {
+        let (deal, event, extra) = (change.deal, change.event, change.extra);
         let deal_put = aws_sdk_dynamodb::types::Put::builder()
             .table_name(&self.table)
             .set_item(Some(deal_item(deal)?));
-        let deal_put = match expected_version {
+        let deal_put = match change.expected_version {
             None => deal_put.condition_expression("attribute_not_exists(pk)"),
             Some(version) => deal_put
                 .condition_expression("version = :v")
@@ -180,7 +143,7 @@ impl DynamoStore {
                 Some("attribute_not_exists(pk)"),
             )?,
         );
-        let mut all_audit = audit.to_vec();
+        let mut all_audit = change.audit.to_vec();
         all_audit.extend(extra.audit.iter().cloned());
         for item in audit_items(&all_audit)? {
             items.push(self.put(item, None)?);
@@ -358,7 +321,26 @@ impl InquiryStore for DynamoStore {
         audit: &[AuditEntry],
         assignment: Option<&Assignment>,
     ) -> Result<bool, StoreError> {
-        DynamoStore::save_inquiry(self, expected, inquiry, audit, assignment).await
+        let mut items = vec![self.put_with_status(inquiry_item(inquiry)?, expected.code())?];
+        for item in audit_items(audit)? {
+            items.push(self.put(item, None)?);
+        }
+        if let Some(assignment) = assignment {
+            let update = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(party_pk(&assignment.party_id), "PARTY")))
+                .update_expression("SET responsible_manager_id = :m, department = :d")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_values(":m", AttributeValue::S(assignment.manager_id.clone()))
+                .expression_attribute_values(
+                    ":d",
+                    AttributeValue::S(assignment.department.code().to_owned()),
+                )
+                .build()
+                .map_err(build_error)?;
+            items.push(TransactWriteItem::builder().update(update).build());
+        }
+        self.transact_conditional(items).await
     }
 
     async fn overdue_first_responses(
@@ -382,15 +364,8 @@ impl DealStore for DynamoStore {
         DynamoStore::deal(self, id).await
     }
 
-    async fn save_deal(
-        &self,
-        expected_version: Option<u64>,
-        deal: &Deal,
-        audit: &[AuditEntry],
-        event: &DealEvent,
-        extra: DealWrite,
-    ) -> Result<bool, StoreError> {
-        DynamoStore::save_deal(self, expected_version, deal, audit, event, extra).await
+    async fn save_deal(&self, change: DealChange<'_>) -> Result<bool, StoreError> {
+        DynamoStore::save_deal(self, change).await
     }
 
     async fn pending_deal_events(&self, deal_id: &str) -> Result<Vec<DealEvent>, StoreError> {
