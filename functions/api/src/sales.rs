@@ -9,18 +9,17 @@ use chrono::Utc;
 use crm_domain::intake::NotALeadReason;
 use crm_domain::kernel::Department;
 use crm_domain::kernel::audit::diff;
-use crm_domain::party::{LegalEntity, legal_entity_problems};
 use crm_domain::sales::proposal::{commercial_proposal, proposal_number};
 use crm_domain::sales::{
-    Deal, DealContact, DealEventKind, DealItem, DealStage, DocumentRef, EquipmentType, Refusal,
-    ServiceDecision, check_transition, next_stages,
+    Deal, DealEdit, DealEventKind, DealStage, DealTerms, DocumentRef, EditRefusal, Refusal,
+    check_transition, next_stages,
 };
 use crm_domain::staff::Role;
 use crm_shared::adapters::dynamo::DealScope;
 use crm_shared::auth::Principal;
 use crm_shared::sales::deals::DealSaveError;
 use crm_shared::sales::ports::DealWrite;
-use crm_shared::sales::qualification::{DealInput, Qualified, Qualifier, QualifyAs, QualifyError};
+use crm_shared::sales::qualification::{Qualified, Qualifier, QualifyAs, QualifyError};
 use crm_shared::sales::routing::{RouteInquiries, Routing, RoutingError};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
@@ -39,7 +38,7 @@ pub(crate) struct RouteRequest {
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub(crate) enum QualifyRequest {
     Deal {
-        deal: Box<DealInput>,
+        deal: Box<DealTerms>,
     },
     NotALead {
         reason: String,
@@ -52,21 +51,8 @@ pub(crate) enum QualifyRequest {
 #[derive(Deserialize)]
 pub(crate) struct EditRequest {
     version: u64,
-    needs: Option<Vec<String>>,
-    legal_entity: Option<LegalEntity>,
-    contact: Option<DealContact>,
-    application_area: Option<String>,
-    equipment_type: Option<EquipmentType>,
-    processed_materials: Option<String>,
-    items: Option<Vec<DealItem>>,
-    invoice_number: Option<String>,
-    production_ready: Option<bool>,
-    shipped: Option<bool>,
-    acceptance_signed: Option<bool>,
-    attestation_done: Option<bool>,
-    service_decision: Option<ServiceDecision>,
-    payment_received: Option<bool>,
-    closing_documents: Option<bool>,
+    #[serde(flatten)]
+    edit: DealEdit,
 }
 
 #[derive(Deserialize)]
@@ -325,53 +311,12 @@ impl Api {
     ) -> Result<Response<Body>, ApiError> {
         let caller = self.caller(principal).await?;
         let old = self.deal_for_change(&caller, id, edit.version).await?;
-        if old.stage.is_final() {
-            return Err(ApiError::conflict(format!(
-                "the deal is {}",
-                old.stage.code()
-            )));
-        }
-        let mut new = old.clone();
-        macro_rules! apply {
-            ($($field:ident),*) => { $( if let Some(value) = edit.$field { new.$field = value; } )* };
-        }
-        apply!(
-            needs,
-            legal_entity,
-            contact,
-            items,
-            production_ready,
-            shipped,
-            acceptance_signed,
-            attestation_done,
-            payment_received,
-            closing_documents
-        );
-        if edit.application_area.is_some() {
-            new.application_area = edit.application_area;
-        }
-        if edit.equipment_type.is_some() {
-            new.equipment_type = edit.equipment_type;
-        }
-        if edit.processed_materials.is_some() {
-            new.processed_materials = edit.processed_materials;
-        }
-        if edit.invoice_number.is_some() {
-            new.invoice_number = edit.invoice_number;
-        }
-        if edit.service_decision.is_some() {
-            new.service_decision = edit.service_decision;
-        }
-        let mut missing = legal_entity_problems(&new.legal_entity);
-        if new.needs.iter().all(|n| n.trim().is_empty()) {
-            missing.push("needs".into());
-        }
-        if !missing.is_empty() {
-            return Err(ApiError::missing(
-                "the deal would lose required data",
-                missing,
-            ));
-        }
+        let new = old.edited(edit.edit).map_err(|refusal| match refusal {
+            EditRefusal::Final(_) => ApiError::conflict(refusal.to_string()),
+            EditRefusal::Missing(missing) => {
+                ApiError::missing("the deal would lose required data", missing)
+            }
+        })?;
         let fields: Vec<String> = diff(
             &serde_json::to_value(&old).unwrap_or_default(),
             &serde_json::to_value(&new).unwrap_or_default(),
@@ -425,7 +370,7 @@ impl Api {
     ) -> Result<Response<Body>, ApiError> {
         let caller = self.caller(principal).await?;
         let old = self.deal_for_change(&caller, id, request.version).await?;
-        if old.items.is_empty() {
+        if old.terms.items.is_empty() {
             return Err(ApiError::missing(
                 "a proposal needs items",
                 vec!["items".into()],

@@ -107,7 +107,7 @@ pub(crate) mod tests {
     use chrono::Utc;
     use crm_domain::kernel::Department;
     use crm_domain::party::requisites::{BankDetails, LegalEntity};
-    use crm_domain::sales::{DealContact, DealItem, DealStage, EquipmentType, NewDeal};
+    use crm_domain::sales::{DealContact, DealItem, DealStage, DealTerms, EquipmentType, NewDeal};
 
     pub(crate) fn new_deal(id: &str) -> Deal {
         Deal::open(
@@ -117,34 +117,34 @@ pub(crate) mod tests {
                 inquiry_id: None,
                 department: Department::High,
                 manager_id: "m1".into(),
-                needs: vec!["насос".into()],
-                legal_entity: LegalEntity {
-                    name: "ООО «Завод»".into(),
-                    inn: "7707083893".into(),
-                    kpp: Some("773601001".into()),
-                    bank: BankDetails {
-                        bank_name: "Банк".into(),
-                        bik: "044525225".into(),
-                        account: "40702810938000012345".into(),
-                        correspondent_account: "30101810400000000225".into(),
+                terms: DealTerms {
+                    needs: vec!["насос".into()],
+                    legal_entity: LegalEntity {
+                        name: "ООО «Завод»".into(),
+                        inn: "7707083893".into(),
+                        kpp: Some("773601001".into()),
+                        bank: BankDetails {
+                            bank_name: "Банк".into(),
+                            bik: "044525225".into(),
+                            account: "40702810938000012345".into(),
+                            correspondent_account: "30101810400000000225".into(),
+                        },
+                        address: "Москва".into(),
                     },
-                    address: "Москва".into(),
+                    contact: DealContact {
+                        name: "Иван".into(),
+                        phone: Some("+79120000000".into()),
+                        email: None,
+                    },
+                    items: vec![DealItem {
+                        product: "Насос".into(),
+                        equipment_type: EquipmentType::Pump,
+                        quantity: 1,
+                        unit_price_kopecks: 100_000,
+                        made_to_order: false,
+                    }],
+                    ..DealTerms::default()
                 },
-                contact: DealContact {
-                    name: "Иван".into(),
-                    phone: Some("+79120000000".into()),
-                    email: None,
-                },
-                application_area: None,
-                equipment_type: None,
-                processed_materials: None,
-                items: vec![DealItem {
-                    product: "Насос".into(),
-                    equipment_type: EquipmentType::Pump,
-                    quantity: 1,
-                    unit_price_kopecks: 100_000,
-                    made_to_order: false,
-                }],
             },
             Utc::now(),
         )

@@ -10,35 +10,13 @@ use chrono::{DateTime, Utc};
 use crm_domain::intake::{Inquiry, InquiryRefusal, NotALeadReason, Qualification};
 use crm_domain::kernel::audit::audit_entries;
 use crm_domain::kernel::{Department, new_id};
-use crm_domain::party::{CounterpartyKind, LegalEntity};
-use crm_domain::sales::{
-    Deal, DealContact, DealEventKind, DealItem, EquipmentType, NewDeal, creation_problems,
-};
-use serde::Deserialize;
-
-/// What a manager tells about the deal an inquiry becomes.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct DealInput {
-    #[serde(default)]
-    pub needs: Vec<String>,
-    #[serde(default)]
-    pub legal_entity: LegalEntity,
-    #[serde(default)]
-    pub contact: DealContact,
-    #[serde(default)]
-    pub application_area: Option<String>,
-    #[serde(default)]
-    pub equipment_type: Option<EquipmentType>,
-    #[serde(default)]
-    pub processed_materials: Option<String>,
-    #[serde(default)]
-    pub items: Vec<DealItem>,
-}
+use crm_domain::party::CounterpartyKind;
+use crm_domain::sales::{Deal, DealEventKind, DealTerms, NewDeal, creation_problems};
 
 /// The outcome of first processing, as the manager gives it.
 #[derive(Debug, Clone)]
 pub enum QualifyAs {
-    Deal(Box<DealInput>),
+    Deal(Box<DealTerms>),
     NotALead {
         reason: NotALeadReason,
         comment: Option<String>,
@@ -135,13 +113,7 @@ impl<S: InquiryStore + DealStore, P: DealEventPublisher> Qualifier<'_, S, P> {
                             .manager_id
                             .clone()
                             .unwrap_or_else(|| actor.to_owned()),
-                        needs: input.needs,
-                        legal_entity: input.legal_entity,
-                        contact: input.contact,
-                        application_area: input.application_area,
-                        equipment_type: input.equipment_type,
-                        processed_materials: input.processed_materials,
-                        items: input.items,
+                        terms: input,
                     },
                     now,
                 );
@@ -217,15 +189,8 @@ mod tests {
         relay.store.inquiry("i1").await.unwrap().unwrap()
     }
 
-    fn input() -> DealInput {
-        let deal = new_deal("x");
-        DealInput {
-            needs: deal.needs,
-            legal_entity: deal.legal_entity,
-            contact: deal.contact,
-            items: deal.items,
-            ..DealInput::default()
-        }
+    fn input() -> DealTerms {
+        new_deal("x").terms
     }
 
     fn relay() -> DealEventRelay<MemoryStore, MemoryPublisher> {

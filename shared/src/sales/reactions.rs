@@ -109,7 +109,11 @@ fn deal_task(
         ..Task::open(
             format!("{}-{}", kind.code().replace('_', "-"), event.deal_id),
             kind,
-            format!("{}: сделка {}", kind.title(), event.deal.legal_entity.name),
+            format!(
+                "{}: сделка {}",
+                kind.title(),
+                event.deal.terms.legal_entity.name
+            ),
             assignee,
             add_working_hours(now, hours).max(now + Duration::minutes(30)),
             now,

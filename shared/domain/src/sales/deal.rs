@@ -166,18 +166,8 @@ pub struct Deal {
     pub department: Department,
     pub manager_id: String,
     pub stage: DealStage,
-    /// The client's needs: a list of wishes.
-    pub needs: Vec<String>,
-    pub legal_entity: LegalEntity,
-    pub contact: DealContact,
-    #[serde(default)]
-    pub application_area: Option<String>,
-    #[serde(default)]
-    pub equipment_type: Option<EquipmentType>,
-    #[serde(default)]
-    pub processed_materials: Option<String>,
-    #[serde(default)]
-    pub items: Vec<DealItem>,
+    #[serde(flatten)]
+    pub terms: DealTerms,
     /// When the commercial proposal was sent to the client.
     #[serde(default)]
     pub proposal_sent_at: Option<DateTime<Utc>>,
@@ -209,14 +199,12 @@ pub struct Deal {
     pub updated_at: DateTime<Utc>,
 }
 
-/// What a deal is opened with: who it is with, what they need, what is offered.
-#[derive(Debug, Clone)]
-pub struct NewDeal {
-    pub id: String,
-    pub party_id: String,
-    pub inquiry_id: Option<String>,
-    pub department: Department,
-    pub manager_id: String,
+/// What the client needs, who buys, whom to talk to and what is offered: what a manager
+/// tells when qualifying an inquiry and edits while the deal runs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DealTerms {
+    /// The client's needs: a list of wishes.
     pub needs: Vec<String>,
     pub legal_entity: LegalEntity,
     pub contact: DealContact,
@@ -224,6 +212,17 @@ pub struct NewDeal {
     pub equipment_type: Option<EquipmentType>,
     pub processed_materials: Option<String>,
     pub items: Vec<DealItem>,
+}
+
+/// What a deal is opened with: who it is with and its terms.
+#[derive(Debug, Clone)]
+pub struct NewDeal {
+    pub id: String,
+    pub party_id: String,
+    pub inquiry_id: Option<String>,
+    pub department: Department,
+    pub manager_id: String,
+    pub terms: DealTerms,
 }
 
 impl Deal {
@@ -236,13 +235,7 @@ impl Deal {
             department: new.department,
             manager_id: new.manager_id,
             stage: DealStage::EquipmentSelection,
-            needs: new.needs,
-            legal_entity: new.legal_entity,
-            contact: new.contact,
-            application_area: new.application_area,
-            equipment_type: new.equipment_type,
-            processed_materials: new.processed_materials,
-            items: new.items,
+            terms: new.terms,
             proposal_sent_at: None,
             invoice_number: None,
             production_ready: false,
@@ -260,20 +253,22 @@ impl Deal {
         }
     }
     pub fn needs_attestation(&self) -> bool {
-        self.items
+        self.terms
+            .items
             .iter()
             .any(|i| i.equipment_type.needs_attestation())
             || self
+                .terms
                 .equipment_type
                 .is_some_and(EquipmentType::needs_attestation)
     }
 
     pub fn needs_production(&self) -> bool {
-        self.items.iter().any(|i| i.made_to_order)
+        self.terms.items.iter().any(|i| i.made_to_order)
     }
 
     pub fn total_kopecks(&self) -> i64 {
-        self.items.iter().map(DealItem::total_kopecks).sum()
+        self.terms.items.iter().map(DealItem::total_kopecks).sum()
     }
 }
 
@@ -295,6 +290,85 @@ pub fn creation_problems(
         missing.push("contact.phone_or_email".to_owned());
     }
     missing
+}
+
+/// A manager's edit of a running deal: every field given replaces the deal's.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct DealEdit {
+    pub needs: Option<Vec<String>>,
+    pub legal_entity: Option<LegalEntity>,
+    pub contact: Option<DealContact>,
+    pub application_area: Option<String>,
+    pub equipment_type: Option<EquipmentType>,
+    pub processed_materials: Option<String>,
+    pub items: Option<Vec<DealItem>>,
+    pub invoice_number: Option<String>,
+    pub production_ready: Option<bool>,
+    pub shipped: Option<bool>,
+    pub acceptance_signed: Option<bool>,
+    pub attestation_done: Option<bool>,
+    pub service_decision: Option<ServiceDecision>,
+    pub payment_received: Option<bool>,
+    pub closing_documents: Option<bool>,
+}
+
+/// Why an edit was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EditRefusal {
+    #[error("the deal is {}", .0.code())]
+    Final(DealStage),
+    /// The edit would leave required data empty or invalid: the field paths.
+    #[error("the deal would lose required data")]
+    Missing(Vec<String>),
+}
+
+impl Deal {
+    /// The deal as `edit` leaves it (version and times unchanged: the caller commits it).
+    /// A closed or unfit deal takes no edits; needs and the legal entity stay valid.
+    pub fn edited(&self, edit: DealEdit) -> Result<Deal, EditRefusal> {
+        if self.stage.is_final() {
+            return Err(EditRefusal::Final(self.stage));
+        }
+        let mut new = self.clone();
+        let terms = &mut new.terms;
+        replace(&mut terms.needs, edit.needs);
+        replace(&mut terms.legal_entity, edit.legal_entity);
+        replace(&mut terms.contact, edit.contact);
+        replace(&mut terms.items, edit.items);
+        replace_some(&mut terms.application_area, edit.application_area);
+        replace_some(&mut terms.equipment_type, edit.equipment_type);
+        replace_some(&mut terms.processed_materials, edit.processed_materials);
+        replace_some(&mut new.invoice_number, edit.invoice_number);
+        replace_some(&mut new.service_decision, edit.service_decision);
+        replace(&mut new.production_ready, edit.production_ready);
+        replace(&mut new.shipped, edit.shipped);
+        replace(&mut new.acceptance_signed, edit.acceptance_signed);
+        replace(&mut new.attestation_done, edit.attestation_done);
+        replace(&mut new.payment_received, edit.payment_received);
+        replace(&mut new.closing_documents, edit.closing_documents);
+        let mut missing = legal_entity_problems(&new.terms.legal_entity);
+        if new.terms.needs.iter().all(|n| n.trim().is_empty()) {
+            missing.push("needs".into());
+        }
+        if missing.is_empty() {
+            Ok(new)
+        } else {
+            Err(EditRefusal::Missing(missing))
+        }
+    }
+}
+
+fn replace<T>(field: &mut T, value: Option<T>) {
+    if let Some(value) = value {
+        *field = value;
+    }
+}
+
+fn replace_some<T>(field: &mut Option<T>, value: Option<T>) {
+    if value.is_some() {
+        *field = value;
+    }
 }
 
 /// A refused transition: why, and what is missing.
@@ -348,17 +422,18 @@ fn requirements(deal: &Deal, to: DealStage) -> Vec<String> {
     };
     match to {
         Proposal => {
-            require(!deal.items.is_empty(), "items");
+            require(!deal.terms.items.is_empty(), "items");
             require(deal.proposal_sent_at.is_some(), "proposal_sent_at");
         }
         Invoice => {
-            require(!deal.items.is_empty(), "items");
+            require(!deal.terms.items.is_empty(), "items");
             require(deal.invoice_number.is_some(), "invoice_number");
         }
         Agreed => {
-            require(!deal.items.is_empty(), "items");
+            require(!deal.terms.items.is_empty(), "items");
             require(
-                deal.items
+                deal.terms
+                    .items
                     .iter()
                     .all(|i| i.quantity > 0 && i.unit_price_kopecks > 0),
                 "items.price",
@@ -387,7 +462,7 @@ fn requirements(deal: &Deal, to: DealStage) -> Vec<String> {
         _ => {}
     }
     missing.extend(
-        legal_entity_problems(&deal.legal_entity)
+        legal_entity_problems(&deal.terms.legal_entity)
             .into_iter()
             .filter(|_| to == Agreed || to == Invoice),
     );
@@ -443,22 +518,48 @@ mod tests {
             inquiry_id: None,
             department: Department::Industrial,
             manager_id: "m".into(),
-            needs: vec!["насос".into()],
-            legal_entity: valid_entity(),
-            contact: DealContact {
-                name: "Иван".into(),
-                phone: Some("+79120000000".into()),
-                email: None,
+            terms: DealTerms {
+                needs: vec!["насос".into()],
+                legal_entity: valid_entity(),
+                contact: DealContact {
+                    name: "Иван".into(),
+                    phone: Some("+79120000000".into()),
+                    email: None,
+                },
+                items: vec![item(EquipmentType::Pump, false)],
+                ..DealTerms::default()
             },
-            application_area: None,
-            equipment_type: None,
-            processed_materials: None,
-            items: vec![item(EquipmentType::Pump, false)],
         };
         Deal {
             stage,
             ..Deal::open(new, Utc::now())
         }
+    }
+
+    #[test]
+    fn an_edit_replaces_only_the_fields_it_gives_and_keeps_required_data_valid() {
+        let old = deal(DealStage::Proposal);
+        let edited = old
+            .edited(DealEdit {
+                needs: Some(vec!["два насоса".into()]),
+                shipped: Some(true),
+                ..DealEdit::default()
+            })
+            .unwrap();
+        assert_eq!(edited.terms.needs, vec!["два насоса"]);
+        assert!(edited.shipped);
+        assert_eq!(edited.terms.contact, old.terms.contact);
+        assert_eq!(edited.version, old.version);
+
+        let emptied = old.edited(DealEdit {
+            needs: Some(vec![" ".into()]),
+            ..DealEdit::default()
+        });
+        assert_eq!(emptied, Err(EditRefusal::Missing(vec!["needs".into()])));
+        assert_eq!(
+            deal(DealStage::Closed).edited(DealEdit::default()),
+            Err(EditRefusal::Final(DealStage::Closed))
+        );
     }
 
     #[test]
@@ -481,7 +582,7 @@ mod tests {
             creation_problems(
                 &["x".into()],
                 &valid_entity(),
-                &deal(EquipmentSelection).contact
+                &deal(EquipmentSelection).terms.contact
             )
             .is_empty()
         );
@@ -515,7 +616,7 @@ mod tests {
             ),
             (
                 EquipmentSelection,
-                |d| d.items.clear(),
+                |d| d.terms.items.clear(),
                 Invoice,
                 Err(vec!["items", "invoice_number"]),
             ),
@@ -529,7 +630,7 @@ mod tests {
             (Proposal, nothing, Agreed, Ok(())),
             (
                 Invoice,
-                |d| d.legal_entity.inn = "1".into(),
+                |d| d.terms.legal_entity.inn = "1".into(),
                 Agreed,
                 Err(vec!["legal_entity.inn"]),
             ),
@@ -537,13 +638,21 @@ mod tests {
             (Agreed, nothing, Production, Err(vec![])),
             (
                 Agreed,
-                |d| d.items.push(item(EquipmentType::VacuumEquipment, true)),
+                |d| {
+                    d.terms
+                        .items
+                        .push(item(EquipmentType::VacuumEquipment, true))
+                },
                 Production,
                 Ok(()),
             ),
             (
                 Agreed,
-                |d| d.items.push(item(EquipmentType::VacuumEquipment, true)),
+                |d| {
+                    d.terms
+                        .items
+                        .push(item(EquipmentType::VacuumEquipment, true))
+                },
                 WarehouseSale,
                 Err(vec![]),
             ),
@@ -583,7 +692,9 @@ mod tests {
             (
                 Installation,
                 |d| {
-                    d.items.push(item(EquipmentType::ClimateChamber, true));
+                    d.terms
+                        .items
+                        .push(item(EquipmentType::ClimateChamber, true));
                     d.acceptance_signed = true;
                 },
                 Service,
@@ -592,7 +703,7 @@ mod tests {
             (
                 Installation,
                 |d| {
-                    d.items = vec![item(EquipmentType::Simulator, true)];
+                    d.terms.items = vec![item(EquipmentType::Simulator, true)];
                     d.acceptance_signed = true;
                 },
                 Attestation,

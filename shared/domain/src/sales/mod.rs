@@ -8,8 +8,9 @@ pub mod routing;
 pub mod task;
 
 pub use deal::{
-    Deal, DealContact, DealItem, DealStage, DocumentRef, EquipmentType, NewDeal, Refusal,
-    ServiceDecision, check_transition, creation_problems, next_stages,
+    Deal, DealContact, DealEdit, DealItem, DealStage, DealTerms, DocumentRef, EditRefusal,
+    EquipmentType, NewDeal, Refusal, ServiceDecision, check_transition, creation_problems,
+    next_stages,
 };
 pub use event::{DealEvent, DealEventKind};
 pub use task::{Task, TaskKind, TaskStatus};

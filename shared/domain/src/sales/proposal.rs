@@ -104,7 +104,7 @@ pub fn commercial_proposal(
         &title,
     )?;
 
-    let entity = &deal.legal_entity;
+    let entity = &deal.terms.legal_entity;
     let kpp = entity
         .kpp
         .as_deref()
@@ -123,12 +123,12 @@ pub fn commercial_proposal(
         &mut row,
     )?;
     field("Адрес:", &entity.address, &mut row)?;
-    field("Контакт:", &deal.contact.name, &mut row)?;
-    field("Потребность:", &deal.needs.join("; "), &mut row)?;
-    if let Some(area) = &deal.application_area {
+    field("Контакт:", &deal.terms.contact.name, &mut row)?;
+    field("Потребность:", &deal.terms.needs.join("; "), &mut row)?;
+    if let Some(area) = &deal.terms.application_area {
         field("Область применения:", area, &mut row)?;
     }
-    if let Some(materials) = &deal.processed_materials {
+    if let Some(materials) = &deal.terms.processed_materials {
         field("Обрабатываемые материалы:", materials, &mut row)?;
     }
     row += 1;
@@ -148,7 +148,7 @@ pub fn commercial_proposal(
         sheet.write_string_with_format(header_row, column as u16, text, &header)?;
     }
     row += 1;
-    for (index, item) in deal.items.iter().enumerate() {
+    for (index, item) in deal.terms.items.iter().enumerate() {
         sheet.write_number_with_format(row, 0, (index + 1) as f64, &number)?;
         let name = if item.made_to_order {
             format!("{} (изготовление под заказ)", item.product)
@@ -202,7 +202,7 @@ mod tests {
     use super::*;
     use crate::kernel::Department;
     use crate::party::LegalEntity;
-    use crate::sales::{DealContact, DealItem, NewDeal};
+    use crate::sales::{DealContact, DealItem, DealTerms, NewDeal};
     use chrono::Utc;
 
     #[test]
@@ -213,23 +213,24 @@ mod tests {
             inquiry_id: None,
             department: Department::High,
             manager_id: "m".into(),
-            needs: vec!["насос".into()],
-            legal_entity: LegalEntity {
-                name: "ООО «Завод»".into(),
-                inn: "7707083893".into(),
-                ..Default::default()
+            terms: DealTerms {
+                needs: vec!["насос".into()],
+                legal_entity: LegalEntity {
+                    name: "ООО «Завод»".into(),
+                    inn: "7707083893".into(),
+                    ..Default::default()
+                },
+                contact: DealContact::default(),
+                application_area: Some("сушка".into()),
+                items: vec![DealItem {
+                    product: "Насос НВР-16Д".into(),
+                    equipment_type: EquipmentType::VacuumPump,
+                    quantity: 2,
+                    unit_price_kopecks: 15_000_000,
+                    made_to_order: false,
+                }],
+                ..DealTerms::default()
             },
-            contact: DealContact::default(),
-            application_area: Some("сушка".into()),
-            equipment_type: None,
-            processed_materials: None,
-            items: vec![DealItem {
-                product: "Насос НВР-16Д".into(),
-                equipment_type: EquipmentType::VacuumPump,
-                quantity: 2,
-                unit_price_kopecks: 15_000_000,
-                made_to_order: false,
-            }],
         };
         let deal = Deal {
             version: 3,
