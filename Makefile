@@ -9,7 +9,7 @@ NPM_STAMP := localstack/node_modules/.installed
 CARGO := cargo
 CRM_LOCAL := target/debug/crm-local
 
-.PHONY: install office-tools run test lint emulators emulators-stop bench package clean-state
+.PHONY: install office-tools run test lint emulators emulators-stop bench fuzz package clean-state
 
 install: $(PY_STAMP) $(NPM_STAMP) office-tools
 	$(CARGO) fetch --locked
@@ -61,11 +61,18 @@ emulators: install
 emulators-stop:
 	test ! -x $(CRM_LOCAL) || $(CRM_LOCAL) emulators stop
 
-## bench: parse + classify + extract over the fixture corpus, and webhook requests
-## against the emulators (criterion).
+## bench: parse + classify + extract over the fixture corpus, the hostile mail shapes,
+## and webhook requests against the emulators (criterion).
 bench: emulators
 	$(CARGO) bench --locked -p crm-domain --bench email_intake
+	$(CARGO) bench --locked -p crm-domain --bench hostile_mail
 	$(CARGO) bench --locked -p integration-tests --bench webhooks
+
+## fuzz: the property suite over every untrusted-input parser with many more cases
+## (FUZZ_CASES, default 100000) than `make test` runs (256), in release.
+FUZZ_CASES ?= 100000
+fuzz:
+	FUZZ_CASES=$(FUZZ_CASES) $(CARGO) test --release --locked -p crm-domain --test fuzz
 
 ## package: deployable bootstrap zips for Lambda (x86_64) in target/lambda/<function>/.
 package: install

@@ -609,6 +609,7 @@ pub(crate) mod tests {
             subject: None,
             text: "Нужен насос".into(),
             attachments: Vec::new(),
+            left_out: Vec::new(),
         };
         let inquiry = message.new_inquiry(id.into(), party_id.clone());
         store.put_inquiry(inquiry.clone());

@@ -256,6 +256,7 @@ impl InboundEmailHandler {
             subject: email.subject.clone(),
             text: email.text.clone(),
             attachments,
+            left_out: email.left_out.clone(),
         }
     }
 

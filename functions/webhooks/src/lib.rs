@@ -379,6 +379,7 @@ impl Webhooks {
             subject: inquiry.subject,
             text: inquiry.text,
             attachments: Vec::new(),
+            left_out: Vec::new(),
         };
         let intake = Intake {
             store: &self.store,

@@ -72,6 +72,7 @@ impl<S: CallStore, N: Notifier> CallDesk<'_, S, N> {
             subject: Some("Входящий звонок".to_owned()),
             text: format!("Входящий звонок с {caller_text}{line}."),
             attachments: Vec::new(),
+            left_out: Vec::new(),
         };
         let outcome = intake.register(&message).await?;
 

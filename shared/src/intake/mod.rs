@@ -389,6 +389,7 @@ mod tests {
             subject: Some("КП".into()),
             text: "Нужен насос".into(),
             attachments: Vec::new(),
+            left_out: Vec::new(),
         }
     }
 

@@ -97,17 +97,38 @@ pub struct MessageContent {
     pub text_truncated: bool,
     #[serde(default)]
     pub attachments: Vec<AttachmentRef>,
+    /// What reading the message left in the raw copy only (hostile or huge input).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub left_out: Vec<LeftOut>,
+}
+
+/// A part of a message that reading left in the raw copy, past a parsing budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeftOut {
+    /// The HTML body past its size budget.
+    Html,
+    /// The body text past what is read for fields and contacts.
+    Text,
+    /// Attachments past the number taken in.
+    Attachments,
 }
 
 impl MessageContent {
     /// The content to keep of a message: its text cut to fit an item.
-    pub fn kept(subject: Option<String>, text: &str, attachments: Vec<AttachmentRef>) -> Self {
+    pub fn kept(
+        subject: Option<String>,
+        text: &str,
+        attachments: Vec<AttachmentRef>,
+        left_out: Vec<LeftOut>,
+    ) -> Self {
         let (text, text_truncated) = truncate_text(text);
         Self {
             subject,
             text,
             text_truncated,
             attachments,
+            left_out,
         }
     }
 }

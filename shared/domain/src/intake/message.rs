@@ -2,7 +2,8 @@
 //! the one intake path matches it to a party.
 
 use super::inquiry::{
-    AttachmentRef, Inquiry, InquiryKind, InquiryStatus, Interaction, MessageContent, SourceRef,
+    AttachmentRef, Inquiry, InquiryKind, InquiryStatus, Interaction, LeftOut, MessageContent,
+    SourceRef,
 };
 use crate::party::{Channel, MatchEvidence, PersonDetails};
 use chrono::{DateTime, Utc};
@@ -21,6 +22,8 @@ pub struct InboundMessage {
     pub subject: Option<String>,
     pub text: String,
     pub attachments: Vec<AttachmentRef>,
+    /// What reading left in the raw copy only.
+    pub left_out: Vec<LeftOut>,
 }
 
 impl InboundMessage {
@@ -34,7 +37,12 @@ impl InboundMessage {
 
     /// What it said, as kept on items (the text cut to fit).
     pub fn content(&self) -> MessageContent {
-        MessageContent::kept(self.subject.clone(), &self.text, self.attachments.clone())
+        MessageContent::kept(
+            self.subject.clone(),
+            &self.text,
+            self.attachments.clone(),
+            self.left_out.clone(),
+        )
     }
 
     /// The unrouted inquiry this message opens for a new lead.

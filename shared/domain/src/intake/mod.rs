@@ -10,7 +10,7 @@ pub mod message;
 pub mod web;
 
 pub use inquiry::{
-    AttachmentRef, Inquiry, InquiryKind, InquiryRefusal, InquiryStatus, Interaction,
+    AttachmentRef, Inquiry, InquiryKind, InquiryRefusal, InquiryStatus, Interaction, LeftOut,
     MessageContent, NotALeadReason, Qualification, RoutingDecision, SourceRef,
 };
 pub use message::InboundMessage;

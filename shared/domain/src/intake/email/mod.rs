@@ -8,6 +8,7 @@ mod html;
 
 pub use classify::{EmailKind, EmailSignals, classify};
 
+use crate::intake::LeftOut;
 use crate::kernel::sha256_hex;
 use crate::party::{EmailAddress, PersonDetails, PhoneNumber, PhoneParse};
 use classify::{count_timestamped_lines, is_jivo_address, is_robot_address};
@@ -17,6 +18,16 @@ use serde::Serialize;
 
 /// The largest message intake reads. SES inbound delivers at most 40 MB to S3.
 pub const MAX_MESSAGE_BYTES: usize = 40 * 1024 * 1024;
+
+/// The largest HTML body turned into text; the rest stays in the raw copy.
+pub const MAX_HTML_BYTES: usize = 4 * 1024 * 1024;
+
+/// The most body text read for fields, contacts and classification (what is kept on the
+/// inquiry is smaller still); the rest stays in the raw copy.
+pub const MAX_READ_TEXT_BYTES: usize = 512 * 1024;
+
+/// The most attachments taken in from one message; the rest stay in the raw copy.
+pub const MAX_ATTACHMENTS: usize = 50;
 
 /// Headers of which a real message has at least one; bytes without any are not mail.
 const MESSAGE_HEADERS: &[&str] = &[
@@ -69,6 +80,8 @@ pub struct InboundEmail {
     pub subject: Option<String>,
     pub text: String,
     pub attachments: Vec<EmailAttachment>,
+    /// What reading left in the raw copy only, past a budget.
+    pub left_out: Vec<LeftOut>,
     /// Why no sender could be read, when none could.
     #[serde(skip)]
     pub sender_problem: Option<&'static str>,
@@ -103,7 +116,8 @@ pub fn parse_email(raw: &[u8]) -> Result<InboundEmail, EmailParseError> {
         .subject()
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty());
-    let text = body_text(&message);
+    let mut left_out = Vec::new();
+    let text = body_text(&message, &mut left_out);
     let from = first_address(message.from());
     let reply_to = first_address(message.reply_to());
     let fields = labelled_fields(&text);
@@ -140,7 +154,8 @@ pub fn parse_email(raw: &[u8]) -> Result<InboundEmail, EmailParseError> {
         contact,
         subject,
         text,
-        attachments: attachments(&message),
+        attachments: attachments(&message, &mut left_out),
+        left_out,
         sender_problem,
     })
 }
@@ -205,17 +220,42 @@ fn first_address(address: Option<&Address<'_>>) -> Option<(EmailAddress, Option<
 }
 
 /// The main text of a message: the first text body, else the first HTML body as text.
-fn body_text(message: &Message<'_>) -> String {
+/// Both are cut to their budgets ([`MAX_HTML_BYTES`], [`MAX_READ_TEXT_BYTES`]), noted in
+/// `left_out`.
+fn body_text(message: &Message<'_>, left_out: &mut Vec<LeftOut>) -> String {
     let html_only = message
         .text_bodies()
         .next()
         .is_some_and(|part| matches!(part.body, PartType::Html(_)));
     let text = if html_only {
-        message.body_html(0).map(|html| html::to_text(&html))
+        message.body_html(0).map(|html| {
+            let (html, cut) = cut_to(&html, MAX_HTML_BYTES);
+            if cut {
+                left_out.push(LeftOut::Html);
+            }
+            html::to_text(html)
+        })
     } else {
         message.body_text(0).map(|t| t.replace("\r\n", "\n"))
     };
-    text.map(|t| t.trim().to_owned()).unwrap_or_default()
+    let text = text.unwrap_or_default();
+    let (text, cut) = cut_to(text.trim(), MAX_READ_TEXT_BYTES);
+    if cut {
+        left_out.push(LeftOut::Text);
+    }
+    text.to_owned()
+}
+
+/// `text` cut to at most `max` bytes on a character boundary, and whether it was cut.
+fn cut_to(text: &str, max: usize) -> (&str, bool) {
+    if text.len() <= max {
+        return (text, false);
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    (&text[..end], true)
 }
 
 /// Who the message is from, by its kind: site forms and Jivo carry the person in the body
@@ -268,10 +308,18 @@ fn extract_person(
     }
 }
 
-fn attachments(message: &Message<'_>) -> Vec<EmailAttachment> {
-    message
-        .attachments()
-        .filter(|part| !matches!(part.body, PartType::Multipart(_)))
+/// The first [`MAX_ATTACHMENTS`] files; more is noted in `left_out`.
+fn attachments(message: &Message<'_>, left_out: &mut Vec<LeftOut>) -> Vec<EmailAttachment> {
+    let files = || {
+        message
+            .attachments()
+            .filter(|part| !matches!(part.body, PartType::Multipart(_)))
+    };
+    if files().nth(MAX_ATTACHMENTS).is_some() {
+        left_out.push(LeftOut::Attachments);
+    }
+    files()
+        .take(MAX_ATTACHMENTS)
         .enumerate()
         .map(|(index, part)| {
             let content_type = part
