@@ -69,10 +69,12 @@ bench: emulators
 	$(CARGO) bench --locked -p integration-tests --bench webhooks
 
 ## fuzz: the property suite over every untrusted-input parser with many more cases
-## (FUZZ_CASES, default 100000) than `make test` runs (256), in release.
+## (FUZZ_CASES, default 100000) than `make test` runs (256, fixed seed), from a random
+## seed (FUZZ_SEED=random; give a number to repeat a run), in release.
 FUZZ_CASES ?= 100000
+FUZZ_SEED ?= random
 fuzz:
-	FUZZ_CASES=$(FUZZ_CASES) $(CARGO) test --release --locked -p crm-domain --test fuzz
+	FUZZ_CASES=$(FUZZ_CASES) FUZZ_SEED=$(FUZZ_SEED) $(CARGO) test --release --locked -p crm-domain --test fuzz
 
 ## package: deployable bootstrap zips for Lambda (x86_64) in target/lambda/<function>/.
 package: install

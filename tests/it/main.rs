@@ -1,6 +1,7 @@
 //! Integration tests against LocalStack and DynamoDB Local (`make test` starts them).
 //! Each test creates its own stack from `infra/template.yaml`, so they run in parallel.
 
+mod access;
 mod api;
 mod email_intake;
 mod local_triggers;

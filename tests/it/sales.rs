@@ -7,7 +7,7 @@ use integration_tests::{TestStack, email_from};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-fn items(page: &Value) -> &Vec<Value> {
+pub(crate) fn items(page: &Value) -> &Vec<Value> {
     page["items"].as_array().expect("a list has items")
 }
 
@@ -42,12 +42,12 @@ fn chamber() -> Value {
     json!([{ "product": "Камера КТХ-1000", "equipment_type": "climate_chamber", "quantity": 1, "unit_price_kopecks": 250_000_000, "made_to_order": true }])
 }
 
-fn pumps() -> Value {
+pub(crate) fn pumps() -> Value {
     json!([{ "product": "Насос НВР-16Д", "equipment_type": "vacuum_pump", "quantity": 2, "unit_price_kopecks": 15_000_000, "made_to_order": false }])
 }
 
 /// A lead from an email, routed by a head to the stack's manager; returns the inquiry id.
-async fn routed_inquiry(t: &TestStack, from: &str) -> String {
+pub(crate) async fn routed_inquiry(t: &TestStack, from: &str) -> String {
     t.deliver(&email_from(from, "Запрос", "Нужна камера")).await;
     t.process_inbound(1).await;
     let unrouted = t.get_as_head("/api/inquiries?status=unrouted").await;
@@ -67,7 +67,7 @@ async fn routed_inquiry(t: &TestStack, from: &str) -> String {
 }
 
 /// A deal qualified from a routed inquiry by the stack's manager.
-async fn new_deal(t: &TestStack, from: &str, lines: Value) -> Value {
+pub(crate) async fn new_deal(t: &TestStack, from: &str, lines: Value) -> Value {
     let inquiry = routed_inquiry(t, from).await;
     let (status, deal) = t
         .api_call(

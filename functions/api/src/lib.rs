@@ -7,9 +7,10 @@
 //! The sales process ([`sales`]): routing, qualification, deals and their stages, the
 //! commercial proposal, audit trails. Tasks ([`tasks`]).
 //!
-//! Roles: a head sees and changes everything in their department and routes every
-//! unrouted inquiry; a manager their own inquiries, deals and tasks; marketers and the
-//! warehouse read, but never edit deals; marketers give "call client" tasks.
+//! Access (`crm_domain::staff::access`, table in `SECURITY.md`): the caller must be an
+//! active employee whose record has the token's role; each route of [`routes::ROUTES`]
+//! names the capability the role needs, checked once in the router; handlers check that
+//! each record is within the caller's scope ([`Caller::check_sees`]).
 
 mod reads;
 pub mod routes;
@@ -18,7 +19,7 @@ mod tasks;
 
 use crm_domain::kernel::{Department, ErrorKind};
 use crm_domain::sales::proposal::Seller;
-use crm_domain::staff::{Employee, Role};
+use crm_domain::staff::{Actor, Owner, Role};
 use crm_shared::adapters::{AwsClients, Blobs, Cursor, DynamoStore, ListError, SqsDealEvents};
 use crm_shared::auth::Principal;
 use crm_shared::config::{BaseConfig, ConfigError, EnvReader};
@@ -253,16 +254,6 @@ pub fn principal(request: &Request) -> Result<Principal, ApiError> {
     Principal::from_claims(&claims).map_err(|e| unauthorized(e.to_string()))
 }
 
-/// Correspondence and inquiries are for sales and marketing staff, not the warehouse.
-pub(crate) fn may_read_correspondence(principal: &Principal) -> Result<(), ApiError> {
-    if principal.role == Role::Warehouse {
-        return Err(ApiError::forbidden(
-            "the warehouse role cannot read inquiries or correspondence",
-        ));
-    }
-    Ok(())
-}
-
 pub(crate) fn valid_id(id: &str) -> Result<&str, ApiError> {
     let valid = !id.is_empty()
         && id.len() <= 80
@@ -285,23 +276,35 @@ pub(crate) fn body<T: DeserializeOwned>(request: &Request) -> Result<T, ApiError
 }
 
 /// The authenticated caller with their employee record (for department scope).
+/// The employee behind a request: an active employee record whose role matches the
+/// token's ([`Api::caller`]); nobody else gets past the router.
 pub(crate) struct Caller {
-    pub principal: Principal,
-    pub employee: Option<Employee>,
+    pub actor: Actor,
 }
 
 impl Caller {
     pub fn id(&self) -> &str {
-        &self.principal.employee_id
+        &self.actor.id
     }
 
     pub fn role(&self) -> Role {
-        self.principal.role
+        self.actor.role
     }
 
     /// A head's department; `None` for a head of all departments (or an admin).
     pub fn department(&self) -> Option<Department> {
-        self.employee.as_ref().and_then(|e| e.department)
+        self.actor.department
+    }
+
+    /// 403 unless the record is within the caller's scope.
+    pub fn check_sees(&self, owner: Owner<'_>, what: &str) -> Result<(), ApiError> {
+        if self.actor.sees(owner) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "this {what} belongs to another manager or department"
+            )))
+        }
     }
 }
 
@@ -334,18 +337,24 @@ impl Api {
         }
     }
 
+    /// The caller of a request: the token's subject must be an active employee whose
+    /// record carries the token's role. A token alone grants nothing.
     pub(crate) async fn caller(&self, principal: Principal) -> Result<Caller, ApiError> {
-        let employee = self.store.employee(&principal.employee_id).await?;
-        Ok(Caller {
-            principal,
-            employee,
-        })
+        match self.store.employee(&principal.employee_id).await? {
+            Some(employee) if employee.active && employee.role == principal.role => Ok(Caller {
+                actor: Actor::of(&employee),
+            }),
+            Some(employee) if employee.active => Err(ApiError::forbidden(
+                "the token's role is not this employee's role",
+            )),
+            _ => Err(ApiError::forbidden("not an active employee")),
+        }
     }
 
     async fn route(&self, request: &Request) -> Result<Response<Body>, ApiError> {
         let path = request.raw_http_path().trim_end_matches('/').to_owned();
         let method = request.method().as_str().to_owned();
-        let (endpoint, params) = match routes::find(&method, &path) {
+        let (route, params) = match routes::find(&method, &path) {
             Ok(found) => found,
             Err(NoRoute::MethodNotAllowed) => {
                 principal(request)?;
@@ -357,6 +366,7 @@ impl Api {
             }
             Err(NoRoute::NotFound) => return Err(ApiError::not_found()),
         };
+        let endpoint = route.endpoint;
         // Every `{…}` of the table is an id, except the audit trail's entity name.
         let ids = match endpoint {
             Endpoint::Audit => vec![params[0].to_owned(), valid_id(params[1])?.to_owned()],
@@ -366,7 +376,16 @@ impl Api {
                 .collect::<Result<Vec<_>, _>>()?,
         };
         let id = || ids.first().cloned().unwrap_or_default();
-        let principal = principal(request)?;
+        // The one place access is decided for a route: who the caller is, and whether
+        // their role has the route's capability. Handlers then check record scope.
+        let caller = &self.caller(principal(request)?).await?;
+        if !caller.actor.may(route.capability) {
+            return Err(ApiError::forbidden(format!(
+                "the {} role may not {}",
+                caller.role(),
+                route.capability.code().replace('_', " ")
+            )));
+        }
         let query = Query::of(request);
         let source = format!(
             "api:{}",
@@ -376,40 +395,22 @@ impl Api {
             }
         );
         match endpoint {
-            Endpoint::ListInquiries => self.list_inquiries(&principal, &query).await,
+            Endpoint::ListInquiries => self.list_inquiries(caller, &query).await,
             Endpoint::ListCounterparties => self.list_counterparties(&query).await,
-            Endpoint::Counterparty => self.counterparty(&id()).await,
-            Endpoint::Timeline => {
-                may_read_correspondence(&principal)?;
-                self.timeline(&id(), &query).await
-            }
-            Endpoint::RouteInquiries => {
-                self.route_inquiries(principal, body(request)?, &source)
-                    .await
-            }
-            Endpoint::QualifyInquiry => {
-                self.qualify(principal, &id(), body(request)?, &source)
-                    .await
-            }
-            Endpoint::ListDeals => self.list_deals(principal, &query).await,
-            Endpoint::Deal => self.get_deal(principal, &id()).await,
-            Endpoint::EditDeal => {
-                self.edit_deal(principal, &id(), body(request)?, &source)
-                    .await
-            }
-            Endpoint::MoveDeal => {
-                self.move_deal(principal, &id(), body(request)?, &source)
-                    .await
-            }
-            Endpoint::Proposal => {
-                self.proposal(principal, &id(), body(request)?, &source)
-                    .await
-            }
-            Endpoint::DocumentUrl => self.document_url(principal, &ids[0], &ids[1]).await,
-            Endpoint::Audit => self.audit(principal, &ids[0], &ids[1]).await,
-            Endpoint::ListTasks => self.list_tasks(principal, &query).await,
-            Endpoint::CreateTask => self.create_task(principal, body(request)?, &source).await,
-            Endpoint::CompleteTask => self.complete_task(principal, &id(), &source).await,
+            Endpoint::Counterparty => self.counterparty(caller, &id()).await,
+            Endpoint::Timeline => self.timeline(caller, &id(), &query).await,
+            Endpoint::RouteInquiries => self.route_inquiries(caller, body(request)?, &source).await,
+            Endpoint::QualifyInquiry => self.qualify(caller, &id(), body(request)?, &source).await,
+            Endpoint::ListDeals => self.list_deals(caller, &query).await,
+            Endpoint::Deal => self.get_deal(caller, &id()).await,
+            Endpoint::EditDeal => self.edit_deal(caller, &id(), body(request)?, &source).await,
+            Endpoint::MoveDeal => self.move_deal(caller, &id(), body(request)?, &source).await,
+            Endpoint::Proposal => self.proposal(caller, &id(), body(request)?, &source).await,
+            Endpoint::DocumentUrl => self.document_url(caller, &ids[0], &ids[1]).await,
+            Endpoint::Audit => self.audit(caller, &ids[0], &ids[1]).await,
+            Endpoint::ListTasks => self.list_tasks(caller, &query).await,
+            Endpoint::CreateTask => self.create_task(caller, body(request)?, &source).await,
+            Endpoint::CompleteTask => self.complete_task(caller, &id(), &source).await,
         }
     }
 }

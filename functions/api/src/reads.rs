@@ -1,12 +1,13 @@
-//! Reads: inquiries (a manager sees their own), counterparties, a counterparty with its
-//! contacts, its correspondence timeline.
+//! Reads: inquiries (a manager sees their own, a head their department's and the
+//! unrouted), counterparties, a counterparty with its contacts (or only its name and owner
+//! when it is someone else's), its correspondence timeline.
 
-use crate::{Api, ApiError, Query, json, may_read_correspondence};
+use crate::{Api, ApiError, Caller, Query, json};
 use crm_domain::intake::{Inquiry, InquiryKind, InquiryStatus};
 use crm_domain::party::{Channel, CounterpartyKind};
 use crm_domain::staff::Role;
 use crm_shared::adapters::{InquiryFilter, Page};
-use crm_shared::auth::Principal;
+use crm_shared::ports::Directory;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use serde::Serialize;
@@ -22,10 +23,9 @@ struct ListedInquiry<'a> {
 impl Api {
     pub(crate) async fn list_inquiries(
         &self,
-        principal: &Principal,
+        caller: &Caller,
         query: &Query,
     ) -> Result<Response<Body>, ApiError> {
-        may_read_correspondence(principal)?;
         let filter = InquiryFilter {
             status: query.code(
                 "status",
@@ -38,7 +38,10 @@ impl Api {
                 "jivo_chat, site_form, manual, call",
             )?,
             channel: query.code("channel", Channel::from_code, "email, phone, chat, form")?,
-            manager_id: (principal.role == Role::Manager).then(|| principal.employee_id.clone()),
+            manager_id: (caller.role() == Role::Manager).then(|| caller.id().to_owned()),
+            department: (caller.role() == Role::Head)
+                .then(|| caller.department())
+                .flatten(),
         };
         let page = self
             .store
@@ -71,20 +74,49 @@ impl Api {
         Ok(json(StatusCode::OK, &page))
     }
 
-    pub(crate) async fn counterparty(&self, id: &str) -> Result<Response<Body>, ApiError> {
+    /// A counterparty with its contacts; when it is outside the caller's scope, its name
+    /// and owner only (so a manager sees the client is taken).
+    pub(crate) async fn counterparty(
+        &self,
+        caller: &Caller,
+        id: &str,
+    ) -> Result<Response<Body>, ApiError> {
         let detail = self
             .store
             .counterparty_detail(id)
             .await?
             .ok_or_else(ApiError::not_found)?;
-        Ok(json(StatusCode::OK, &detail))
+        let party = &detail.counterparty;
+        if caller.actor.sees_contacts(party.owner()) {
+            return Ok(json(StatusCode::OK, &detail));
+        }
+        Ok(json(
+            StatusCode::OK,
+            &serde_json::json!({
+                "id": party.id,
+                "kind": party.kind,
+                "name": party.name,
+                "company": party.company,
+                "responsible_manager_id": party.responsible_manager_id,
+                "department": party.department,
+                "contacts_hidden": true,
+            }),
+        ))
     }
 
+    /// The correspondence of a counterparty within the caller's scope.
     pub(crate) async fn timeline(
         &self,
+        caller: &Caller,
         id: &str,
         query: &Query,
     ) -> Result<Response<Body>, ApiError> {
+        let party = self
+            .store
+            .counterparty(id)
+            .await?
+            .ok_or_else(ApiError::not_found)?;
+        caller.check_sees(party.owner(), "counterparty")?;
         let page = self
             .store
             .timeline(id, query.limit()?, query.cursor()?.as_ref())

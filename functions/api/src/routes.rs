@@ -1,6 +1,9 @@
 //! The API's one route table. The router, the 404/405 answers (and next the OpenAPI
 //! document) all come from [`ROUTES`]; a test fails when `infra/template.yaml` declares
-//! other routes for the function.
+//! other routes for the function. Each route names the capability its caller's role
+//! needs; `SECURITY.md`'s table is checked against it.
+
+use crm_domain::staff::Capability;
 
 /// What a request asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,52 +26,128 @@ pub enum Endpoint {
     CompleteTask,
 }
 
-/// One route: method, path template (`{name}` is one path segment), endpoint.
+/// One route: method, path template (`{name}` is one path segment), endpoint, and the
+/// capability a caller's role must have (the access policy, `crm_domain::staff::access`).
 #[derive(Debug, Clone, Copy)]
 pub struct Route {
     pub method: &'static str,
     pub path: &'static str,
     pub endpoint: Endpoint,
+    pub capability: Capability,
 }
 
-const fn route(method: &'static str, path: &'static str, endpoint: Endpoint) -> Route {
+const fn route(
+    method: &'static str,
+    path: &'static str,
+    endpoint: Endpoint,
+    capability: Capability,
+) -> Route {
     Route {
         method,
         path,
         endpoint,
+        capability,
     }
 }
 
 /// Every route of the API.
 pub const ROUTES: &[Route] = &[
-    route("GET", "/api/inquiries", Endpoint::ListInquiries),
-    route("POST", "/api/inquiries/route", Endpoint::RouteInquiries),
+    route(
+        "GET",
+        "/api/inquiries",
+        Endpoint::ListInquiries,
+        Capability::ReadInquiries,
+    ),
+    route(
+        "POST",
+        "/api/inquiries/route",
+        Endpoint::RouteInquiries,
+        Capability::RouteInquiries,
+    ),
     route(
         "POST",
         "/api/inquiries/{id}/qualify",
         Endpoint::QualifyInquiry,
+        Capability::QualifyInquiries,
     ),
-    route("GET", "/api/counterparties", Endpoint::ListCounterparties),
-    route("GET", "/api/counterparties/{id}", Endpoint::Counterparty),
+    route(
+        "GET",
+        "/api/counterparties",
+        Endpoint::ListCounterparties,
+        Capability::ListCounterparties,
+    ),
+    route(
+        "GET",
+        "/api/counterparties/{id}",
+        Endpoint::Counterparty,
+        Capability::ReadCounterparty,
+    ),
     route(
         "GET",
         "/api/counterparties/{id}/timeline",
         Endpoint::Timeline,
+        Capability::ReadCorrespondence,
     ),
-    route("GET", "/api/deals", Endpoint::ListDeals),
-    route("GET", "/api/deals/{id}", Endpoint::Deal),
-    route("PATCH", "/api/deals/{id}", Endpoint::EditDeal),
-    route("POST", "/api/deals/{id}/stage", Endpoint::MoveDeal),
-    route("POST", "/api/deals/{id}/proposal", Endpoint::Proposal),
+    route(
+        "GET",
+        "/api/deals",
+        Endpoint::ListDeals,
+        Capability::ReadDeals,
+    ),
+    route(
+        "GET",
+        "/api/deals/{id}",
+        Endpoint::Deal,
+        Capability::ReadDeals,
+    ),
+    route(
+        "PATCH",
+        "/api/deals/{id}",
+        Endpoint::EditDeal,
+        Capability::ChangeDeals,
+    ),
+    route(
+        "POST",
+        "/api/deals/{id}/stage",
+        Endpoint::MoveDeal,
+        Capability::ChangeDeals,
+    ),
+    route(
+        "POST",
+        "/api/deals/{id}/proposal",
+        Endpoint::Proposal,
+        Capability::ChangeDeals,
+    ),
     route(
         "GET",
         "/api/deals/{id}/documents/{document}/url",
         Endpoint::DocumentUrl,
+        Capability::ReadDocuments,
     ),
-    route("GET", "/api/audit/{entity}/{id}", Endpoint::Audit),
-    route("GET", "/api/tasks", Endpoint::ListTasks),
-    route("POST", "/api/tasks", Endpoint::CreateTask),
-    route("POST", "/api/tasks/{id}/complete", Endpoint::CompleteTask),
+    route(
+        "GET",
+        "/api/audit/{entity}/{id}",
+        Endpoint::Audit,
+        Capability::ReadAudit,
+    ),
+    route(
+        "GET",
+        "/api/tasks",
+        Endpoint::ListTasks,
+        Capability::ReadTasks,
+    ),
+    route(
+        "POST",
+        "/api/tasks",
+        Endpoint::CreateTask,
+        Capability::CreateTasks,
+    ),
+    route(
+        "POST",
+        "/api/tasks/{id}/complete",
+        Endpoint::CompleteTask,
+        Capability::CompleteTasks,
+    ),
 ];
 
 /// Why no route answers a request.
@@ -96,13 +175,13 @@ fn captures<'p>(template: &str, path: &'p str) -> Option<Vec<&'p str>> {
     }
 }
 
-/// The endpoint for `method` and `path`, with the captured path parameters.
-pub fn find<'p>(method: &str, path: &'p str) -> Result<(Endpoint, Vec<&'p str>), NoRoute> {
+/// The route for `method` and `path`, with the captured path parameters.
+pub fn find<'p>(method: &str, path: &'p str) -> Result<(&'static Route, Vec<&'p str>), NoRoute> {
     let mut path_exists = false;
     for route in ROUTES {
         if let Some(params) = captures(route.path, path) {
             if route.method == method {
-                return Ok((route.endpoint, params));
+                return Ok((route, params));
             }
             path_exists = true;
         }
@@ -117,32 +196,37 @@ pub fn find<'p>(method: &str, path: &'p str) -> Result<(Endpoint, Vec<&'p str>),
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crm_domain::staff::Role;
     use std::collections::BTreeSet;
+
+    fn found<'p>(method: &str, path: &'p str) -> Result<(Endpoint, Vec<&'p str>), NoRoute> {
+        find(method, path).map(|(route, params)| (route.endpoint, params))
+    }
 
     #[test]
     fn requests_find_their_endpoint_or_a_reason() {
         assert_eq!(
-            find("GET", "/api/deals/d1/documents/proposal-v1/url"),
+            found("GET", "/api/deals/d1/documents/proposal-v1/url"),
             Ok((Endpoint::DocumentUrl, vec!["d1", "proposal-v1"]))
         );
         assert_eq!(
-            find("PATCH", "/api/deals/d1/"),
+            found("PATCH", "/api/deals/d1/"),
             Ok((Endpoint::EditDeal, vec!["d1"]))
         );
         assert_eq!(
-            find("DELETE", "/api/deals/d1"),
+            found("DELETE", "/api/deals/d1"),
             Err(NoRoute::MethodNotAllowed)
         );
         assert_eq!(
-            find("GET", "/api/audit/deal/d1"),
+            found("GET", "/api/audit/deal/d1"),
             Ok((Endpoint::Audit, vec!["deal", "d1"]))
         );
         assert_eq!(
-            find("PUT", "/api/audit/deal/d1"),
+            found("PUT", "/api/audit/deal/d1"),
             Err(NoRoute::MethodNotAllowed)
         );
-        assert_eq!(find("GET", "/api/deals//stage"), Err(NoRoute::NotFound));
-        assert_eq!(find("GET", "/api/nothing"), Err(NoRoute::NotFound));
+        assert_eq!(found("GET", "/api/deals//stage"), Err(NoRoute::NotFound));
+        assert_eq!(found("GET", "/api/nothing"), Err(NoRoute::NotFound));
     }
 
     /// The routes `infra/template.yaml` gives the API function: `METHOD /path`.
@@ -165,6 +249,92 @@ mod tests {
                 )
             })
             .collect()
+    }
+
+    /// What a role sees through a route, read off the policy itself: `—` (403), `own`,
+    /// `department` (and what is not routed yet), `all`, or `names` (a counterparty's name
+    /// and owner, no contacts).
+    fn scope(role: Role, route: &Route) -> &'static str {
+        use crm_domain::kernel::{Department, Owner};
+        use crm_domain::staff::{Actor, permits};
+        if !permits(role, route.capability) {
+            return "—";
+        }
+        match route.capability {
+            Capability::ListCounterparties => return "all",
+            Capability::ReadTasks | Capability::CreateTasks | Capability::CompleteTasks => {
+                return "task rule";
+            }
+            _ => {}
+        }
+        let actor = Actor {
+            id: "me".into(),
+            role,
+            department: Some(Department::High),
+        };
+        let colleague = Owner {
+            manager_id: Some("colleague"),
+            department: Some(Department::High),
+        };
+        let elsewhere = Owner {
+            manager_id: Some("other"),
+            department: Some(Department::Thermal),
+        };
+        let sees = |owner| {
+            if route.capability == Capability::ReadCounterparty {
+                actor.sees_contacts(owner)
+            } else {
+                actor.sees(owner)
+            }
+        };
+        if sees(elsewhere) {
+            "all"
+        } else if sees(colleague) {
+            "department"
+        } else if route.capability == Capability::ReadCounterparty {
+            if role == Role::Manager {
+                "own; names of others"
+            } else {
+                "names"
+            }
+        } else {
+            "own"
+        }
+    }
+
+    /// The access table of `SECURITY.md`, generated from the route table and the policy.
+    fn access_table() -> String {
+        let mut table = String::from("| route |");
+        for role in Role::ALL {
+            table.push_str(&format!(" {role} |"));
+        }
+        table.push_str("\n|---|");
+        table.push_str(&"---|".repeat(Role::ALL.len()));
+        for route in ROUTES {
+            table.push_str(&format!("\n| `{} {}` |", route.method, route.path));
+            for role in Role::ALL {
+                table.push_str(&format!(" {} |", scope(role, route)));
+            }
+        }
+        table
+    }
+
+    #[test]
+    fn security_md_shows_the_access_policy_the_code_enforces() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../SECURITY.md");
+        let text = std::fs::read_to_string(path).unwrap();
+        let start = "<!-- access-table: generated by functions/api/src/routes.rs -->\n";
+        let block = text
+            .split_once(start)
+            .and_then(|(_, rest)| rest.split_once("\n<!-- /access-table -->"))
+            .map(|(block, _)| block)
+            .expect("SECURITY.md has the access-table markers");
+        assert_eq!(
+            block,
+            access_table(),
+            "SECURITY.md's table differs from the code; the table the code enforces is:\n{}",
+            access_table()
+        );
     }
 
     #[test]

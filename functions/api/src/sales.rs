@@ -16,7 +16,7 @@ use crm_domain::sales::{
 };
 use crm_domain::staff::Role;
 use crm_shared::adapters::dynamo::DealScope;
-use crm_shared::auth::Principal;
+use crm_shared::ports::Directory;
 use crm_shared::sales::deals::DealSaveError;
 use crm_shared::sales::ports::DealWrite;
 use crm_shared::sales::qualification::{Qualified, Qualifier, QualifyAs, QualifyError};
@@ -68,32 +68,6 @@ pub(crate) struct VersionRequest {
     version: u64,
 }
 
-fn is_head(caller: &Caller) -> bool {
-    matches!(caller.role(), Role::Head | Role::Admin)
-}
-
-/// May the caller see this deal? Heads: their department (or all); managers: their own;
-/// marketers and the warehouse: read only.
-fn may_read_deal(caller: &Caller, deal: &Deal) -> Result<(), ApiError> {
-    let allowed = match caller.role() {
-        Role::Admin | Role::Marketer | Role::Warehouse => true,
-        Role::Head => caller.department().is_none_or(|d| d == deal.department),
-        Role::Manager => deal.manager_id == caller.id(),
-    };
-    allowed
-        .then_some(())
-        .ok_or_else(|| ApiError::forbidden("this deal belongs to another manager or department"))
-}
-
-fn may_edit_deal(caller: &Caller, deal: &Deal) -> Result<(), ApiError> {
-    if matches!(caller.role(), Role::Marketer | Role::Warehouse) {
-        return Err(ApiError::forbidden(
-            "marketing and the warehouse do not edit deals",
-        ));
-    }
-    may_read_deal(caller, deal)
-}
-
 fn save_error(error: DealSaveError) -> ApiError {
     match error {
         DealSaveError::Conflict(version) => ApiError::conflict(format!(
@@ -141,14 +115,10 @@ impl Api {
     /// Routes one or many inquiries to a department and a manager (heads only).
     pub(crate) async fn route_inquiries(
         &self,
-        principal: Principal,
+        caller: &Caller,
         request: RouteRequest,
         source: &str,
     ) -> Result<Response<Body>, ApiError> {
-        let caller = self.caller(principal).await?;
-        if !is_head(&caller) {
-            return Err(ApiError::forbidden("only a sales head routes inquiries"));
-        }
         if request.inquiry_ids.is_empty() || request.inquiry_ids.len() > 100 {
             return Err(ApiError::bad_request(
                 "inquiry_ids must list 1 to 100 inquiries",
@@ -179,27 +149,18 @@ impl Api {
     /// Records the outcome of first processing.
     pub(crate) async fn qualify(
         &self,
-        principal: Principal,
+        caller: &Caller,
         id: &str,
         request: QualifyRequest,
         source: &str,
     ) -> Result<Response<Body>, ApiError> {
-        let caller = self.caller(principal).await?;
         let old = self
             .store
             .inquiry(id)
             .await?
             .ok_or_else(ApiError::not_found)?;
-        let assigned = old.manager_id.as_deref() == Some(caller.id());
-        let heads_department = is_head(&caller)
-            && caller
-                .department()
-                .is_none_or(|d| old.department == Some(d));
-        if !(assigned || heads_department) {
-            return Err(ApiError::forbidden(
-                "only the assigned manager or their head qualifies this inquiry",
-            ));
-        }
+        // Managers see the inquiries routed to them; heads their department's.
+        caller.check_sees(old.owner(), "inquiry")?;
         let outcome = match request {
             QualifyRequest::NotALead { reason, comment } => {
                 if let Err(refusal) = old.check_qualifiable() {
@@ -232,10 +193,9 @@ impl Api {
 
     pub(crate) async fn list_deals(
         &self,
-        principal: Principal,
+        caller: &Caller,
         query: &Query,
     ) -> Result<Response<Body>, ApiError> {
-        let caller = self.caller(principal).await?;
         let asked = query.code(
             "department",
             Department::from_code,
@@ -266,7 +226,7 @@ impl Api {
 
     async fn load_deal(&self, caller: &Caller, id: &str) -> Result<Deal, ApiError> {
         let deal = self.store.deal(id).await?.ok_or_else(ApiError::not_found)?;
-        may_read_deal(caller, &deal)?;
+        caller.check_sees(deal.owner(), "deal")?;
         Ok(deal)
     }
 
@@ -278,7 +238,6 @@ impl Api {
         version: u64,
     ) -> Result<Deal, ApiError> {
         let deal = self.load_deal(caller, id).await?;
-        may_edit_deal(caller, &deal)?;
         if version != deal.version {
             return Err(ApiError::conflict(format!(
                 "the deal is at version {}, not {version}",
@@ -290,11 +249,10 @@ impl Api {
 
     pub(crate) async fn get_deal(
         &self,
-        principal: Principal,
+        caller: &Caller,
         id: &str,
     ) -> Result<Response<Body>, ApiError> {
-        let caller = self.caller(principal).await?;
-        let deal = self.load_deal(&caller, id).await?;
+        let deal = self.load_deal(caller, id).await?;
         let next = next_stages(&deal);
         Ok(json(
             StatusCode::OK,
@@ -304,13 +262,12 @@ impl Api {
 
     pub(crate) async fn edit_deal(
         &self,
-        principal: Principal,
+        caller: &Caller,
         id: &str,
         edit: EditRequest,
         source: &str,
     ) -> Result<Response<Body>, ApiError> {
-        let caller = self.caller(principal).await?;
-        let old = self.deal_for_change(&caller, id, edit.version).await?;
+        let old = self.deal_for_change(caller, id, edit.version).await?;
         let new = old.edited(edit.edit).map_err(|refusal| match refusal {
             EditRefusal::Final(_) => ApiError::conflict(refusal.to_string()),
             EditRefusal::Missing(missing) => {
@@ -328,20 +285,19 @@ impl Api {
             return Ok(json(StatusCode::OK, &old));
         }
         let new = self
-            .commit(&caller, &old, new, DealEventKind::Edited { fields }, source)
+            .commit(caller, &old, new, DealEventKind::Edited { fields }, source)
             .await?;
         Ok(json(StatusCode::OK, &new))
     }
 
     pub(crate) async fn move_deal(
         &self,
-        principal: Principal,
+        caller: &Caller,
         id: &str,
         request: StageRequest,
         source: &str,
     ) -> Result<Response<Body>, ApiError> {
-        let caller = self.caller(principal).await?;
-        let old = self.deal_for_change(&caller, id, request.version).await?;
+        let old = self.deal_for_change(caller, id, request.version).await?;
         let to = DealStage::from_code(&request.to)
             .ok_or_else(|| ApiError::bad_request("to must be a deal stage"))?;
         let mut candidate = old.clone();
@@ -355,7 +311,7 @@ impl Api {
             from: old.stage,
             to,
         };
-        let new = self.commit(&caller, &old, new, kind, source).await?;
+        let new = self.commit(caller, &old, new, kind, source).await?;
         Ok(json(StatusCode::OK, &new))
     }
 
@@ -363,13 +319,12 @@ impl Api {
     /// `equipment_selection` deal to `proposal`. Answers with a 15-minute download link.
     pub(crate) async fn proposal(
         &self,
-        principal: Principal,
+        caller: &Caller,
         id: &str,
         request: VersionRequest,
         source: &str,
     ) -> Result<Response<Body>, ApiError> {
-        let caller = self.caller(principal).await?;
-        let old = self.deal_for_change(&caller, id, request.version).await?;
+        let old = self.deal_for_change(caller, id, request.version).await?;
         if old.terms.items.is_empty() {
             return Err(ApiError::missing(
                 "a proposal needs items",
@@ -426,7 +381,7 @@ impl Api {
                 fields: vec!["documents".into(), "proposal_sent_at".into()],
             }
         };
-        let new = self.commit(&caller, &old, new, kind, source).await?;
+        let new = self.commit(caller, &old, new, kind, source).await?;
         let url = self.presigned(&document.key).await?;
         Ok(json(
             StatusCode::OK,
@@ -455,12 +410,11 @@ impl Api {
 
     pub(crate) async fn document_url(
         &self,
-        principal: Principal,
+        caller: &Caller,
         id: &str,
         document_id: &str,
     ) -> Result<Response<Body>, ApiError> {
-        let caller = self.caller(principal).await?;
-        let deal = self.load_deal(&caller, id).await?;
+        let deal = self.load_deal(caller, id).await?;
         let document = deal
             .documents
             .iter()
@@ -476,17 +430,36 @@ impl Api {
     /// The audit trail of a record, oldest first.
     pub(crate) async fn audit(
         &self,
-        principal: Principal,
+        caller: &Caller,
         entity: &str,
         id: &str,
     ) -> Result<Response<Body>, ApiError> {
-        let caller = self.caller(principal).await?;
+        // The trail is as private as its record: the record must be in the caller's scope.
         match entity {
             "deal" => {
-                self.load_deal(&caller, id).await?;
+                self.load_deal(caller, id).await?;
             }
-            "inquiry" | "counterparty" | "task" => {
-                crate::may_read_correspondence(&caller.principal)?
+            "inquiry" => {
+                let inquiry = self
+                    .store
+                    .inquiry(id)
+                    .await?
+                    .ok_or_else(ApiError::not_found)?;
+                caller.check_sees(inquiry.owner(), "inquiry")?;
+            }
+            "counterparty" => {
+                let party = self
+                    .store
+                    .counterparty(id)
+                    .await?
+                    .ok_or_else(ApiError::not_found)?;
+                caller.check_sees(party.owner(), "counterparty")?;
+            }
+            "task" => {
+                let task = self.store.task(id).await?.ok_or_else(ApiError::not_found)?;
+                if !crate::tasks::may_see(caller, &task) {
+                    return Err(ApiError::forbidden("this task belongs to someone else"));
+                }
             }
             _ => return Err(ApiError::not_found()),
         }

@@ -9,7 +9,6 @@ use crm_domain::kernel::{Department, new_id};
 use crm_domain::sales::task::Assignee;
 use crm_domain::sales::{Task, TaskKind, TaskStatus};
 use crm_domain::staff::Role;
-use crm_shared::auth::Principal;
 use crm_shared::ports::Directory;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
@@ -33,7 +32,8 @@ pub(crate) struct NewTask {
     note: Option<String>,
 }
 
-fn may_see(caller: &Caller, task: &Task) -> bool {
+/// Heads see their department's tasks and the heads' pool; everyone else their own.
+pub(crate) fn may_see(caller: &Caller, task: &Task) -> bool {
     match caller.role() {
         Role::Admin => true,
         Role::Head => {
@@ -51,10 +51,9 @@ impl Api {
     /// `scope=mine` (default), `department` (heads), `overdue` (mine, or a head's department).
     pub(crate) async fn list_tasks(
         &self,
-        principal: Principal,
+        caller: &Caller,
         query: &Query,
     ) -> Result<Response<Body>, ApiError> {
-        let caller = self.caller(principal).await?;
         let head = matches!(caller.role(), Role::Head | Role::Admin);
         let scope = query.get("scope").unwrap_or("mine");
         let department = match (
@@ -124,11 +123,10 @@ impl Api {
 
     pub(crate) async fn create_task(
         &self,
-        principal: Principal,
+        caller: &Caller,
         request: NewTask,
         source: &str,
     ) -> Result<Response<Body>, ApiError> {
-        let caller = self.caller(principal).await?;
         let kind = match request.kind.as_deref() {
             None => TaskKind::Other,
             Some(code) => TaskKind::from_code(code)
@@ -190,13 +188,12 @@ impl Api {
 
     pub(crate) async fn complete_task(
         &self,
-        principal: Principal,
+        caller: &Caller,
         id: &str,
         source: &str,
     ) -> Result<Response<Body>, ApiError> {
-        let caller = self.caller(principal).await?;
         let old = self.store.task(id).await?.ok_or_else(ApiError::not_found)?;
-        if !may_see(&caller, &old) {
+        if !may_see(caller, &old) {
             return Err(ApiError::forbidden("this task belongs to someone else"));
         }
         if old.status == TaskStatus::Done {

@@ -6,7 +6,7 @@
 //! rejected one never moves again. [`Inquiry::route`] and [`Inquiry::qualify`] are the
 //! only ways to move it, for the API and the migration alike.
 
-use crate::kernel::Department;
+use crate::kernel::{Department, Owner};
 use crate::party::{Channel, MatchEvidence, PersonDetails};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -270,6 +270,14 @@ impl InquiryRefusal {
 }
 
 impl Inquiry {
+    /// The manager and department it was routed to, for access.
+    pub fn owner(&self) -> Owner<'_> {
+        Owner {
+            manager_id: self.manager_id.as_deref(),
+            department: self.department,
+        }
+    }
+
     /// The inquiry routed by `decision`, its manager owing a first response by
     /// `first_response_due`. Unrouted and routed inquiries may be (re-)routed.
     pub fn route(

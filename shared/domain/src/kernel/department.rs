@@ -47,3 +47,11 @@ impl fmt::Display for Department {
         f.write_str(self.code())
     }
 }
+
+/// Who owns a record, as far as access is concerned: its responsible manager and its
+/// department, once routed (`staff::access` decides from it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Owner<'a> {
+    pub manager_id: Option<&'a str>,
+    pub department: Option<Department>,
+}

@@ -6,7 +6,7 @@ pub mod audit;
 pub mod department;
 pub mod time;
 
-pub use department::Department;
+pub use department::{Department, Owner};
 
 use sha2::{Digest, Sha256};
 

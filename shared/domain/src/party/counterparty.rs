@@ -2,7 +2,7 @@
 
 use super::channel::Channel;
 use super::contact_point::{ContactPoint, EmailAddress, PhoneNumber, PhoneParse};
-use crate::kernel::Department;
+use crate::kernel::{Department, Owner};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -48,6 +48,16 @@ pub struct Counterparty {
     /// The channel that first brought this party in.
     pub source_channel: Channel,
     pub created_at: DateTime<Utc>,
+}
+
+impl Counterparty {
+    /// Its responsible manager and department, for access.
+    pub fn owner(&self) -> Owner<'_> {
+        Owner {
+            manager_id: self.responsible_manager_id.as_deref(),
+            department: self.department,
+        }
+    }
 }
 
 /// A person at a counterparty, with every way to reach them.

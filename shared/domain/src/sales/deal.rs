@@ -7,7 +7,7 @@
 //! may become `unfit`. A transition that is not allowed, or whose data is missing, is
 //! refused with the machine-readable list of what is missing.
 
-use crate::kernel::Department;
+use crate::kernel::{Department, Owner};
 use crate::party::{EmailAddress, LegalEntity, legal_entity_problems};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -324,6 +324,14 @@ pub enum EditRefusal {
 }
 
 impl Deal {
+    /// Its manager and department, for access.
+    pub fn owner(&self) -> Owner<'_> {
+        Owner {
+            manager_id: Some(&self.manager_id),
+            department: Some(self.department),
+        }
+    }
+
     /// The deal as `edit` leaves it (version and times unchanged: the caller commits it).
     /// A closed or unfit deal takes no edits; needs and the legal entity stay valid.
     pub fn edited(&self, edit: DealEdit) -> Result<Deal, EditRefusal> {

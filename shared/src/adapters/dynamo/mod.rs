@@ -289,6 +289,8 @@ pub struct InquiryFilter {
     pub channel: Option<Channel>,
     /// Only the inquiries routed to this manager.
     pub manager_id: Option<String>,
+    /// Only the inquiries of this department, and those not routed yet (a head's view).
+    pub department: Option<Department>,
 }
 
 /// A counterparty with its contact persons.
@@ -553,6 +555,13 @@ impl DynamoStore {
             filters.push("manager_id = :manager");
             query = query
                 .expression_attribute_values(":manager", AttributeValue::S(manager_id.clone()));
+        }
+        if let Some(department) = filter.department {
+            filters.push("(attribute_not_exists(department) OR department = :department)");
+            query = query.expression_attribute_values(
+                ":department",
+                AttributeValue::S(department.code().to_owned()),
+            );
         }
         if !filters.is_empty() {
             query = query.filter_expression(filters.join(" AND "));
