@@ -4,6 +4,7 @@
 mod access;
 mod api;
 mod email_intake;
+mod hardening;
 mod local_triggers;
 mod round_trips;
 mod sales;

@@ -92,7 +92,7 @@ impl<S: InquiryStore + DealStore, P: DealEventPublisher> Qualifier<'_, S, P> {
             }
             QualifyAs::Deal(input) => {
                 let input = *input;
-                let missing = creation_problems(&input.needs, &input.legal_entity, &input.contact);
+                let missing = creation_problems(&input);
                 if !missing.is_empty() {
                     return Err(QualifyError::Missing(missing));
                 }

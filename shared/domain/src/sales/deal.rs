@@ -123,9 +123,73 @@ pub struct DealItem {
 }
 
 impl DealItem {
+    /// Quantity × unit price. Within [`MAX_QUANTITY`] and [`MAX_UNIT_PRICE_KOPECKS`] it
+    /// cannot overflow; out of them (never stored: see [`DealTerms::problems`]) it
+    /// saturates rather than wraps.
     pub fn total_kopecks(&self) -> i64 {
         self.unit_price_kopecks
             .saturating_mul(i64::from(self.quantity))
+    }
+}
+
+/// The most lines a deal holds.
+pub const MAX_ITEMS: usize = 200;
+/// The most units of one line.
+pub const MAX_QUANTITY: u32 = 100_000;
+/// The most one unit may cost: one billion roubles. With [`MAX_ITEMS`] and
+/// [`MAX_QUANTITY`] a deal's total stays below 2·10¹⁸ kopecks, inside `i64`.
+pub const MAX_UNIT_PRICE_KOPECKS: i64 = 100_000_000_000;
+/// The most wishes in a deal's needs.
+pub const MAX_NEEDS: usize = 50;
+/// The longest any one text of a deal may be, in characters.
+pub const MAX_TEXT_CHARS: usize = 2_000;
+
+impl DealTerms {
+    /// Fields out of range or over their caps, as field paths (`items[2].quantity`): the
+    /// money stays exact and every item fits in DynamoDB.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let mut text = |path: String, value: &str| {
+            if value.chars().count() > MAX_TEXT_CHARS {
+                problems.push(path);
+            }
+        };
+        for (index, need) in self.needs.iter().enumerate() {
+            text(format!("needs[{index}]"), need);
+        }
+        let entity = &self.legal_entity;
+        text("legal_entity.name".into(), &entity.name);
+        text("legal_entity.address".into(), &entity.address);
+        text("legal_entity.bank.bank_name".into(), &entity.bank.bank_name);
+        text("contact.name".into(), &self.contact.name);
+        text(
+            "contact.phone".into(),
+            self.contact.phone.as_deref().unwrap_or_default(),
+        );
+        for (path, value) in [
+            ("application_area", &self.application_area),
+            ("processed_materials", &self.processed_materials),
+        ] {
+            text(path.into(), value.as_deref().unwrap_or_default());
+        }
+        for (index, item) in self.items.iter().enumerate() {
+            text(format!("items[{index}].product"), &item.product);
+        }
+        if self.needs.len() > MAX_NEEDS {
+            problems.push("needs".into());
+        }
+        if self.items.len() > MAX_ITEMS {
+            problems.push("items".into());
+        }
+        for (index, item) in self.items.iter().enumerate() {
+            if item.quantity > MAX_QUANTITY {
+                problems.push(format!("items[{index}].quantity"));
+            }
+            if !(0..=MAX_UNIT_PRICE_KOPECKS).contains(&item.unit_price_kopecks) {
+                problems.push(format!("items[{index}].unit_price_kopecks"));
+            }
+        }
+        problems
     }
 }
 
@@ -267,28 +331,31 @@ impl Deal {
         self.terms.items.iter().any(|i| i.made_to_order)
     }
 
+    /// The sum of the lines, saturating (exact within the caps of [`DealTerms::problems`]).
     pub fn total_kopecks(&self) -> i64 {
-        self.terms.items.iter().map(DealItem::total_kopecks).sum()
+        self.terms
+            .items
+            .iter()
+            .map(DealItem::total_kopecks)
+            .fold(0i64, i64::saturating_add)
     }
 }
 
-/// What a new deal lacks: needs, a valid legal entity, a contact.
-pub fn creation_problems(
-    needs: &[String],
-    entity: &LegalEntity,
-    contact: &DealContact,
-) -> Vec<String> {
+/// What a new deal lacks (needs, a valid legal entity, a contact) or holds out of range.
+pub fn creation_problems(terms: &DealTerms) -> Vec<String> {
     let mut missing = Vec::new();
-    if needs.iter().all(|n| n.trim().is_empty()) {
+    if terms.needs.iter().all(|n| n.trim().is_empty()) {
         missing.push("needs".to_owned());
     }
-    missing.extend(legal_entity_problems(entity));
+    missing.extend(legal_entity_problems(&terms.legal_entity));
+    let contact = &terms.contact;
     if contact.name.trim().is_empty() {
         missing.push("contact.name".to_owned());
     }
     if contact.phone.as_deref().is_none_or(|p| p.trim().is_empty()) && contact.email.is_none() {
         missing.push("contact.phone_or_email".to_owned());
     }
+    missing.extend(terms.problems());
     missing
 }
 
@@ -358,6 +425,14 @@ impl Deal {
         let mut missing = legal_entity_problems(&new.terms.legal_entity);
         if new.terms.needs.iter().all(|n| n.trim().is_empty()) {
             missing.push("needs".into());
+        }
+        missing.extend(new.terms.problems());
+        if new
+            .invoice_number
+            .as_deref()
+            .is_some_and(|n| n.chars().count() > 100)
+        {
+            missing.push("invoice_number".into());
         }
         if missing.is_empty() {
             Ok(new)
@@ -575,7 +650,10 @@ mod tests {
         let mut entity = valid_entity();
         entity.inn = "7707083890".into();
         entity.bank.bik = "12".into();
-        let missing = creation_problems(&[], &entity, &DealContact::default());
+        let missing = creation_problems(&DealTerms {
+            legal_entity: entity,
+            ..DealTerms::default()
+        });
         assert_eq!(
             missing,
             vec![
@@ -586,19 +664,50 @@ mod tests {
                 "contact.phone_or_email"
             ]
         );
-        assert!(
-            creation_problems(
-                &["x".into()],
-                &valid_entity(),
-                &deal(EquipmentSelection).terms.contact
-            )
-            .is_empty()
-        );
+        assert!(creation_problems(&deal(EquipmentSelection).terms).is_empty());
         // An entrepreneur (12-digit INN) has no KPP.
         let mut entrepreneur = valid_entity();
         entrepreneur.inn = "500100732259".into();
         entrepreneur.kpp = None;
         assert!(legal_entity_problems(&entrepreneur).is_empty());
+    }
+
+    #[test]
+    fn money_and_sizes_stay_in_range_and_name_the_field() {
+        let mut terms = deal(EquipmentSelection).terms;
+        terms.items[0].unit_price_kopecks = i64::MAX;
+        terms.items[0].quantity = u32::MAX;
+        terms.items.push(DealItem {
+            unit_price_kopecks: -1,
+            ..terms.items[0].clone()
+        });
+        terms.needs.push("я".repeat(MAX_TEXT_CHARS + 1));
+        assert_eq!(
+            terms.problems(),
+            vec![
+                "needs[1]",
+                "items[0].quantity",
+                "items[0].unit_price_kopecks",
+                "items[1].quantity",
+                "items[1].unit_price_kopecks"
+            ]
+        );
+        // Even out of range the arithmetic saturates instead of wrapping or panicking.
+        let mut huge = deal(Proposal);
+        huge.terms = terms;
+        assert_eq!(huge.total_kopecks(), i64::MAX - i64::from(u32::MAX));
+        let mut at_caps = deal(Proposal);
+        at_caps.terms.items = vec![
+            DealItem {
+                quantity: MAX_QUANTITY,
+                unit_price_kopecks: MAX_UNIT_PRICE_KOPECKS,
+                ..at_caps.terms.items[0].clone()
+            };
+            MAX_ITEMS
+        ];
+        assert!(at_caps.terms.problems().is_empty());
+        assert_eq!(at_caps.total_kopecks(), 2_000_000_000_000_000_000);
+        assert!(at_caps.total_kopecks() < i64::MAX);
     }
 
     /// The stage table: (stage, deal data, target) → allowed, or refused with what is missing.

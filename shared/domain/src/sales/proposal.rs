@@ -163,7 +163,7 @@ pub fn commercial_proposal(
         row += 1;
     }
     let total = deal.total_kopecks();
-    let vat = total * VAT_PERCENT / (100 + VAT_PERCENT);
+    let vat = vat_included(total);
     sheet.merge_range(row, 0, row, 4, "Итого с НДС:", &total_label)?;
     sheet.write_number_with_format(row, 5, rubles(total), &total_money)?;
     row += 1;
@@ -197,6 +197,13 @@ pub fn commercial_proposal(
     workbook.save_to_buffer()
 }
 
+/// The VAT included in a total with VAT, in kopecks (widened: `total × 20` may not fit
+/// in `i64`).
+pub fn vat_included(total_kopecks: i64) -> i64 {
+    let vat = i128::from(total_kopecks) * i128::from(VAT_PERCENT) / i128::from(100 + VAT_PERCENT);
+    i64::try_from(vat).unwrap_or(i64::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,6 +211,16 @@ mod tests {
     use crate::party::LegalEntity;
     use crate::sales::{DealContact, DealItem, DealTerms, NewDeal};
     use chrono::Utc;
+
+    #[test]
+    fn vat_is_exact_even_for_the_largest_deal() {
+        assert_eq!(vat_included(120_00), 20_00);
+        assert_eq!(
+            vat_included(2_000_000_000_000_000_000),
+            333_333_333_333_333_333
+        );
+        assert_eq!(vat_included(i64::MAX), 1_537_228_672_809_129_301);
+    }
 
     #[test]
     fn the_proposal_is_an_xlsx_with_the_items() {
