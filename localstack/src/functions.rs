@@ -96,13 +96,15 @@ impl Functions {
         let env = |id: &str| stack.function_env(id);
         let api_config = api::Config::from_env(env("ApiFunction")?)?;
         let webhooks_config = webhooks::Config::from_env(env("WebhooksFunction")?)?;
-        let secrets = webhooks::Secrets::load(&endpoints.secrets().await, &webhooks_config).await?;
+        let secrets_client = endpoints.secrets().await;
+        let secrets = webhooks::Secrets::load(&secrets_client, &webhooks_config).await?;
+        let cursors = api::Api::cursor_seal(&secrets_client, &api_config).await?;
         Ok(Self {
             inbound_email: Arc::new(inbound_email::InboundEmailHandler::new(
                 &inbound_email::Config::from_env(env("InboundEmailFunction")?)?,
                 clients,
             )),
-            api: Arc::new(api::Api::new(&api_config, clients)),
+            api: Arc::new(api::Api::new(&api_config, clients, cursors)),
             api_config,
             webhooks: Arc::new(webhooks::Webhooks::new(
                 &webhooks_config,

@@ -22,6 +22,7 @@
 pub mod adapters;
 pub mod auth;
 pub mod config;
+pub mod cursor;
 pub mod error;
 pub mod intake;
 pub mod memory;

@@ -2,7 +2,7 @@
 
 use crate::sales::{new_deal, pumps};
 use crm_domain::staff::Role;
-use integration_tests::TestStack;
+use integration_tests::{TestStack, email_from};
 use serde_json::json;
 
 #[tokio::test]
@@ -44,4 +44,55 @@ async fn an_oversized_body_is_413_and_an_oversized_field_422() {
     let (status, answer) = t.api_call("PATCH", &path, Some(body), manager).await;
     assert_eq!(status, 422, "{answer}");
     assert_eq!(answer["missing"], json!(["needs[0]"]));
+}
+
+#[tokio::test]
+async fn cursors_are_sealed_and_bound_to_the_list_its_filter_and_the_caller() {
+    let t = TestStack::new().await;
+    for (from, subject) in [("A <a@seal-test.ru>", "1"), ("B <b@seal-test.ru>", "2")] {
+        t.deliver(&email_from(from, subject, "Нужен насос")).await;
+    }
+    t.process_inbound(2).await;
+    let head = Some((t.heads[0].id.as_str(), Role::Head));
+    let other_head = t.add_employee("head-2", Role::Head, None).await;
+    let page = t
+        .get_as_head("/api/inquiries?status=unrouted&limit=1")
+        .await;
+    let cursor = page["next_cursor"].as_str().unwrap().to_owned();
+    assert!(!cursor.starts_with("eyJ"), "not readable JSON: {cursor}");
+    let (status, next) = t
+        .api_get(
+            &format!("/api/inquiries?status=unrouted&limit=1&cursor={cursor}"),
+            head,
+        )
+        .await;
+    assert_eq!(status, 200, "{next}");
+    assert_ne!(next["items"][0]["id"], page["items"][0]["id"]);
+    for (path, caller) in [
+        // A crafted cursor (base64 of a key), once answered 500.
+        (
+            "/api/inquiries?cursor=eyJnc2kxcGsiOiJJTlEifQ".to_owned(),
+            head,
+        ),
+        // The same cursor with another filter, by another head, on another list.
+        (
+            format!("/api/inquiries?status=routed&cursor={cursor}"),
+            head,
+        ),
+        (
+            format!("/api/inquiries?status=unrouted&cursor={cursor}"),
+            Some((other_head.id.as_str(), Role::Head)),
+        ),
+        (format!("/api/counterparties?cursor={cursor}"), head),
+        (
+            format!(
+                "/api/inquiries?status=unrouted&cursor={}",
+                &cursor[..cursor.len() - 3]
+            ),
+            head,
+        ),
+    ] {
+        let (status, body) = t.api_get(&path, caller).await;
+        assert_eq!(status, 400, "{path}: {body}");
+    }
 }

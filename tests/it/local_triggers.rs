@@ -4,7 +4,6 @@
 use crm_domain::staff::Role;
 use integration_tests::TestStack;
 use std::collections::HashMap;
-use std::sync::Arc;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -99,10 +98,7 @@ async fn http(address: std::net::SocketAddr, request: &str) -> (u16, String) {
 #[tokio::test]
 async fn the_gateway_checks_tokens_like_the_jwt_authorizer_and_routes_by_the_template() {
     let t = TestStack::new().await;
-    let api = Arc::new(api::Api::new(
-        &api::Config::from_env(t.stack.function_env("ApiFunction").unwrap()).unwrap(),
-        &t.counted,
-    ));
+    let api = t.api.clone();
     let handler = crm_local::functions::http_handler(api);
     let gateway = t
         .stack

@@ -446,7 +446,11 @@ async fn a_crash_between_the_write_and_the_send_still_delivers_every_event_in_or
     let mut broken_config = t.api_config.clone();
     broken_config.deal_events_queue_url =
         format!("{}-gone", t.stack.queue_url("DealEventsQueue").unwrap());
-    let broken = api::Api::new(&broken_config, &t.counted);
+    let broken = api::Api::new(
+        &broken_config,
+        &t.counted,
+        crm_shared::cursor::CursorSeal::new("this test lists nothing"),
+    );
     let manager = Some((t.manager.id.as_str(), Role::Manager));
     for (version, need) in [(1, "первое"), (2, "второе")] {
         let (status, body) = t

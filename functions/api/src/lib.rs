@@ -20,9 +20,13 @@ mod tasks;
 use crm_domain::kernel::{Department, ErrorKind};
 use crm_domain::sales::proposal::Seller;
 use crm_domain::staff::{Actor, Owner, Role};
-use crm_shared::adapters::{AwsClients, Blobs, Cursor, DynamoStore, ListError, SqsDealEvents};
+use crm_shared::adapters::secrets::{SecretError, read_secret};
+use crm_shared::adapters::{
+    AwsClients, Blobs, Cursor, DynamoStore, ListError, Page, SqsDealEvents,
+};
 use crm_shared::auth::Principal;
 use crm_shared::config::{BaseConfig, ConfigError, EnvReader};
+use crm_shared::cursor::CursorSeal;
 use crm_shared::error::error_chain;
 use crm_shared::ports::{Directory, StoreError};
 use crm_shared::sales::deals::DealEventRelay;
@@ -44,6 +48,8 @@ pub struct Config {
     pub base: BaseConfig,
     pub documents_bucket: String,
     pub deal_events_queue_url: String,
+    /// The Secrets Manager secret that keys list cursors.
+    pub cursor_secret_id: String,
     pub seller: Seller,
     /// Working hours a routed inquiry may wait for its manager.
     pub first_response_hours: u32,
@@ -55,6 +61,7 @@ impl Config {
         let base = BaseConfig::read(&mut env);
         let documents_bucket = env.required("DOCUMENTS_BUCKET");
         let deal_events_queue_url = env.required("DEAL_EVENTS_QUEUE_URL");
+        let cursor_secret_id = env.required("CURSOR_SECRET_ID");
         let company_name = env.required("COMPANY_NAME");
         let company_details = env.optional("COMPANY_DETAILS").unwrap_or_default();
         let hours = env
@@ -78,6 +85,7 @@ impl Config {
             base,
             documents_bucket,
             deal_events_queue_url,
+            cursor_secret_id,
             seller: Seller {
                 name: company_name,
                 details: company_details,
@@ -216,10 +224,17 @@ impl Query {
         }
     }
 
-    pub(crate) fn cursor(&self) -> Result<Option<Cursor>, ApiError> {
-        self.get("cursor")
-            .map(|c| Cursor::decode(c).ok_or_else(|| ApiError::bad_request("cursor is not valid")))
-            .transpose()
+    /// What a cursor is bound to: the list, its filters as asked (every parameter but
+    /// the cursor and the page size, in order) and the caller.
+    pub(crate) fn binding(&self, list: &str, caller: &Caller) -> String {
+        let mut filters: Vec<_> = self
+            .0
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "cursor" | "limit"))
+            .collect();
+        filters.sort();
+        let filters: Vec<String> = filters.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        format!("{list}?{}#{}", filters.join("&"), caller.id())
     }
 
     pub(crate) fn code<T>(
@@ -316,15 +331,27 @@ pub struct Api {
     pub(crate) blobs: Blobs,
     pub(crate) s3: aws_sdk_s3::Client,
     pub(crate) relay: DealEventRelay<DynamoStore, SqsDealEvents>,
+    pub(crate) cursors: CursorSeal,
     pub(crate) config: Config,
 }
 
 impl Api {
-    pub fn new(config: &Config, clients: &AwsClients) -> Self {
+    /// The cursor seal keyed by the function's secret (read once at cold start).
+    pub async fn cursor_seal(
+        secrets: &aws_sdk_secretsmanager::Client,
+        config: &Config,
+    ) -> Result<CursorSeal, SecretError> {
+        Ok(CursorSeal::new(
+            &read_secret(secrets, &config.cursor_secret_id).await?,
+        ))
+    }
+
+    pub fn new(config: &Config, clients: &AwsClients, cursors: CursorSeal) -> Self {
         let store = config.base.store(clients);
         Self {
             relay: SqsDealEvents::relay(store.clone(), clients, &config.deal_events_queue_url),
             store,
+            cursors,
             blobs: Blobs::new(clients.s3.clone()),
             s3: clients.s3.clone(),
             config: config.clone(),
@@ -337,6 +364,36 @@ impl Api {
             Ok(response) => response,
             Err(error) => error_response(&error),
         }
+    }
+
+    /// The cursor a client handed back, opened for `binding`; 400 for anything that is
+    /// not a cursor this API gave for this list, filter and caller.
+    pub(crate) fn list_cursor(
+        &self,
+        query: &Query,
+        binding: &str,
+    ) -> Result<Option<Cursor>, ApiError> {
+        query
+            .get("cursor")
+            .map(|sealed| {
+                self.cursors
+                    .open(sealed, binding)
+                    .and_then(|inner| Cursor::decode(&inner))
+                    .ok_or_else(|| {
+                        ApiError::bad_request(
+                            "cursor is not one this list gave you; start from the first page",
+                        )
+                    })
+            })
+            .transpose()
+    }
+
+    /// `page` with its next cursor sealed for `binding`.
+    pub(crate) fn sealed<T>(&self, mut page: Page<T>, binding: &str) -> Page<T> {
+        page.next_cursor = page
+            .next_cursor
+            .map(|cursor| self.cursors.seal(&cursor, binding));
+        page
     }
 
     /// The caller of a request: the token's subject must be an active employee whose
@@ -398,7 +455,7 @@ impl Api {
         );
         match endpoint {
             Endpoint::ListInquiries => self.list_inquiries(caller, &query).await,
-            Endpoint::ListCounterparties => self.list_counterparties(&query).await,
+            Endpoint::ListCounterparties => self.list_counterparties(caller, &query).await,
             Endpoint::Counterparty => self.counterparty(caller, &id()).await,
             Endpoint::Timeline => self.timeline(caller, &id(), &query).await,
             Endpoint::RouteInquiries => self.route_inquiries(caller, body(request)?, &source).await,

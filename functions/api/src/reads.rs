@@ -43,10 +43,13 @@ impl Api {
                 .then(|| caller.department())
                 .flatten(),
         };
+        let binding = query.binding("inquiries", caller);
+        let cursor = self.list_cursor(query, &binding)?;
         let page = self
             .store
-            .list_inquiries(&filter, query.limit()?, query.cursor()?.as_ref())
+            .list_inquiries(&filter, query.limit()?, cursor.as_ref())
             .await?;
+        let page = self.sealed(page, &binding);
         let now = chrono::Utc::now();
         let listed = Page {
             items: page
@@ -64,14 +67,17 @@ impl Api {
 
     pub(crate) async fn list_counterparties(
         &self,
+        caller: &Caller,
         query: &Query,
     ) -> Result<Response<Body>, ApiError> {
         let kind = query.code("kind", CounterpartyKind::from_code, "lead, client, partner")?;
+        let binding = query.binding("counterparties", caller);
+        let cursor = self.list_cursor(query, &binding)?;
         let page = self
             .store
-            .list_counterparties(kind, query.limit()?, query.cursor()?.as_ref())
+            .list_counterparties(kind, query.limit()?, cursor.as_ref())
             .await?;
-        Ok(json(StatusCode::OK, &page))
+        Ok(json(StatusCode::OK, &self.sealed(page, &binding)))
     }
 
     /// A counterparty with its contacts; when it is outside the caller's scope, its name
@@ -117,10 +123,12 @@ impl Api {
             .await?
             .ok_or_else(ApiError::not_found)?;
         caller.check_sees(party.owner(), "counterparty")?;
+        let binding = query.binding(&format!("timeline/{id}"), caller);
+        let cursor = self.list_cursor(query, &binding)?;
         let page = self
             .store
-            .timeline(id, query.limit()?, query.cursor()?.as_ref())
+            .timeline(id, query.limit()?, cursor.as_ref())
             .await?;
-        Ok(json(StatusCode::OK, &page))
+        Ok(json(StatusCode::OK, &self.sealed(page, &binding)))
     }
 }

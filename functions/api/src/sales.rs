@@ -217,11 +217,13 @@ impl Api {
                 asked.ok_or_else(|| ApiError::bad_request("name the department"))?,
             ),
         };
+        let binding = query.binding("deals", caller);
+        let cursor = self.list_cursor(query, &binding)?;
         let page = self
             .store
-            .list_deals(&scope, query.limit()?, query.cursor()?.as_ref())
+            .list_deals(&scope, query.limit()?, cursor.as_ref())
             .await?;
-        Ok(json(StatusCode::OK, &page))
+        Ok(json(StatusCode::OK, &self.sealed(page, &binding)))
     }
 
     async fn load_deal(&self, caller: &Caller, id: &str) -> Result<Deal, ApiError> {

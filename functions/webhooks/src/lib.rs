@@ -14,6 +14,7 @@ use crm_domain::intake::call::parse_call_notice;
 use crm_domain::intake::web::{WebRequest, WebhookError, parse_form, parse_jivo};
 use crm_domain::kernel::ErrorKind;
 use crm_domain::templates::Links;
+use crm_shared::adapters::secrets::{SecretError, read_secret};
 use crm_shared::adapters::{AwsClients, Blobs, DynamoStore, SesNotifier};
 use crm_shared::config::{BaseConfig, ConfigError, EnvReader, StaffMail};
 use crm_shared::error::error_chain;
@@ -107,44 +108,15 @@ impl std::fmt::Debug for Secrets {
     }
 }
 
-/// Why the secrets cannot be read: the function must not start without them.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot read secret {id}: {message}")]
-pub struct SecretError {
-    pub id: String,
-    pub message: String,
-}
-
 impl Secrets {
     pub async fn load(
         client: &aws_sdk_secretsmanager::Client,
         config: &Config,
     ) -> Result<Self, SecretError> {
-        async fn read(
-            client: &aws_sdk_secretsmanager::Client,
-            id: &str,
-        ) -> Result<String, SecretError> {
-            let output = client
-                .get_secret_value()
-                .secret_id(id)
-                .send()
-                .await
-                .map_err(|e| SecretError {
-                    id: id.to_owned(),
-                    message: aws_sdk_secretsmanager::error::DisplayErrorContext(&e).to_string(),
-                })?;
-            output
-                .secret_string
-                .filter(|s| s.len() >= 16)
-                .ok_or_else(|| SecretError {
-                    id: id.to_owned(),
-                    message: "the secret is empty or shorter than 16 characters".into(),
-                })
-        }
         Ok(Self {
-            miko: read(client, &config.miko_secret_id).await?,
-            jivo: read(client, &config.jivo_secret_id).await?,
-            forms: read(client, &config.forms_secret_id).await?,
+            miko: read_secret(client, &config.miko_secret_id).await?,
+            jivo: read_secret(client, &config.jivo_secret_id).await?,
+            forms: read_secret(client, &config.forms_secret_id).await?,
         })
     }
 

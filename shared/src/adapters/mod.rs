@@ -1,10 +1,11 @@
 //! AWS adapters of the ports: DynamoDB ([`dynamo`], the key design at the top of each of
 //! its files), S3 objects ([`s3`]), SES notifications ([`ses`]), the SQS deal-events queue
-//! ([`sqs`]); the SDK clients and the round-trip counter every client carries.
+//! ([`sqs`]), secrets read at cold start ([`secrets`]); the SDK clients and the round-trip counter every client carries.
 
 pub mod dynamo;
 mod round_trips;
 pub mod s3;
+pub mod secrets;
 pub mod ses;
 pub mod sqs;
 
