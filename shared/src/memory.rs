@@ -232,6 +232,21 @@ impl IntakeStore for MemoryStore {
         Ok(WriteOutcome::Written)
     }
 
+    async fn pending_notifications(
+        &self,
+        before: DateTime<Utc>,
+    ) -> Result<Vec<IntakeRecord>, StoreError> {
+        let mut pending: Vec<IntakeRecord> = self
+            .state()
+            .records
+            .values()
+            .filter(|r| r.pending_notification.is_some() && r.received_at < before)
+            .cloned()
+            .collect();
+        pending.sort_by(|a, b| (a.received_at, &a.event_key).cmp(&(b.received_at, &b.event_key)));
+        Ok(pending)
+    }
+
     async fn mark_notified(&self, event_key: &str) -> Result<(), StoreError> {
         if let Some(record) = self.state().records.get_mut(event_key) {
             record.pending_notification = None;
@@ -253,6 +268,18 @@ fn first_seen<T: Clone>(slot: &mut Option<T>, value: &Option<T>) {
 }
 
 impl CallStore for MemoryStore {
+    async fn give_call_back(&self, task: &Task, record: &IntakeRecord) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        if state.tasks.contains_key(&task.id) || state.records.contains_key(&record.event_key) {
+            return Ok(false);
+        }
+        state.tasks.insert(task.id.clone(), task.clone());
+        state
+            .records
+            .insert(record.event_key.clone(), record.clone());
+        Ok(true)
+    }
+
     async fn record_call(&self, update: &CallUpdate) -> Result<CallRecord, StoreError> {
         let notice = &update.notice;
         let mut state = self.state();
@@ -481,11 +508,13 @@ impl DealStore for MemoryStore {
     }
 }
 
-/// A notifier that keeps what it sends, and can be told to fail the next send.
+/// A notifier that keeps what it sends, and can be told to fail the next send, or every
+/// send until told otherwise (mail down).
 #[derive(Debug, Default)]
 pub struct MemoryNotifier {
     sent: Mutex<Vec<Notification>>,
     fail_next: Mutex<bool>,
+    down: Mutex<bool>,
 }
 
 impl MemoryNotifier {
@@ -494,6 +523,11 @@ impl MemoryNotifier {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    /// Every send fails until `down(false)`.
+    pub fn down(&self, down: bool) {
+        *self.down.lock().unwrap_or_else(PoisonError::into_inner) = down;
     }
 
     /// The next send fails with a transient error.
@@ -513,7 +547,7 @@ impl Notifier for MemoryNotifier {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner),
         );
-        if failing {
+        if failing || *self.down.lock().unwrap_or_else(PoisonError::into_inner) {
             return Err(NotifyError {
                 message: "throttled".into(),
                 retryable: true,
@@ -532,6 +566,7 @@ impl Notifier for MemoryNotifier {
 pub struct MemoryPublisher {
     published: Mutex<Vec<DealEvent>>,
     failing: Mutex<bool>,
+    refused: Mutex<Vec<String>>,
 }
 
 impl MemoryPublisher {
@@ -546,6 +581,14 @@ impl MemoryPublisher {
     pub fn fail(&self, failing: bool) {
         *self.failing.lock().unwrap_or_else(PoisonError::into_inner) = failing;
     }
+
+    /// Every publish of this deal's events fails for good (as an oversized message would).
+    pub fn refuse_deal(&self, deal_id: &str) {
+        self.refused
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(deal_id.to_owned());
+    }
 }
 
 impl DealEventPublisher for MemoryPublisher {
@@ -556,6 +599,14 @@ impl DealEventPublisher for MemoryPublisher {
                 retryable: true,
             });
         }
+        let refused = self.refused.lock().unwrap_or_else(PoisonError::into_inner);
+        if events.iter().any(|e| refused.contains(&e.deal_id)) {
+            return Err(PublishError {
+                message: "message refused".into(),
+                retryable: false,
+            });
+        }
+        drop(refused);
         self.published
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

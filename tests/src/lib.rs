@@ -298,6 +298,20 @@ impl TestStack {
         content_type: &str,
         body: &[u8],
     ) -> (u16, String) {
+        self.webhook_with(&self.webhooks, method, path_and_query, content_type, body)
+            .await
+    }
+
+    /// The same through another instance of the webhooks function (e.g. one whose mail
+    /// is down).
+    pub async fn webhook_with(
+        &self,
+        webhooks: &Webhooks,
+        method: &str,
+        path_and_query: &str,
+        content_type: &str,
+        body: &[u8],
+    ) -> (u16, String) {
         let (path, query) = path_and_query
             .split_once('?')
             .unwrap_or((path_and_query, ""));
@@ -324,7 +338,7 @@ impl TestStack {
             ..Default::default()
         })
         .unwrap();
-        let response = self.webhooks.handle(request).await;
+        let response = webhooks.handle(request).await;
         let status = response.status().as_u16();
         let text = match response.body() {
             lambda_http::Body::Text(text) => text.clone(),

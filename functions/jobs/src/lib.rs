@@ -5,12 +5,15 @@
 //!   unrouted, oldest first, and what routed inquiries still wait for their manager;
 //! - `first_response_sla` (every 15 minutes): a routed inquiry whose manager has not acted
 //!   within the configured working hours gives the heads a task, once;
-//! - `outbox_sweep` (every minute): deal events a writer left in the outbox are sent.
+//! - `outbox_sweep` (every minute): deal events a writer left in the outbox are sent, a
+//!   deal that cannot be sent is reported without holding back the others; notifications
+//!   left unsent (mail was down) are sent once they are a minute old.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use crm_domain::templates::Links;
 use crm_shared::adapters::{AwsClients, DynamoStore, SesNotifier, SqsDealEvents};
 use crm_shared::config::{BaseConfig, ConfigError, EnvReader, StaffMail};
+use crm_shared::intake::{Intake, IntakeError};
 use crm_shared::sales::deals::{DealEventRelay, RelayError};
 use crm_shared::sales::jobs::{JobError as SalesJobError, SalesJobs};
 use serde::{Deserialize, Serialize};
@@ -49,9 +52,23 @@ pub struct JobRequest {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct JobReport {
     pub job: String,
-    /// Emails sent, tasks created or events relayed.
+    /// Emails sent, tasks created, or events and notifications relayed.
     pub done: usize,
+    /// Deals whose events could not be sent (the sweep).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stuck_deals: Vec<String>,
+    /// Notifications that still could not be sent (the sweep).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub notifications_left: usize,
 }
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// How old an unsent notification must be before the sweeper takes it: the event's own
+/// first attempt may still be under way.
+const NOTIFICATION_GRACE_SECONDS: i64 = 60;
 
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
@@ -61,6 +78,8 @@ pub enum JobError {
     Sales(#[from] SalesJobError),
     #[error(transparent)]
     Relay(#[from] RelayError),
+    #[error(transparent)]
+    Intake(#[from] IntakeError),
 }
 
 /// The jobs with their adapters, built once per cold start.
@@ -100,18 +119,48 @@ impl Jobs {
         Ok(self.sales().first_response_sla(now).await?)
     }
 
+    /// Both outboxes: deal events, and notifications older than the grace period.
+    pub async fn sweep(&self, now: DateTime<Utc>) -> Result<JobReport, JobError> {
+        let relayed = self.relay.sweep().await?;
+        let intake = Intake {
+            store: &self.store,
+            notifier: &self.notifier,
+            links: &self.links,
+        };
+        let notified = intake
+            .resend_pending(now - Duration::seconds(NOTIFICATION_GRACE_SECONDS))
+            .await?;
+        Ok(JobReport {
+            job: "outbox_sweep".to_owned(),
+            done: relayed.sent + notified.sent,
+            stuck_deals: relayed.stuck,
+            notifications_left: notified.left,
+        })
+    }
+
     pub async fn run(&self, request: JobRequest) -> Result<JobReport, JobError> {
         let now = Utc::now();
         let done = match request.job.as_str() {
             "routing_digest" => self.routing_digest(now).await?,
             "first_response_sla" => self.first_response_sla(now).await?,
-            "outbox_sweep" => self.relay.sweep().await?,
+            "outbox_sweep" => {
+                let report = self.sweep(now).await?;
+                tracing::info!(
+                    job = "outbox_sweep",
+                    done = report.done,
+                    stuck_deals = report.stuck_deals.len(),
+                    notifications_left = report.notifications_left,
+                    "job finished"
+                );
+                return Ok(report);
+            }
             other => return Err(JobError::Unknown(other.to_owned())),
         };
         tracing::info!(job = %request.job, done, "job finished");
         Ok(JobReport {
             job: request.job,
             done,
+            ..JobReport::default()
         })
     }
 }

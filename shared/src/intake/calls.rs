@@ -3,7 +3,7 @@
 //! by the start, answer and end events in any order. A missed call is flagged on its
 //! inquiry or history entry and gives someone a "Call back" task.
 
-use super::ports::{CallStore, CallUpdate, RecordedOutcome};
+use super::ports::{CallStore, CallUpdate, IntakeRecord, RecordedOutcome};
 use super::{Intake, IntakeError, IntakeOutcome};
 use crate::ports::{Notifier, active_employee};
 use chrono::{Duration, Utc};
@@ -42,17 +42,21 @@ pub fn call_event_key(linkedid: &str) -> String {
 }
 
 impl<S: CallStore, N: Notifier> CallDesk<'_, S, N> {
+    fn intake(&self) -> Intake<'_, S, N> {
+        Intake {
+            store: self.store,
+            notifier: self.notifier,
+            links: self.links,
+        }
+    }
+
     /// Takes one PBX event in.
     pub async fn take_call(
         &self,
         notice: &CallNotice,
         raw_key: &str,
     ) -> Result<CallAnswer, IntakeError> {
-        let intake = Intake {
-            store: self.store,
-            notifier: self.notifier,
-            links: self.links,
-        };
+        let intake = self.intake();
         let caller_text = notice.caller_raw.as_deref().unwrap_or("скрытый номер");
         let line = notice
             .did
@@ -208,27 +212,38 @@ impl<S: CallStore, N: Notifier> CallDesk<'_, S, N> {
                 event_key.to_owned(),
             )
         };
-        if !self.store.put_task_if_absent(&task).await? {
-            return Ok(());
-        }
         let recipients: Vec<Employee> = match manager {
             Some(manager) => vec![manager],
             None => self.store.active_heads().await?,
         };
-        if recipients.is_empty() {
+        let notification = (!recipients.is_empty()).then(|| {
+            templates::missed_call(
+                &recipients,
+                &task,
+                notice.caller_raw.as_deref(),
+                party_id,
+                self.links,
+            )
+        });
+        // The task and the log entry carrying its notification are one write: the PBX
+        // never retries, so nothing may depend on the email going out now.
+        let entry = IntakeRecord {
+            event_key: format!("callback#{}", notice.linkedid),
+            outcome: RecordedOutcome::CallBack,
+            kind: "call_back".to_owned(),
+            received_at: now,
+            party_id: Some(party_id.clone()),
+            inquiry_id: record.inquiry_id.clone(),
+            interaction_id: None,
+            pending_notification: notification,
+            notified_at: None,
+            reason: None,
+            ..record
+        };
+        if !self.store.give_call_back(&task, &entry).await? {
             return Ok(());
         }
-        let notification = templates::missed_call(
-            &recipients,
-            &task,
-            notice.caller_raw.as_deref(),
-            party_id,
-            self.links,
-        );
-        // The task is stored; a lost email is logged, not retried (the PBX never retries).
-        if let Err(error) = self.notifier.send(&notification).await {
-            tracing::warn!(error = %error, "call-back notification not sent");
-        }
+        self.intake().finish_notification(&entry).await?;
         Ok(())
     }
 }
@@ -312,6 +327,54 @@ mod tests {
             "the new lead, then the missed call: {subjects:?}"
         );
         assert!(subjects[1].starts_with("Пропущенный звонок"));
+    }
+
+    #[tokio::test]
+    async fn mail_down_loses_no_call_record_missed_flag_or_call_back_task() {
+        let store = MemoryStore::default();
+        store.add_employee(employee("head", Role::Head, None));
+        let notifier = MemoryNotifier::default();
+        let links = Links {
+            app_base_url: "https://crm.example".into(),
+        };
+        let desk = CallDesk {
+            store: &store,
+            notifier: &notifier,
+            links: &links,
+        };
+        notifier.down(true);
+        let start = notice(&[
+            ("event", "start"),
+            ("linkedid", "L9"),
+            ("from", "89161112299"),
+        ]);
+        let end = notice(&[
+            ("event", "end"),
+            ("linkedid", "L9"),
+            ("from", "89161112299"),
+            ("missed", "1"),
+        ]);
+        desk.take_call(&start, "webhooks/miko/1").await.unwrap();
+        assert!(
+            desk.take_call(&end, "webhooks/miko/2")
+                .await
+                .unwrap()
+                .missed
+        );
+        assert!(store.call("L9").unwrap().missed());
+        assert!(store.inquiries()[0].missed);
+        assert_eq!(store.tasks().len(), 1);
+        assert!(notifier.sent().is_empty());
+        // Mail is back: the sweeper sends both, the lead's and the call-back's.
+        notifier.down(false);
+        let later = Utc::now() + Duration::seconds(1);
+        let sweep = desk.intake().resend_pending(later).await.unwrap();
+        assert_eq!(sweep.sent, 2);
+        let subjects: Vec<String> = notifier.sent().into_iter().map(|n| n.subject).collect();
+        assert!(
+            subjects.iter().any(|s| s.starts_with("Пропущенный звонок")),
+            "{subjects:?}"
+        );
     }
 
     #[tokio::test]

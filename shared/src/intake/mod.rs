@@ -14,6 +14,7 @@ pub mod calls;
 pub mod ports;
 
 use crate::ports::{BlobError, Notifier, NotifyError, StoreError, active_employee};
+use chrono::{DateTime, Utc};
 use crm_domain::intake::InboundMessage;
 use crm_domain::intake::email::EmailParseError;
 use crm_domain::kernel::audit::{AuditEntry, created_entry};
@@ -65,6 +66,14 @@ impl IntakeError {
             Self::Contention(_) => "Contention",
         }
     }
+}
+
+/// What a run of the notification sweeper did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NotificationSweep {
+    pub sent: usize,
+    /// Still failing; left in the outbox for the next run.
+    pub left: usize,
 }
 
 /// What intake did with one event.
@@ -195,20 +204,46 @@ impl<S: IntakeStore, N: Notifier> Intake<'_, S, N> {
         })
     }
 
-    async fn finish_notification(&self, record: &IntakeRecord) -> Result<(), IntakeError> {
+    /// Sends a log entry's pending notification and marks it sent. A failed send is not
+    /// the event's failure: what the event wrote stays, the notification stays in the
+    /// outbox for [`Intake::resend_pending`]. `false` when it was left there.
+    pub async fn finish_notification(&self, record: &IntakeRecord) -> Result<bool, IntakeError> {
         let Some(notification) = &record.pending_notification else {
-            return Ok(());
+            return Ok(true);
         };
         if notification.to.is_empty() {
             tracing::warn!(
                 channel = record.channel.code(),
                 "nobody to notify: no active head or manager"
             );
-        } else {
-            self.notifier.send(notification).await?;
+        } else if let Err(error) = self.notifier.send(notification).await {
+            tracing::warn!(
+                channel = record.channel.code(),
+                %error,
+                "notification left in the outbox for the sweeper"
+            );
+            return Ok(false);
         }
         self.store.mark_notified(&record.event_key).await?;
-        Ok(())
+        Ok(true)
+    }
+
+    /// The notification sweeper: sends every notification still pending that is older
+    /// than `before` (so it does not race an event's own first attempt). A failing one is
+    /// counted and left for the next run; it never stops the others.
+    pub async fn resend_pending(
+        &self,
+        before: DateTime<Utc>,
+    ) -> Result<NotificationSweep, IntakeError> {
+        let mut sweep = NotificationSweep::default();
+        for record in self.store.pending_notifications(before).await? {
+            if self.finish_notification(&record).await? {
+                sweep.sent += 1;
+            } else {
+                sweep.left += 1;
+            }
+        }
+        Ok(sweep)
     }
 
     fn record(
@@ -495,7 +530,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_notification_lost_to_an_error_is_sent_on_redelivery() {
+    async fn a_failed_notification_does_not_fail_the_event_and_is_sent_on_redelivery() {
         let (store, outbox, links) = setup();
         let intake = Intake {
             store: &store,
@@ -503,11 +538,11 @@ mod tests {
             links: &links,
         };
         outbox.fail_next();
-        let error = intake
+        let outcome = intake
             .register(&message("m1", "ivan@zavod.ru"))
             .await
-            .unwrap_err();
-        assert_eq!(error.kind(), ErrorKind::Transient);
+            .unwrap();
+        assert!(matches!(outcome, IntakeOutcome::LeadCreated { .. }));
         assert_eq!(store.parties().len(), 1, "the lead is kept");
         assert!(store.records()[0].pending_notification.is_some());
 
@@ -521,6 +556,42 @@ mod tests {
         assert_eq!(outbox.sent().len(), 1);
         assert!(store.records()[0].pending_notification.is_none());
         assert_eq!(store.parties().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn the_sweeper_sends_what_is_pending_and_leaves_what_still_fails() {
+        let (store, outbox, links) = setup();
+        let intake = Intake {
+            store: &store,
+            notifier: &outbox,
+            links: &links,
+        };
+        for (event, email) in [("m1", "a@zavod.ru"), ("m2", "b@zavod.ru")] {
+            outbox.fail_next();
+            intake.register(&message(event, email)).await.unwrap();
+        }
+        assert!(outbox.sent().is_empty());
+        let earlier = Utc::now() - chrono::Duration::hours(1);
+        assert_eq!(
+            intake.resend_pending(earlier).await.unwrap(),
+            NotificationSweep::default()
+        );
+        outbox.fail_next();
+        let later = Utc::now() + chrono::Duration::seconds(1);
+        assert_eq!(
+            intake.resend_pending(later).await.unwrap(),
+            NotificationSweep { sent: 1, left: 1 },
+            "the first fails again, the second still goes"
+        );
+        assert_eq!(
+            intake.resend_pending(later).await.unwrap(),
+            NotificationSweep { sent: 1, left: 0 }
+        );
+        assert_eq!(outbox.sent().len(), 2);
+        assert_eq!(
+            intake.resend_pending(later).await.unwrap(),
+            NotificationSweep::default()
+        );
     }
 
     #[tokio::test]

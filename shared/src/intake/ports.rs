@@ -8,6 +8,7 @@ use crm_domain::intake::call::CallNotice;
 use crm_domain::intake::{Inquiry, Interaction};
 use crm_domain::kernel::audit::AuditEntry;
 use crm_domain::party::{Channel, ContactPerson, ContactPoint, Counterparty};
+use crm_domain::sales::Task;
 use crm_domain::staff::{Employee, Notification};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -36,6 +37,9 @@ pub enum RecordedOutcome {
     AppendedToHistory,
     Ignored,
     Unidentified,
+    /// A missed call's call-back task was given (`callback#<linkedid>`); the entry carries
+    /// its notification.
+    CallBack,
 }
 
 /// One entry of the append-only intake log, keyed by the event's natural key. It makes
@@ -185,6 +189,13 @@ pub trait IntakeStore: Directory {
         record: &IntakeRecord,
     ) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
 
+    /// Log entries whose notification is still to send, received before `before`, oldest
+    /// first (the notification outbox; see [`super::Intake::resend_pending`]).
+    fn pending_notifications(
+        &self,
+        before: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<IntakeRecord>, StoreError>> + Send;
+
     /// Marks the event's notification sent.
     fn mark_notified(&self, event_key: &str)
     -> impl Future<Output = Result<(), StoreError>> + Send;
@@ -222,4 +233,13 @@ pub trait CallStore: IntakeStore + SystemTasks {
         at: &DateTime<Utc>,
         interaction_id: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Gives a missed call's call-back task together with its log entry (which carries the
+    /// notification, see [`IntakeStore::pending_notifications`]), in one write; `false`
+    /// when either exists already (the call was followed up before).
+    fn give_call_back(
+        &self,
+        task: &Task,
+        record: &IntakeRecord,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }

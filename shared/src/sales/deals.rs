@@ -29,6 +29,14 @@ pub enum RelayError {
     Publish(#[from] PublishError),
 }
 
+/// What a sweep of the deal-event outbox did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RelaySweep {
+    pub sent: usize,
+    /// Deals whose events could not be sent this time (logged; retried next run).
+    pub stuck: Vec<String>,
+}
+
 /// Sends outbox events to the deal-events queue.
 #[derive(Clone, Debug)]
 pub struct DealEventRelay<S, P> {
@@ -56,12 +64,20 @@ impl<S: DealStore, P: DealEventPublisher> DealEventRelay<S, P> {
     }
 
     /// Relays the events of every deal with something pending (the scheduled sweeper).
-    pub async fn sweep(&self) -> Result<usize, RelayError> {
-        let mut sent = 0;
+    /// A deal whose events cannot go out is reported and left for the next run; it never
+    /// holds back the other deals.
+    pub async fn sweep(&self) -> Result<RelaySweep, RelayError> {
+        let mut sweep = RelaySweep::default();
         for deal_id in self.store.deals_with_pending_events().await? {
-            sent += self.flush(&deal_id).await?;
+            match self.flush(&deal_id).await {
+                Ok(sent) => sweep.sent += sent,
+                Err(error) => {
+                    tracing::error!(deal = %deal_id, %error, "deal events stuck in the outbox");
+                    sweep.stuck.push(deal_id);
+                }
+            }
         }
-        Ok(sent)
+        Ok(sweep)
     }
 
     /// Saves `new` (whose version must be `old.version + 1`) as a change by `actor`.
@@ -312,6 +328,42 @@ pub(crate) mod tests {
             .map(|e| e.version)
             .collect();
         assert_eq!(versions, [1, 2, 3], "older pending events first");
-        assert_eq!(relay.sweep().await.unwrap(), 0);
+        assert_eq!(relay.sweep().await.unwrap(), RelaySweep::default());
+    }
+
+    #[tokio::test]
+    async fn the_sweeper_reports_a_deal_it_cannot_send_and_sends_the_others() {
+        let relay = DealEventRelay {
+            store: MemoryStore::default(),
+            publisher: MemoryPublisher::default(),
+        };
+        relay.publisher.fail(true);
+        for id in ["a", "b", "c"] {
+            let deal = new_deal(id);
+            relay
+                .save(
+                    None,
+                    &deal,
+                    DealEventKind::Created,
+                    "m1",
+                    "x",
+                    DealWrite::default(),
+                )
+                .await
+                .unwrap();
+        }
+        relay.publisher.fail(false);
+        relay.publisher.refuse_deal("a");
+        let sweep = relay.sweep().await.unwrap();
+        assert_eq!(sweep.sent, 2);
+        assert_eq!(sweep.stuck, ["a"]);
+        let sent: Vec<String> = relay
+            .publisher
+            .published()
+            .iter()
+            .map(|e| e.deal_id.clone())
+            .collect();
+        assert_eq!(sent, ["b", "c"]);
+        assert_eq!(relay.store.pending_deal_events("a").await.unwrap().len(), 1);
     }
 }

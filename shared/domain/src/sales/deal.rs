@@ -133,16 +133,21 @@ impl DealItem {
 }
 
 /// The most lines a deal holds.
-pub const MAX_ITEMS: usize = 200;
+pub const MAX_ITEMS: usize = 100;
 /// The most units of one line.
 pub const MAX_QUANTITY: u32 = 100_000;
 /// The most one unit may cost: one billion roubles. With [`MAX_ITEMS`] and
-/// [`MAX_QUANTITY`] a deal's total stays below 2·10¹⁸ kopecks, inside `i64`.
+/// [`MAX_QUANTITY`] a deal's total stays below 10¹⁸ kopecks, inside `i64`.
 pub const MAX_UNIT_PRICE_KOPECKS: i64 = 100_000_000_000;
 /// The most wishes in a deal's needs.
-pub const MAX_NEEDS: usize = 50;
+pub const MAX_NEEDS: usize = 20;
 /// The longest any one text of a deal may be, in characters.
-pub const MAX_TEXT_CHARS: usize = 2_000;
+pub const MAX_TEXT_CHARS: usize = 1_000;
+/// The longest product name of a line, in characters.
+pub const MAX_PRODUCT_CHARS: usize = 300;
+/// What the caps above guarantee: a deal, and so its event, serialised, stays under this
+/// (an SQS message holds 256 KiB, a DynamoDB item 400 KB).
+pub const MAX_DEAL_BYTES: usize = 200 * 1024;
 
 impl DealTerms {
     /// Fields out of range or over their caps, as field paths (`items[2].quantity`): the
@@ -173,7 +178,9 @@ impl DealTerms {
             text(path.into(), value.as_deref().unwrap_or_default());
         }
         for (index, item) in self.items.iter().enumerate() {
-            text(format!("items[{index}].product"), &item.product);
+            if item.product.chars().count() > MAX_PRODUCT_CHARS {
+                problems.push(format!("items[{index}].product"));
+            }
         }
         if self.needs.len() > MAX_NEEDS {
             problems.push("needs".into());
@@ -706,8 +713,35 @@ mod tests {
             MAX_ITEMS
         ];
         assert!(at_caps.terms.problems().is_empty());
-        assert_eq!(at_caps.total_kopecks(), 2_000_000_000_000_000_000);
+        assert_eq!(at_caps.total_kopecks(), 1_000_000_000_000_000_000);
         assert!(at_caps.total_kopecks() < i64::MAX);
+    }
+
+    #[test]
+    fn a_deal_at_every_cap_fits_one_queue_message() {
+        let long = "Ж".repeat(MAX_TEXT_CHARS);
+        let mut deal = deal(Proposal);
+        let terms = &mut deal.terms;
+        terms.needs = vec![long.clone(); MAX_NEEDS];
+        terms.legal_entity.name = long.clone();
+        terms.legal_entity.address = long.clone();
+        terms.legal_entity.bank.bank_name = long.clone();
+        terms.contact.name = long.clone();
+        terms.contact.phone = Some(long.clone());
+        terms.application_area = Some(long.clone());
+        terms.processed_materials = Some(long.clone());
+        terms.items = vec![
+            DealItem {
+                product: "Ж".repeat(MAX_PRODUCT_CHARS),
+                ..terms.items[0].clone()
+            };
+            MAX_ITEMS
+        ];
+        deal.invoice_number = Some("Ж".repeat(100));
+        assert!(deal.terms.problems().is_empty());
+        let event = crate::sales::DealEvent::new(&deal, crate::sales::DealEventKind::Created, "m");
+        let bytes = serde_json::to_vec(&event).unwrap().len();
+        assert!(bytes < MAX_DEAL_BYTES, "{bytes} bytes");
     }
 
     /// The stage table: (stage, deal data, target) → allowed, or refused with what is missing.

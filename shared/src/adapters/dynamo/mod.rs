@@ -9,7 +9,7 @@
 //! | interaction   | `PARTY#<id>`            | `TL#<at>#<id>`         |                                   |                                   |
 //! | contact point | `CP#email#<addr>` / `CP#phone#<e164>` | `CP`     |                                   |                                   |
 //! | inquiry       | `INQ#<id>`              | `INQ`                  | `INQ` / `<received>#<id>`         | `UNROUTED` / `<received>#<id>` while unrouted; `AWAITING` / `<due>#<id>` while routed |
-//! | intake record | `EVENT#<natural key>`   | `EVENT`                |                                   |                                   |
+//! | intake record | `EVENT#<natural key>`   | `EVENT`                |                                   | `NOTIFY` / `<received>#<key>` while its notification is unsent |
 //! | employee      | `EMP#<id>`              | `EMP`                  | `ROLE#<role>` / `<id>`            | `EXT#<extension>` / `<id>`        |
 //! | call          | `CALL#<linkedid>`       | `CALL`                 |                                   |                                   |
 //! | task          | `TASK#<id>`             | `TASK`                 | `ASSIGNEE#<id or role:head>` / `<due>#<id>` |                         |
@@ -24,6 +24,8 @@
 //! - history entry: TransactWriteItems — intake record, interaction, newly claimed contact
 //!   points, the contact's updated lists and their audit entry (1 trip);
 //! - machine mail: conditional PutItem of the intake record;
+//! - the notification outbox (the sweeper): Query `gsi2` `NOTIFY` before a time; sent:
+//!   UpdateItem removing the notification and the `gsi2` keys;
 //! - inquiries newest first: Query `gsi1` `INQ`; unrouted: Query `gsi2` `UNROUTED`;
 //!   `kind`/`channel` are filters;
 //! - counterparties by kind, newest first: Query `gsi1` `KIND#<kind>`; all: `gsi2` `PARTY`;
@@ -32,7 +34,8 @@
 //! - active heads: Query `gsi1` `ROLE#head`, filter `active`;
 //! - who answered a call: Query `gsi2` `EXT#<extension>`;
 //! - a call: one UpdateItem per PBX event merges it into `CALL#<linkedid>` (ALL_NEW back);
-//! - a call-back task: conditional PutItem of `TASK#callback-<hash of linkedid>`;
+//! - a call-back task: TransactWriteItems of `TASK#callback-<hash of linkedid>` and its
+//!   log entry `EVENT#callback#<linkedid>` carrying the notification, both conditional;
 //! - an employee's tasks, soonest first: Query `gsi1` `ASSIGNEE#<id>`.
 //!
 //! Deals, audit entries, the event outbox and the sales side of inquiries and tasks are
@@ -343,13 +346,22 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
+    /// An intake log entry; while its notification is unsent it is listed in `gsi2`
+    /// `NOTIFY`, the notification outbox.
     fn record_item(&self, record: &IntakeRecord) -> Result<Item, StoreError> {
-        to_item(&Stored::new(
+        let mut stored = Stored::new(
             event_pk(&record.event_key),
             "EVENT",
             "intake_record",
             record,
-        ))
+        );
+        if record.pending_notification.is_some() {
+            stored = stored.gsi2(
+                "NOTIFY".to_owned(),
+                format!("{}#{}", ts(&record.received_at), record.event_key),
+            );
+        }
+        to_item(&stored)
     }
 
     fn interaction_item(&self, interaction: &Interaction) -> Result<Item, StoreError> {
@@ -1109,12 +1121,23 @@ impl IntakeStore for DynamoStore {
         })
     }
 
+    async fn pending_notifications(
+        &self,
+        before: DateTime<Utc>,
+    ) -> Result<Vec<IntakeRecord>, StoreError> {
+        let query = self
+            .partition_query(Some("gsi2"), "NOTIFY".to_owned())
+            .key_condition_expression("#p = :p AND gsi2sk < :before")
+            .expression_attribute_values(":before", AttributeValue::S(ts(&before)));
+        Ok(self.query_page(query, 500, None).await?.items)
+    }
+
     async fn mark_notified(&self, event_key: &str) -> Result<(), StoreError> {
         self.client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(event_pk(event_key), "EVENT")))
-            .update_expression("SET notified_at = :now REMOVE pending_notification")
+            .update_expression("SET notified_at = :now REMOVE pending_notification, gsi2pk, gsi2sk")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":now", AttributeValue::S(ts(&Utc::now())))
             .send()
@@ -1153,6 +1176,15 @@ impl SystemTasks for DynamoStore {
 }
 
 impl CallStore for DynamoStore {
+    async fn give_call_back(&self, task: &Task, record: &IntakeRecord) -> Result<bool, StoreError> {
+        let not_exists = Some("attribute_not_exists(pk)");
+        self.transact_conditional(vec![
+            self.put(task_item(task)?, not_exists)?,
+            self.put(self.record_item(record)?, not_exists)?,
+        ])
+        .await
+    }
+
     async fn record_call(&self, update: &CallUpdate) -> Result<CallRecord, StoreError> {
         DynamoStore::record_call(self, update).await
     }

@@ -51,7 +51,7 @@ fn version_sk(version: u64) -> String {
 
 impl DynamoStore {
     /// Runs a transaction; `false` when a condition failed (the record changed meanwhile).
-    async fn transact_conditional(
+    pub(super) async fn transact_conditional(
         &self,
         items: Vec<TransactWriteItem>,
     ) -> Result<bool, StoreError> {
