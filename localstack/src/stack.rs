@@ -264,6 +264,9 @@ pub fn dev_key(root: &Path) -> Result<Vec<u8>, std::io::Error> {
     if let Ok(key) = std::fs::read_to_string(&path)
         && key.trim().len() >= 32
     {
+        // A key file from before it was made private is made private now.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
         return Ok(key.trim().as_bytes().to_vec());
     }
     std::fs::create_dir_all(root.join("localstack/.state"))?;
@@ -272,9 +275,19 @@ pub fn dev_key(root: &Path) -> Result<Vec<u8>, std::io::Error> {
         uuid::Uuid::new_v4().simple(),
         uuid::Uuid::new_v4().simple()
     );
-    // Written aside and linked into place, so concurrent first uses agree on one key.
+    // Written aside (readable by its owner only) and linked into place, so concurrent
+    // first uses agree on one key.
     let aside = path.with_extension(format!("{}.tmp", uuid::Uuid::new_v4().simple()));
-    std::fs::write(&aside, &key)?;
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&aside)?;
+        file.write_all(key.as_bytes())?;
+    }
     let linked = std::fs::hard_link(&aside, &path);
     let _ = std::fs::remove_file(&aside);
     match linked {

@@ -140,3 +140,52 @@ async fn mail_down_loses_no_call_and_the_sweeper_sends_what_was_left() {
         "{subjects:?}"
     );
 }
+
+/// A message with one attachment, under a chosen Message-ID.
+fn with_attachment(message_id: &str, from: &str, bytes: &str) -> Vec<u8> {
+    format!(
+        "From: {from}\r\nTo: sales@company.example\r\nSubject: ТЗ\r\nMessage-ID: <{message_id}>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nТЗ во вложении\r\n--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"tz.pdf\"\r\n\r\n{bytes}\r\n--b--\r\n"
+    )
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn a_reused_message_id_cannot_replace_an_attachment() {
+    let t = TestStack::new().await;
+    let bucket = t.inbound_bucket();
+    let now = chrono::Utc::now();
+    let original = t
+        .deliver(&with_attachment(
+            "tz-1@client.example",
+            "Иван <ivan@client.example>",
+            "%PDF original",
+        ))
+        .await;
+    t.inbound.take_in(&bucket, &original, now).await.unwrap();
+    // Anyone who was in CC knows the Message-ID.
+    let forged = t
+        .deliver(&with_attachment(
+            "tz-1@client.example",
+            "Злоумышленник <x@evil.example>",
+            "%PDF forged",
+        ))
+        .await;
+    t.counted.round_trips.take();
+    let outcome = t.inbound.take_in(&bucket, &forged, now).await.unwrap();
+    assert_eq!(outcome, crm_shared::intake::IntakeOutcome::Duplicate);
+    assert_eq!(
+        t.counted.round_trips.take().get("S3.PutObject"),
+        None,
+        "a duplicate stores no file"
+    );
+    let inquiries = t.get_as_head("/api/inquiries").await;
+    let key = inquiries["items"][0]["attachments"][0]["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let documents = t.stack.name("DocumentsBucket").unwrap().to_owned();
+    assert_eq!(
+        t.object(&documents, &key).await.unwrap(),
+        b"%PDF original".to_vec()
+    );
+}

@@ -119,10 +119,11 @@ pub fn decode_key(key: &str) -> String {
         .into_owned()
 }
 
-/// A deterministic documents-bucket key for an attachment of an event, so a retried
-/// message overwrites rather than duplicates.
-pub fn attachment_key(event_key: &str, index: usize, filename: &str) -> String {
-    let folder = &sha256_hex(event_key.as_bytes())[..20];
+/// The documents-bucket key of an attachment: addressed by its content
+/// (`attachments/<sha-256 of the bytes>/<safe file name>`), so a key only ever holds the
+/// bytes it was named after — a later message reusing a Message-ID, position and file
+/// name cannot replace the original file — and a retried message writes the same key.
+pub fn attachment_key(bytes: &[u8], filename: &str) -> String {
     let safe: String = filename
         .chars()
         .map(|c| {
@@ -134,7 +135,7 @@ pub fn attachment_key(event_key: &str, index: usize, filename: &str) -> String {
         })
         .take(100)
         .collect();
-    format!("attachments/{folder}/{}-{safe}", index + 1)
+    format!("attachments/{}/{safe}", sha256_hex(bytes))
 }
 
 /// The handler with its adapters, built once per cold start.
@@ -231,9 +232,19 @@ impl InboundEmailHandler {
         if let Some(problem) = email.sender_problem {
             tracing::warn!(key, problem, "no contact point in the message");
         }
-        let attachments = self
-            .store_attachments(&email.natural_key, std::mem::take(&mut email.attachments))
-            .await?;
+        // Files are stored only for a message not taken in before (a redelivery or a
+        // reused Message-ID stores nothing and changes nothing).
+        let attachments = std::mem::take(&mut email.attachments);
+        if !attachments.is_empty()
+            && self
+                .store
+                .intake_record(&email.natural_key)
+                .await?
+                .is_some()
+        {
+            return Ok(IntakeOutcome::Duplicate);
+        }
+        let attachments = self.store_attachments(attachments).await?;
         let message = self.inbound_message(&email, key, received_at, attachments, kind);
         intake.register(&message).await
     }
@@ -262,13 +273,12 @@ impl InboundEmailHandler {
 
     async fn store_attachments(
         &self,
-        event_key: &str,
         attachments: Vec<EmailAttachment>,
     ) -> Result<Vec<AttachmentRef>, IntakeError> {
         let mut stored = Vec::with_capacity(attachments.len());
         // Each attachment's bytes move into its upload: no second copy of a large file.
-        for (index, attachment) in attachments.into_iter().enumerate() {
-            let key = attachment_key(event_key, index, &attachment.filename);
+        for attachment in attachments {
+            let key = attachment_key(&attachment.bytes, &attachment.filename);
             self.blobs
                 .put(
                     &self.documents_bucket,
@@ -330,11 +340,12 @@ mod tests {
     }
 
     #[test]
-    fn attachment_keys_are_deterministic_and_safe() {
-        let key = attachment_key("email#a@b", 0, "Тз на/насос?.pdf");
-        assert_eq!(key, attachment_key("email#a@b", 0, "Тз на/насос?.pdf"));
+    fn attachment_keys_are_named_by_their_content_and_safe() {
+        let key = attachment_key(b"%PDF-1.7", "Тз на/насос?.pdf");
+        assert_eq!(key, attachment_key(b"%PDF-1.7", "Тз на/насос?.pdf"));
+        assert_ne!(key, attachment_key(b"%PDF-1.7 other", "Тз на/насос?.pdf"));
         assert!(key.starts_with("attachments/"));
-        assert!(key.ends_with("/1-Тз_на_насос_.pdf"), "{key}");
+        assert!(key.ends_with("/Тз_на_насос_.pdf"), "{key}");
     }
 
     #[test]

@@ -39,7 +39,7 @@ impl Notifier for SesNotifier {
             ))
             .build();
         let message = Message::builder()
-            .subject(utf8(&notification.subject)?)
+            .subject(utf8(&notification.header_subject())?)
             .body(Body::builder().text(utf8(&notification.body)?).build())
             .build();
         self.client

@@ -13,6 +13,29 @@ pub struct Notification {
     pub body: String,
 }
 
+/// The longest subject line sent, in characters.
+const MAX_SUBJECT_CHARS: usize = 200;
+
+impl Notification {
+    /// The subject as it may go into a mail header: names from mail, forms and chats end
+    /// up in it, so control characters (CR/LF above all) become spaces, runs of spaces
+    /// one, and it is cut to a sane length.
+    pub fn header_subject(&self) -> String {
+        let cleaned: String = self
+            .subject
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        cleaned
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .chars()
+            .take(MAX_SUBJECT_CHARS)
+            .collect()
+    }
+}
+
 /// The distinct addresses of `staff`, sorted: one email per person however often listed.
 pub fn recipients(staff: &[Employee]) -> Vec<EmailAddress> {
     let mut to: Vec<EmailAddress> = staff.iter().map(|e| e.email.clone()).collect();
@@ -33,6 +56,25 @@ pub fn heads_covering(heads: &[Employee], department: Option<Department>) -> Vec
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_name_cannot_add_a_header_line() {
+        let n = Notification {
+            to: Vec::new(),
+            subject: "Новый лид: Иван\r\nBcc: all@evil.example\u{0}  (email)".into(),
+            body: String::new(),
+        };
+        assert_eq!(
+            n.header_subject(),
+            "Новый лид: Иван Bcc: all@evil.example (email)"
+        );
+        let long = Notification {
+            subject: "я".repeat(500),
+            ..n
+        };
+        assert_eq!(long.header_subject().chars().count(), 200);
+    }
+
     use super::*;
     use crate::staff::Role;
 
