@@ -10,7 +10,7 @@ use crate::intake::ports::{
 };
 use crate::ports::{Directory, Notifier, NotifyError, StoreError, SystemTasks};
 use crate::sales::ports::{
-    Assignment, DealChange, DealEventPublisher, DealStore, InquiryStore, PublishError,
+    DealChange, DealEventPublisher, DealStore, InquiryChange, InquiryStore, PublishError,
 };
 use chrono::{DateTime, Utc};
 use crm_domain::intake::call::CallEvent;
@@ -348,6 +348,7 @@ impl CallStore for MemoryStore {
     async fn mark_inquiry_missed(&self, inquiry_id: &str) -> Result<(), StoreError> {
         if let Some(inquiry) = self.state().inquiries.get_mut(inquiry_id) {
             inquiry.missed = true;
+            inquiry.version += 1;
         }
         Ok(())
     }
@@ -375,15 +376,10 @@ impl InquiryStore for MemoryStore {
         Ok(self.state().inquiries.get(id).cloned())
     }
 
-    async fn save_inquiry(
-        &self,
-        expected: InquiryStatus,
-        inquiry: &Inquiry,
-        audit: &[AuditEntry],
-        assignment: Option<&Assignment>,
-    ) -> Result<bool, StoreError> {
+    async fn save_inquiry(&self, change: InquiryChange<'_>) -> Result<bool, StoreError> {
+        let (inquiry, assignment) = (change.inquiry, change.assignment);
         let mut state = self.state();
-        if state.inquiries.get(&inquiry.id).map(|i| i.status) != Some(expected) {
+        if state.inquiries.get(&inquiry.id).map(|i| i.version) != Some(change.expected_version) {
             return Ok(false);
         }
         if let Some(assignment) = assignment {
@@ -394,7 +390,7 @@ impl InquiryStore for MemoryStore {
             party.department = Some(assignment.department);
         }
         state.inquiries.insert(inquiry.id.clone(), inquiry.clone());
-        state.audit.extend(audit.iter().cloned());
+        state.audit.extend(change.audit.iter().cloned());
         Ok(true)
     }
 
@@ -451,7 +447,7 @@ impl DealStore for MemoryStore {
             return Ok(false);
         }
         if let Some((inquiry, expected)) = &extra.inquiry
-            && state.inquiries.get(&inquiry.id).map(|i| i.status) != Some(*expected)
+            && state.inquiries.get(&inquiry.id).map(|i| i.version) != Some(*expected)
         {
             return Ok(false);
         }

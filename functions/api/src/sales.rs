@@ -34,6 +34,16 @@ pub(crate) struct RouteRequest {
     reason: Option<String>,
 }
 
+/// The outcome of first processing, and the inquiry's version the caller read (optional:
+/// when given and stale, 409).
+#[derive(Deserialize)]
+pub(crate) struct QualifyBody {
+    #[serde(flatten)]
+    outcome: QualifyRequest,
+    #[serde(default)]
+    version: Option<u64>,
+}
+
 #[derive(Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub(crate) enum QualifyRequest {
@@ -151,7 +161,7 @@ impl Api {
         &self,
         caller: &Caller,
         id: &str,
-        request: QualifyRequest,
+        request: QualifyBody,
         source: &str,
     ) -> Result<Response<Body>, ApiError> {
         let old = self
@@ -161,7 +171,15 @@ impl Api {
             .ok_or_else(ApiError::not_found)?;
         // Managers see the inquiries routed to them; heads their department's.
         caller.check_sees(old.owner(), "inquiry")?;
-        let outcome = match request {
+        if let Some(version) = request.version
+            && version != old.version
+        {
+            return Err(ApiError::conflict(format!(
+                "the inquiry is at version {}, not {version}; read it again",
+                old.version
+            )));
+        }
+        let outcome = match request.outcome {
             QualifyRequest::NotALead { reason, comment } => {
                 if let Err(refusal) = old.check_qualifiable() {
                     return Err(ApiError::conflict(refusal.to_string()));

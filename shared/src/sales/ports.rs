@@ -5,7 +5,7 @@
 
 use crate::ports::{Directory, StoreError, SystemTasks};
 use chrono::{DateTime, Utc};
-use crm_domain::intake::{Inquiry, InquiryStatus};
+use crm_domain::intake::Inquiry;
 use crm_domain::kernel::Department;
 use crm_domain::kernel::ErrorKind;
 use crm_domain::kernel::audit::AuditEntry;
@@ -15,12 +15,23 @@ use std::future::Future;
 /// Further writes that belong to a deal change's transaction.
 #[derive(Debug, Clone, Default)]
 pub struct DealWrite {
-    /// The inquiry as it becomes, and the status it must still have.
-    pub inquiry: Option<(Inquiry, InquiryStatus)>,
+    /// The inquiry as it becomes, and the version it must still have.
+    pub inquiry: Option<(Inquiry, u64)>,
     /// A counterparty that becomes a client.
     pub client_party_id: Option<String>,
     /// Audit entries of those other records.
     pub audit: Vec<AuditEntry>,
+}
+
+/// One inquiry change as it is written: the inquiry (conditional on the version it was
+/// read at), its audit entries and, when routed, its counterparty's new responsible
+/// manager.
+#[derive(Debug)]
+pub struct InquiryChange<'a> {
+    pub expected_version: u64,
+    pub inquiry: &'a Inquiry,
+    pub audit: &'a [AuditEntry],
+    pub assignment: Option<&'a Assignment>,
 }
 
 /// A counterparty's new responsible manager, set when one of its inquiries is routed.
@@ -36,14 +47,11 @@ pub trait InquiryStore: Directory {
     fn inquiry(&self, id: &str)
     -> impl Future<Output = Result<Option<Inquiry>, StoreError>> + Send;
 
-    /// Saves an inquiry that must still have `expected` status, with its audit entries and,
-    /// when routed, its counterparty's new responsible manager. `false` on a conflict.
+    /// Saves an inquiry change (see [`InquiryChange`]); `false` when the inquiry changed
+    /// since `expected_version` was read.
     fn save_inquiry(
         &self,
-        expected: InquiryStatus,
-        inquiry: &Inquiry,
-        audit: &[AuditEntry],
-        assignment: Option<&Assignment>,
+        change: InquiryChange<'_>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Routed inquiries whose first-response deadline passed by `now`.

@@ -4,7 +4,7 @@
 //! inquiry moves by the domain's transition ([`Inquiry::qualify`]).
 
 use super::deals::{DealEventRelay, DealSaveError};
-use super::ports::{DealEventPublisher, DealStore, DealWrite, InquiryStore};
+use super::ports::{DealEventPublisher, DealStore, DealWrite, InquiryChange, InquiryStore};
 use crate::ports::StoreError;
 use chrono::{DateTime, Utc};
 use crm_domain::intake::{Inquiry, InquiryRefusal, NotALeadReason, Qualification};
@@ -83,7 +83,12 @@ impl<S: InquiryStore + DealStore, P: DealEventPublisher> Qualifier<'_, S, P> {
                 let audit =
                     audit_entries("inquiry", &new.id, Some(inquiry), &new, actor, source, now);
                 if !store
-                    .save_inquiry(inquiry.status, &new, &audit, None)
+                    .save_inquiry(InquiryChange {
+                        expected_version: inquiry.version,
+                        inquiry: &new,
+                        audit: &audit,
+                        assignment: None,
+                    })
                     .await?
                 {
                     return Err(QualifyError::Conflict);
@@ -143,7 +148,7 @@ impl<S: InquiryStore + DealStore, P: DealEventPublisher> Qualifier<'_, S, P> {
                     now,
                 ));
                 let extra = DealWrite {
-                    inquiry: Some((qualified, inquiry.status)),
+                    inquiry: Some((qualified, inquiry.version)),
                     client_party_id: Some(party.id.clone()),
                     audit,
                 };
@@ -291,5 +296,47 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(error, QualifyError::Conflict));
+    }
+
+    #[tokio::test]
+    async fn a_qualification_on_a_stale_read_loses_to_a_re_route() {
+        let relay = relay();
+        let inquiry = routed(&relay).await;
+        // A head re-routes the inquiry while the manager still has the old one open.
+        let command = RouteInquiries {
+            inquiry_ids: vec![inquiry.id.clone()],
+            department: Department::High,
+            manager_id: "m2".into(),
+            reason: None,
+        };
+        relay
+            .store
+            .add_employee(employee("m2", Role::Manager, Some(Department::High)));
+        let routing = Routing {
+            store: &relay.store,
+            first_response_hours: 4,
+        };
+        let report = routing
+            .route(&command, "head", "api:2", Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(report.routed, vec![inquiry.id.clone()]);
+        let qualifier = Qualifier { relay: &relay };
+        let stale = qualifier
+            .qualify(
+                &inquiry,
+                QualifyAs::NotALead {
+                    reason: NotALeadReason::Spam,
+                    comment: None,
+                },
+                "m1",
+                "api:3",
+                Utc::now(),
+            )
+            .await;
+        assert!(matches!(stale, Err(QualifyError::Conflict)), "{stale:?}");
+        let now = relay.store.inquiry(&inquiry.id).await.unwrap().unwrap();
+        assert_eq!(now.manager_id.as_deref(), Some("m2"), "the re-route stands");
+        assert_eq!(now.version, inquiry.version + 1);
     }
 }

@@ -4,7 +4,7 @@
 //! own change; the manager owes a first response within the configured working hours.
 //! Inquiries that cannot move are reported one by one, the others are routed.
 
-use super::ports::{Assignment, InquiryStore};
+use super::ports::{Assignment, InquiryChange, InquiryStore};
 use crate::ports::StoreError;
 use chrono::{DateTime, Utc};
 use crm_domain::intake::{Inquiry, RoutingDecision};
@@ -129,7 +129,12 @@ impl<S: InquiryStore> Routing<'_, S> {
         };
         let saved = self
             .store
-            .save_inquiry(old.status, &new, &audit, Some(&assignment))
+            .save_inquiry(InquiryChange {
+                expected_version: old.version,
+                inquiry: &new,
+                audit: &audit,
+                assignment: Some(&assignment),
+            })
             .await?;
         Ok(if saved {
             Ok(())

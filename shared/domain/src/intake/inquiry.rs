@@ -171,6 +171,10 @@ pub struct Inquiry {
     pub first_response_due: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub qualification: Option<Qualification>,
+    /// Optimistic-lock version: 1 when created, one more with every change; a write names
+    /// the version it read, so two changes at once cannot both win.
+    #[serde(default)]
+    pub version: u64,
 }
 
 /// A routing decision, kept on the inquiry: "why this manager".
@@ -294,6 +298,7 @@ impl Inquiry {
         routed.manager_id = Some(decision.manager_id.clone());
         routed.first_response_due = Some(first_response_due);
         routed.routing = Some(decision);
+        routed.version = self.version + 1;
         Ok(routed)
     }
 
@@ -315,6 +320,7 @@ impl Inquiry {
             Qualification::NotALead { .. } => InquiryStatus::NotALead,
         };
         qualified.qualification = Some(outcome);
+        qualified.version = self.version + 1;
         Ok(qualified)
     }
 }
@@ -361,6 +367,7 @@ mod tests {
             routing: None,
             first_response_due: None,
             qualification: None,
+            version: 1,
         }
     }
 

@@ -63,6 +63,7 @@ impl InboundMessage {
             routing: None,
             first_response_due: None,
             qualification: None,
+            version: 1,
         }
     }
 

@@ -867,9 +867,21 @@ impl DynamoStore {
         Ok(())
     }
 
-    /// Flags an inquiry as a missed call.
+    /// Flags an inquiry as a missed call: a change like any other, so it takes a version
+    /// (a routing that read the inquiry before cannot overwrite the flag).
     pub async fn mark_inquiry_missed(&self, inquiry_id: &str) -> Result<(), StoreError> {
-        self.set_missed(format!("INQ#{inquiry_id}"), "INQ").await
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("INQ#{inquiry_id}"), "INQ")))
+            .update_expression("SET missed = :yes ADD version :one")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .send()
+            .await
+            .map_err(|e| service_error("UpdateItem", e))?;
+        Ok(())
     }
 
     /// Flags a history entry as a missed call.

@@ -20,11 +20,11 @@ use super::{
     party_pk, service_error, task_item, to_item, ts,
 };
 use crate::ports::StoreError;
-use crate::sales::ports::{Assignment, DealChange, DealStore, InquiryStore};
+use crate::sales::ports::{DealChange, DealStore, InquiryChange, InquiryStore};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
-use crm_domain::intake::{Inquiry, InquiryStatus};
+use crm_domain::intake::Inquiry;
 use crm_domain::kernel::Department;
 use crm_domain::kernel::audit::AuditEntry;
 use crm_domain::sales::{Deal, DealEvent, DealEventKind, Task, TaskStatus};
@@ -75,6 +75,21 @@ impl DynamoStore {
                 _ => Err(service_error("TransactWriteItems", error)),
             },
         }
+    }
+
+    /// A put of `item` on condition that its stored `version` is still `expected` (0: an
+    /// item written before versions, which has none).
+    fn put_with_version(&self, item: Item, expected: u64) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder().table_name(&self.table).set_item(Some(item));
+        let put = if expected == 0 {
+            put.condition_expression("attribute_exists(pk) AND attribute_not_exists(version)")
+        } else {
+            put.condition_expression("version = :expected")
+                .expression_attribute_values(":expected", AttributeValue::N(expected.to_string()))
+        };
+        Ok(TransactWriteItem::builder()
+            .put(put.build().map_err(build_error)?)
+            .build())
     }
 
     /// A put of `item` on condition that its stored `status` is still `expected`.
@@ -149,7 +164,7 @@ impl DynamoStore {
             items.push(self.put(item, None)?);
         }
         if let Some((inquiry, expected)) = &extra.inquiry {
-            items.push(self.put_with_status(inquiry_item(inquiry)?, expected.code())?);
+            items.push(self.put_with_version(inquiry_item(inquiry)?, *expected)?);
         }
         if let Some(party_id) = &extra.client_party_id {
             let update = Update::builder()
@@ -314,14 +329,10 @@ impl InquiryStore for DynamoStore {
         DynamoStore::inquiry(self, id).await
     }
 
-    async fn save_inquiry(
-        &self,
-        expected: InquiryStatus,
-        inquiry: &Inquiry,
-        audit: &[AuditEntry],
-        assignment: Option<&Assignment>,
-    ) -> Result<bool, StoreError> {
-        let mut items = vec![self.put_with_status(inquiry_item(inquiry)?, expected.code())?];
+    async fn save_inquiry(&self, change: InquiryChange<'_>) -> Result<bool, StoreError> {
+        let (inquiry, audit, assignment) = (change.inquiry, change.audit, change.assignment);
+        let mut items =
+            vec![self.put_with_version(inquiry_item(inquiry)?, change.expected_version)?];
         for item in audit_items(audit)? {
             items.push(self.put(item, None)?);
         }
