@@ -175,6 +175,8 @@ impl IntakeStore for MemoryStore {
                 ContactPointOwner {
                     party_id: lead.counterparty.id.clone(),
                     contact_id: lead.contact.id.clone(),
+                    confirmed: lead.points_confirmed,
+                    source: Some(lead.points_source),
                 },
             );
         }
@@ -210,6 +212,8 @@ impl IntakeStore for MemoryStore {
                 ContactPointOwner {
                     party_id: entry.interaction.party_id.clone(),
                     contact_id: entry.contact_id.clone(),
+                    confirmed: entry.points_confirmed,
+                    source: Some(entry.points_source),
                 },
             );
         }
@@ -618,7 +622,7 @@ pub(crate) mod tests {
     use super::*;
     use crm_domain::intake::{InboundMessage, InquiryKind};
     use crm_domain::kernel::Department;
-    use crm_domain::party::{Channel, EmailAddress, PersonDetails};
+    use crm_domain::party::{Channel, EmailAddress, PersonDetails, PointSource};
 
     pub(crate) fn employee(id: &str, role: Role, department: Option<Department>) -> Employee {
         Employee {
@@ -657,6 +661,7 @@ pub(crate) mod tests {
             text: "Нужен насос".into(),
             attachments: Vec::new(),
             left_out: Vec::new(),
+            source: PointSource::AuthenticatedMail,
         };
         let inquiry = message.new_inquiry(id.into(), party_id.clone());
         store.put_inquiry(inquiry.clone());

@@ -472,7 +472,23 @@ pub fn is_test_event(body: &str) -> bool {
 }
 
 /// A hand-written email from `from` with a fresh Message-ID.
+/// A message as SES stores it from a sender whose domain passed DMARC: its verdict and
+/// authentication headers on top ([`unauthenticated_email_from`] has none).
 pub fn email_from(from: &str, subject: &str, body: &str) -> Vec<u8> {
+    let domain = from
+        .rsplit_once('@')
+        .map(|(_, d)| d.trim_end_matches('>'))
+        .unwrap_or("example.invalid");
+    let mut raw = format!(
+        "X-SES-Spam-Verdict: PASS\r\nX-SES-Virus-Verdict: PASS\r\nAuthentication-Results: amazonses.com;\r\n spf=pass (spfCheck: ok) client-ip=192.0.2.1; envelope-from=bounce@{domain}; helo=mx.{domain};\r\n dkim=pass header.i=@{domain};\r\n dmarc=pass header.from={domain};\r\n"
+    )
+    .into_bytes();
+    raw.extend(unauthenticated_email_from(from, subject, body));
+    raw
+}
+
+/// A message whose sender SES could not authenticate.
+pub fn unauthenticated_email_from(from: &str, subject: &str, body: &str) -> Vec<u8> {
     format!(
         "From: {from}\r\nTo: sales@vacuum-zavod.example\r\nSubject: {subject}\r\nMessage-ID: <{}@test>\r\nDate: Sun, 29 Nov 2026 10:00:00 +0300\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{body}\r\n",
         uuid::Uuid::new_v4().simple()

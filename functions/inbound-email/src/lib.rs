@@ -268,6 +268,7 @@ impl InboundEmailHandler {
             text: email.text.clone(),
             attachments,
             left_out: email.left_out.clone(),
+            source: email.contact_source,
         }
     }
 

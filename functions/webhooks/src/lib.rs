@@ -9,10 +9,11 @@
 //! gets the same 404 as an unknown path; an oversized body 413; an unreadable one 400 with
 //! the reason. The caller-ID answer to a call start comes back in the same request.
 
-use crm_domain::intake::InboundMessage;
 use crm_domain::intake::call::parse_call_notice;
 use crm_domain::intake::web::{WebRequest, WebhookError, parse_form, parse_jivo};
+use crm_domain::intake::{InboundMessage, InquiryKind};
 use crm_domain::kernel::ErrorKind;
+use crm_domain::party::PointSource;
 use crm_domain::templates::Links;
 use crm_shared::adapters::secrets::{SecretError, read_secret};
 use crm_shared::adapters::{AwsClients, Blobs, DynamoStore, SesNotifier};
@@ -352,6 +353,11 @@ impl Webhooks {
             text: inquiry.text,
             attachments: Vec::new(),
             left_out: Vec::new(),
+            // What a visitor types into a chat or a form vouches for nothing.
+            source: match inquiry.kind {
+                InquiryKind::JivoChat => PointSource::JivoVisitor,
+                _ => PointSource::FormField,
+            },
         };
         let intake = Intake {
             store: &self.store,

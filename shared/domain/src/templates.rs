@@ -97,6 +97,11 @@ pub fn new_message(
     links: &Links,
 ) -> Notification {
     let conflict = interaction.evidence.iter().any(|e| e.party_id != party.id);
+    let unverified = if interaction.unverified {
+        " Отправитель не подтверждён (адрес из Reply-To, неподтверждённая почта или форма): проверьте, что это действительно клиент."
+    } else {
+        ""
+    };
     Notification {
         to: recipients(to),
         subject: format!(
@@ -105,7 +110,7 @@ pub fn new_message(
             channel_name(interaction.channel)
         ),
         body: format!(
-            "{} написал(а) снова.{}\n\n{}\n\n{}\nИстория клиента: {}\n",
+            "{} написал(а) снова.{}{unverified}\n\n{}\n\n{}\nИстория клиента: {}\n",
             party.name,
             if conflict {
                 " Внимание: контакты сообщения принадлежат разным контрагентам, проверьте привязку."

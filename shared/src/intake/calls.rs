@@ -10,7 +10,7 @@ use chrono::{Duration, Utc};
 use crm_domain::intake::call::{CallEvent, CallNotice, caller_id_name};
 use crm_domain::intake::{InboundMessage, InquiryKind};
 use crm_domain::kernel::short_hash;
-use crm_domain::party::{Channel, PersonDetails};
+use crm_domain::party::{Channel, PersonDetails, PointSource};
 use crm_domain::sales::task::Assignee;
 use crm_domain::sales::{Task, TaskKind};
 use crm_domain::staff::Employee;
@@ -77,6 +77,8 @@ impl<S: CallStore, N: Notifier> CallDesk<'_, S, N> {
             text: format!("Входящий звонок с {caller_text}{line}."),
             attachments: Vec::new(),
             left_out: Vec::new(),
+            // The PBX's caller number is what the telephone network says: it confirms.
+            source: PointSource::PbxCaller,
         };
         let outcome = intake.register(&message).await?;
 
@@ -134,11 +136,20 @@ impl<S: CallStore, N: Notifier> CallDesk<'_, S, N> {
         event_key: &str,
     ) -> Result<Option<String>, IntakeError> {
         let party_id = match outcome {
-            IntakeOutcome::AppendedToHistory { party_name, .. } => {
+            // Only a verified match names the client: a number the client has not
+            // confirmed must not show the client's name to whoever calls from it.
+            IntakeOutcome::AppendedToHistory {
+                party_name,
+                verified: true,
+                ..
+            } => {
                 return Ok(caller_id_name(party_name));
             }
             IntakeOutcome::Duplicate => match self.store.intake_record(event_key).await? {
-                Some(record) if record.outcome == RecordedOutcome::AppendedToHistory => {
+                Some(record)
+                    if record.outcome == RecordedOutcome::AppendedToHistory
+                        && !record.unverified =>
+                {
                     record.party_id
                 }
                 _ => None,

@@ -20,7 +20,7 @@ use crm_domain::intake::email::EmailParseError;
 use crm_domain::kernel::audit::{AuditEntry, created_entry};
 use crm_domain::kernel::{ErrorKind, SYSTEM, new_id};
 use crm_domain::party::{
-    ContactPoint, Counterparty, CounterpartyKind, MatchDecision, MatchEvidence,
+    ContactPoint, Counterparty, CounterpartyKind, MatchDecision, MatchEvidence, Owned,
     match_contact_points,
 };
 use crm_domain::staff::{Employee, Notification};
@@ -68,6 +68,14 @@ impl IntakeError {
     }
 }
 
+/// How a message matched a known party (see `MatchDecision::Known`).
+struct Matched {
+    contact_id: String,
+    evidence: Vec<MatchEvidence>,
+    new_contact_points: Vec<ContactPoint>,
+    verified: bool,
+}
+
 /// What a run of the notification sweeper did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct NotificationSweep {
@@ -86,8 +94,10 @@ pub enum IntakeOutcome {
     AppendedToHistory {
         party_id: String,
         interaction_id: String,
-        /// The party's display name (the PBX shows it as caller ID).
+        /// The party's display name (the PBX shows it as caller ID, when verified).
         party_name: String,
+        /// The match rests on a confirmed point the message vouches for.
+        verified: bool,
     },
     /// Machine mail (auto-reply, bulk, bounce): recorded, nobody told.
     Ignored,
@@ -121,9 +131,15 @@ impl<S: IntakeStore, N: Notifier> Intake<'_, S, N> {
             let owners = lookup
                 .owners
                 .iter()
-                .map(|(point, owner)| (point.clone(), owner.party_id.clone()))
+                .map(|(point, owner)| {
+                    let owned = Owned {
+                        party_id: owner.party_id.clone(),
+                        confirmed: owner.confirmed,
+                    };
+                    (point.clone(), owned)
+                })
                 .collect();
-            let decision = match_contact_points(&points, &owners);
+            let decision = match_contact_points(&points, message.source.confirms(), &owners);
             let (written, outcome, record) = match decision {
                 MatchDecision::Unidentifiable => {
                     let record = self.record(message, RecordedOutcome::Unidentified, None);
@@ -145,6 +161,7 @@ impl<S: IntakeStore, N: Notifier> Intake<'_, S, N> {
                     party_id,
                     evidence,
                     new_contact_points,
+                    verified,
                 } => {
                     let Some(party) = self.store.counterparty(&party_id).await? else {
                         // The contact point outlived its party: a data error, not a retry case.
@@ -158,13 +175,18 @@ impl<S: IntakeStore, N: Notifier> Intake<'_, S, N> {
                         .find(|owner| owner.party_id == party_id)
                         .map(|owner| owner.contact_id.clone())
                         .unwrap_or_default();
-                    let entry = self
-                        .history_entry(message, &party, contact_id, evidence, new_contact_points)
-                        .await?;
+                    let matched = Matched {
+                        contact_id,
+                        evidence,
+                        new_contact_points,
+                        verified,
+                    };
+                    let entry = self.history_entry(message, &party, matched).await?;
                     let outcome = IntakeOutcome::AppendedToHistory {
                         party_id: party.id.clone(),
                         interaction_id: entry.interaction.id.clone(),
                         party_name: party.name.clone(),
+                        verified,
                     };
                     (
                         self.store.append_to_history(&entry).await?,
@@ -265,6 +287,7 @@ impl<S: IntakeStore, N: Notifier> Intake<'_, S, N> {
             pending_notification: notification,
             notified_at: None,
             reason: None,
+            unverified: false,
         }
     }
 
@@ -322,6 +345,8 @@ impl<S: IntakeStore, N: Notifier> Intake<'_, S, N> {
             contact: message.contact.to_contact_person(new_id(), party_id),
             counterparty,
             contact_points,
+            points_confirmed: message.source.confirms(),
+            points_source: message.source,
             inquiry,
             interaction,
             record,
@@ -333,11 +358,16 @@ impl<S: IntakeStore, N: Notifier> Intake<'_, S, N> {
         &self,
         message: &InboundMessage,
         party: &Counterparty,
-        contact_id: String,
-        evidence: Vec<MatchEvidence>,
-        new_contact_points: Vec<ContactPoint>,
+        matched: Matched,
     ) -> Result<HistoryEntry, IntakeError> {
-        let interaction = message.interaction(new_id(), party.id.clone(), None, evidence);
+        let Matched {
+            contact_id,
+            evidence,
+            new_contact_points,
+            verified,
+        } = matched;
+        let mut interaction = message.interaction(new_id(), party.id.clone(), None, evidence);
+        interaction.unverified = !verified;
         let recipients = self.recipients_for(party).await?;
         let notification = templates::new_message(&recipients, party, &interaction, self.links);
         let mut record = self.record(
@@ -347,6 +377,7 @@ impl<S: IntakeStore, N: Notifier> Intake<'_, S, N> {
         );
         record.party_id = Some(party.id.clone());
         record.interaction_id = Some(interaction.id.clone());
+        record.unverified = !verified;
         // Contact points the message adds to the party are a change of the counterparty.
         let audit = if new_contact_points.is_empty() {
             Vec::new()
@@ -370,6 +401,8 @@ impl<S: IntakeStore, N: Notifier> Intake<'_, S, N> {
         Ok(HistoryEntry {
             interaction,
             new_contact_points,
+            points_confirmed: verified && message.source.confirms(),
+            points_source: message.source,
             contact_id,
             record,
             audit,
@@ -393,7 +426,7 @@ mod tests {
     use crate::memory::{MemoryNotifier, MemoryStore};
     use chrono::Utc;
     use crm_domain::intake::{InquiryKind, InquiryStatus};
-    use crm_domain::party::{Channel, EmailAddress, PersonDetails, PhoneNumber};
+    use crm_domain::party::{Channel, EmailAddress, PersonDetails, PhoneNumber, PointSource};
     use crm_domain::staff::Role;
 
     fn employee(id: &str, role: Role) -> Employee {
@@ -425,6 +458,7 @@ mod tests {
             text: "Нужен насос".into(),
             attachments: Vec::new(),
             left_out: Vec::new(),
+            source: PointSource::AuthenticatedMail,
         }
     }
 

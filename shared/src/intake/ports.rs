@@ -7,18 +7,27 @@ use chrono::{DateTime, Utc};
 use crm_domain::intake::call::CallNotice;
 use crm_domain::intake::{Inquiry, Interaction};
 use crm_domain::kernel::audit::AuditEntry;
-use crm_domain::party::{Channel, ContactPerson, ContactPoint, Counterparty};
+use crm_domain::party::{Channel, ContactPerson, ContactPoint, Counterparty, PointSource};
 use crm_domain::sales::Task;
 use crm_domain::staff::{Employee, Notification};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::future::Future;
 
-/// Who owns a contact point.
+/// Who owns a contact point, whether the point is confirmed there, and where it came
+/// from (points stored before provenance count as confirmed).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContactPointOwner {
     pub party_id: String,
     pub contact_id: String,
+    #[serde(default = "confirmed_by_default")]
+    pub confirmed: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<PointSource>,
+}
+
+fn confirmed_by_default() -> bool {
+    true
 }
 
 /// What intake reads before deciding: the event's record if it was taken in before, and
@@ -67,6 +76,9 @@ pub struct IntakeRecord {
     /// Why an event was ignored or could not be identified.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The event joined a party's history through an unverified match.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unverified: bool,
 }
 
 /// Everything a new lead is made of, written in one transaction.
@@ -76,6 +88,9 @@ pub struct NewLead {
     pub contact: ContactPerson,
     /// Claimed for this party; the transaction fails if any is owned already.
     pub contact_points: Vec<ContactPoint>,
+    /// Whether they are claimed confirmed, and where they came from.
+    pub points_confirmed: bool,
+    pub points_source: PointSource,
     pub inquiry: Inquiry,
     pub interaction: Interaction,
     pub record: IntakeRecord,
@@ -89,6 +104,10 @@ pub struct HistoryEntry {
     pub interaction: Interaction,
     /// Unowned contact points of the message, claimed for the party's contact.
     pub new_contact_points: Vec<ContactPoint>,
+    /// Whether they are claimed confirmed (a verified match from a vouching source), and
+    /// where they came from.
+    pub points_confirmed: bool,
+    pub points_source: PointSource,
     pub contact_id: String,
     pub record: IntakeRecord,
     /// The audit entries of contact points added to the party.

@@ -250,6 +250,10 @@ pub struct Interaction {
     /// A missed call.
     #[serde(default)]
     pub missed: bool,
+    /// The message claimed the party through a point it could not vouch for (Reply-To,
+    /// unauthenticated mail, a form) or one the party has not confirmed: shown as such.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unverified: bool,
 }
 
 /// Why an inquiry cannot move as asked.

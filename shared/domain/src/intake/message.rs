@@ -5,7 +5,7 @@ use super::inquiry::{
     AttachmentRef, Inquiry, InquiryKind, InquiryStatus, Interaction, LeftOut, MessageContent,
     SourceRef,
 };
-use crate::party::{Channel, MatchEvidence, PersonDetails};
+use crate::party::{Channel, MatchEvidence, PersonDetails, PointSource};
 use chrono::{DateTime, Utc};
 
 /// A request from a person, whatever the channel, ready for matching.
@@ -24,6 +24,8 @@ pub struct InboundMessage {
     pub attachments: Vec<AttachmentRef>,
     /// What reading left in the raw copy only.
     pub left_out: Vec<LeftOut>,
+    /// Where the contact points came from: whether they confirm or only propose.
+    pub source: PointSource,
 }
 
 impl InboundMessage {
@@ -87,6 +89,7 @@ impl InboundMessage {
             evidence,
             source: self.source(),
             missed: false,
+            unverified: false,
         }
     }
 }

@@ -173,6 +173,33 @@ fn rest_after_number(leading: &str) -> &str {
     &leading[end..]
 }
 
+/// Where the contact points of a message were learned, and so whether they are trusted.
+/// Only what an authenticated source vouches for *confirms* a point: mail whose sender
+/// SES authenticated (DMARC, or DKIM/SPF aligned with the From domain), the PBX's caller
+/// number, a member of staff. Everything else *proposes*: Reply-To, unauthenticated mail
+/// and its signature, form fields, Jivo visitor data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PointSource {
+    AuthenticatedMail,
+    UnauthenticatedMail,
+    ReplyTo,
+    FormField,
+    JivoVisitor,
+    PbxCaller,
+    Staff,
+}
+
+impl PointSource {
+    /// Whether a point from this source is confirmed on arrival.
+    pub fn confirms(self) -> bool {
+        matches!(
+            self,
+            Self::AuthenticatedMail | Self::PbxCaller | Self::Staff
+        )
+    }
+}
+
 /// A normalised contact point. Its key is what makes it unique in the store.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(tag = "type", content = "value", rename_all = "snake_case")]

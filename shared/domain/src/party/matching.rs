@@ -12,6 +12,13 @@ pub struct MatchEvidence {
     pub party_id: String,
 }
 
+/// Who owns a stored contact point, and whether the point is confirmed there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owned {
+    pub party_id: String,
+    pub confirmed: bool,
+}
+
 /// What intake does with a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MatchDecision {
@@ -19,11 +26,15 @@ pub enum MatchDecision {
     NewLead { contact_points: Vec<ContactPoint> },
     /// The sender is `party_id`. `new_contact_points` are unowned and get added to it;
     /// `evidence` lists every owned contact point, including any owned by another party
-    /// (a conflict that the history entry flags for a human).
+    /// (a conflict that the history entry flags for a human). `verified`: the match rests
+    /// on a point the message vouches for *and* the party has confirmed; otherwise the
+    /// message still joins the party's history, marked unverified, and what it adds to
+    /// the party is only proposed.
     Known {
         party_id: String,
         evidence: Vec<MatchEvidence>,
         new_contact_points: Vec<ContactPoint>,
+        verified: bool,
     },
     /// The message carries no usable contact point.
     Unidentifiable,
@@ -41,37 +52,46 @@ impl MatchDecision {
     }
 }
 
-/// Decides on the sender. `candidates` come in priority order (email before phone): the
-/// owner of the first owned candidate is the sender.
+/// Decides on the sender. `candidates` come in priority order (email before phone);
+/// `confirmed` says whether the message's source vouches for them. A verified match (a
+/// vouched-for candidate on a confirmed point) wins over any other; among equals the first
+/// owned candidate decides. So a proposed point never overrides a confirmed match.
 pub fn match_contact_points(
     candidates: &[ContactPoint],
-    owners: &HashMap<ContactPoint, String>,
+    confirmed: bool,
+    owners: &HashMap<ContactPoint, Owned>,
 ) -> MatchDecision {
     if candidates.is_empty() {
         return MatchDecision::Unidentifiable;
     }
-    let evidence: Vec<MatchEvidence> = candidates
+    let owned: Vec<(&ContactPoint, &Owned)> = candidates
         .iter()
-        .filter_map(|point| {
-            owners.get(point).map(|party_id| MatchEvidence {
-                contact_point: point.clone(),
-                party_id: party_id.clone(),
-            })
-        })
+        .filter_map(|point| owners.get(point).map(|owner| (point, owner)))
         .collect();
-    let Some(first) = evidence.first() else {
+    let deciding = owned
+        .iter()
+        .find(|(_, owner)| confirmed && owner.confirmed)
+        .or_else(|| owned.first());
+    let Some((_, owner)) = deciding else {
         return MatchDecision::NewLead {
             contact_points: candidates.to_vec(),
         };
     };
     MatchDecision::Known {
-        party_id: first.party_id.clone(),
+        party_id: owner.party_id.clone(),
+        verified: confirmed && owner.confirmed,
         new_contact_points: candidates
             .iter()
             .filter(|point| !owners.contains_key(point))
             .cloned()
             .collect(),
-        evidence,
+        evidence: owned
+            .iter()
+            .map(|(point, owner)| MatchEvidence {
+                contact_point: (*point).clone(),
+                party_id: owner.party_id.clone(),
+            })
+            .collect(),
     }
 }
 
@@ -86,26 +106,40 @@ mod tests {
     fn phone(s: &str) -> ContactPoint {
         ContactPoint::Phone(s.into())
     }
+    fn owned(party: &str) -> Owned {
+        Owned {
+            party_id: party.into(),
+            confirmed: true,
+        }
+    }
+    fn proposed(party: &str) -> Owned {
+        Owned {
+            party_id: party.into(),
+            confirmed: false,
+        }
+    }
 
     #[test]
     fn nobody_known_makes_a_lead_owning_every_point() {
-        let decision =
-            match_contact_points(&[email("a@b.ru"), phone("+79123456789")], &HashMap::new());
+        let points = [email("a@b.ru"), phone("+79123456789")];
+        let decision = match_contact_points(&points, true, &HashMap::new());
         assert_eq!(
             decision,
             MatchDecision::NewLead {
-                contact_points: vec![email("a@b.ru"), phone("+79123456789")]
+                contact_points: points.to_vec()
             }
         );
     }
 
     #[test]
     fn a_known_phone_matches_and_the_new_email_is_added() {
-        let owners = HashMap::from([(phone("+79123456789"), "P1".to_owned())]);
-        let decision = match_contact_points(&[email("a@b.ru"), phone("+79123456789")], &owners);
+        let owners = HashMap::from([(phone("+79123456789"), owned("P1"))]);
+        let decision =
+            match_contact_points(&[email("a@b.ru"), phone("+79123456789")], true, &owners);
         let MatchDecision::Known {
             party_id,
             new_contact_points,
+            verified,
             ..
         } = &decision
         else {
@@ -113,20 +147,23 @@ mod tests {
         };
         assert_eq!(party_id, "P1");
         assert_eq!(new_contact_points, &vec![email("a@b.ru")]);
+        assert!(verified);
         assert!(!decision.has_conflict());
     }
 
     #[test]
     fn email_wins_over_phone_and_the_conflict_is_flagged() {
         let owners = HashMap::from([
-            (email("a@b.ru"), "P1".to_owned()),
-            (phone("+79123456789"), "P2".to_owned()),
+            (email("a@b.ru"), owned("P1")),
+            (phone("+79123456789"), owned("P2")),
         ]);
-        let decision = match_contact_points(&[email("a@b.ru"), phone("+79123456789")], &owners);
+        let decision =
+            match_contact_points(&[email("a@b.ru"), phone("+79123456789")], true, &owners);
         let MatchDecision::Known {
             party_id,
             evidence,
             new_contact_points,
+            ..
         } = &decision
         else {
             panic!("expected known");
@@ -138,9 +175,38 @@ mod tests {
     }
 
     #[test]
+    fn an_unvouched_claim_joins_the_history_unverified() {
+        // Mail from an outsider with Reply-To: a client's address.
+        let owners = HashMap::from([(email("client@zavod.ru"), owned("P1"))]);
+        let decision = match_contact_points(
+            &[email("client@zavod.ru"), phone("+79990001122")],
+            false,
+            &owners,
+        );
+        assert!(matches!(
+            decision,
+            MatchDecision::Known { ref party_id, verified: false, .. } if party_id == "P1"
+        ));
+    }
+
+    #[test]
+    fn a_proposed_point_never_overrides_a_confirmed_match() {
+        let owners = HashMap::from([
+            (email("a@b.ru"), proposed("P2")),
+            (phone("+79123456789"), owned("P1")),
+        ]);
+        let decision =
+            match_contact_points(&[email("a@b.ru"), phone("+79123456789")], true, &owners);
+        assert!(matches!(
+            decision,
+            MatchDecision::Known { ref party_id, verified: true, .. } if party_id == "P1"
+        ));
+    }
+
+    #[test]
     fn no_contact_points_cannot_be_matched() {
         assert_eq!(
-            match_contact_points(&[], &HashMap::new()),
+            match_contact_points(&[], true, &HashMap::new()),
             MatchDecision::Unidentifiable
         );
     }

@@ -1017,6 +1017,8 @@ impl IntakeStore for DynamoStore {
         let owner = ContactPointOwner {
             party_id: lead.counterparty.id.clone(),
             contact_id: lead.contact.id.clone(),
+            confirmed: lead.points_confirmed,
+            source: Some(lead.points_source),
         };
         let party = &lead.counterparty;
         let inquiry = &lead.inquiry;
@@ -1077,6 +1079,8 @@ impl IntakeStore for DynamoStore {
         let owner = ContactPointOwner {
             party_id: interaction.party_id.clone(),
             contact_id: entry.contact_id.clone(),
+            confirmed: entry.points_confirmed,
+            source: Some(entry.points_source),
         };
         let claim_from = items.len();
         for point in &entry.new_contact_points {

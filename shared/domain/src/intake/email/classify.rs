@@ -18,6 +18,10 @@ pub enum EmailKind {
     AutoReply,
     Bulk,
     Bounce,
+    /// SES's spam verdict is FAIL: recorded, never a lead.
+    Spam,
+    /// SES's virus verdict is FAIL: recorded, never a lead.
+    Virus,
 }
 
 impl EmailKind {
@@ -29,6 +33,8 @@ impl EmailKind {
             Self::AutoReply => "auto_reply",
             Self::Bulk => "bulk",
             Self::Bounce => "bounce",
+            Self::Spam => "spam",
+            Self::Virus => "virus",
         }
     }
 
@@ -39,7 +45,7 @@ impl EmailKind {
             Self::JivoChat => Some(InquiryKind::JivoChat),
             Self::SiteForm => Some(InquiryKind::SiteForm),
             Self::Manual => Some(InquiryKind::Manual),
-            Self::AutoReply | Self::Bulk | Self::Bounce => None,
+            Self::AutoReply | Self::Bulk | Self::Bounce | Self::Spam | Self::Virus => None,
         }
     }
 }

@@ -5,16 +5,18 @@
 pub mod classify;
 pub mod fields;
 mod html;
+pub mod verdicts;
 
 pub use classify::{EmailKind, EmailSignals, classify};
 
 use crate::intake::LeftOut;
 use crate::kernel::sha256_hex;
-use crate::party::{EmailAddress, PersonDetails, PhoneNumber, PhoneParse};
+use crate::party::{EmailAddress, PersonDetails, PhoneNumber, PhoneParse, PointSource};
 use classify::{count_timestamped_lines, is_jivo_address, is_robot_address};
 use fields::{company_from_signature, labelled_fields, strip_quoted_history};
 use mail_parser::{Address, HeaderValue, Message, MessageParser, MimeHeaders, PartType};
 use serde::Serialize;
+use verdicts::ses_verdicts;
 
 /// The largest message intake reads. SES inbound delivers at most 40 MB to S3.
 pub const MAX_MESSAGE_BYTES: usize = 40 * 1024 * 1024;
@@ -82,6 +84,9 @@ pub struct InboundEmail {
     pub attachments: Vec<EmailAttachment>,
     /// What reading left in the raw copy only, past a budget.
     pub left_out: Vec<LeftOut>,
+    /// Where the contact came from: authenticated mail confirms it, anything else
+    /// (Reply-To, unauthenticated mail, form fields) only proposes it.
+    pub contact_source: PointSource,
     /// Why no sender could be read, when none could.
     #[serde(skip)]
     pub sender_problem: Option<&'static str>,
@@ -138,9 +143,26 @@ pub fn parse_email(raw: &[u8]) -> Result<InboundEmail, EmailParseError> {
         fields: &fields,
         body: &text,
     };
-    let kind = classify(&signals);
+    let verdicts = ses_verdicts(
+        |name| first_header(&message, raw, name),
+        from.as_ref().map(|(address, _)| address.domain()),
+    );
+    let kind = if verdicts.virus_failed {
+        EmailKind::Virus
+    } else if verdicts.spam_failed {
+        EmailKind::Spam
+    } else {
+        classify(&signals)
+    };
 
-    let contact = extract_person(kind, &fields, from.as_ref(), reply_to.as_ref(), &text);
+    let (contact, contact_source) = extract_person(
+        kind,
+        &fields,
+        from.as_ref(),
+        reply_to.as_ref(),
+        &text,
+        verdicts.sender_authenticated,
+    );
     let sender_problem = match (&contact.email, &contact.phone, &from) {
         (None, None, None) => Some("the message has no readable From and no contact in its body"),
         (None, None, Some(_)) => Some("no contact point of the person could be read"),
@@ -156,6 +178,7 @@ pub fn parse_email(raw: &[u8]) -> Result<InboundEmail, EmailParseError> {
         text,
         attachments: attachments(&message, &mut left_out),
         left_out,
+        contact_source,
         sender_problem,
     })
 }
@@ -168,6 +191,16 @@ pub fn natural_key(message_id: Option<&str>, raw: &[u8]) -> String {
         Some(id) => format!("email#sha256:{}", sha256_hex(id.as_bytes())),
         None => format!("email#sha256:{}", sha256_hex(raw)),
     }
+}
+
+/// The topmost occurrence of a header, raw (mail-parser's own lookup answers the last).
+fn first_header<'a>(message: &Message<'_>, raw: &'a [u8], name: &str) -> Option<&'a str> {
+    let header = message
+        .headers()
+        .iter()
+        .find(|h| h.name().eq_ignore_ascii_case(name))?;
+    let bytes = raw.get(header.offset_start() as usize..header.offset_end() as usize)?;
+    std::str::from_utf8(bytes).ok()
 }
 
 fn header_text(message: &Message<'_>, name: &str) -> Option<String> {
@@ -266,7 +299,8 @@ fn extract_person(
     from: Option<&(EmailAddress, Option<String>)>,
     reply_to: Option<&(EmailAddress, Option<String>)>,
     text: &str,
-) -> PersonDetails {
+    authenticated: bool,
+) -> (PersonDetails, PointSource) {
     let labelled_phone =
         |f: &fields::LabelledFields| f.phone.as_deref().and_then(PhoneNumber::parse);
     let human = |address: &&(EmailAddress, Option<String>)| {
@@ -275,7 +309,12 @@ fn extract_person(
     match kind {
         EmailKind::JivoChat | EmailKind::SiteForm => {
             let reply_to = reply_to.filter(human);
-            PersonDetails {
+            let source = if kind == EmailKind::JivoChat {
+                PointSource::JivoVisitor
+            } else {
+                PointSource::FormField
+            };
+            let person = PersonDetails {
                 name: fields
                     .name
                     .clone()
@@ -287,13 +326,23 @@ fn extract_person(
                     .or_else(|| reply_to.map(|(e, _)| e.clone())),
                 phone: labelled_phone(fields),
                 company: fields.company.clone(),
-            }
+            };
+            (person, source)
         }
-        EmailKind::Manual | EmailKind::AutoReply | EmailKind::Bulk | EmailKind::Bounce => {
-            let sender = reply_to.filter(human).or(from);
+        _ => {
+            let human_reply_to = reply_to.filter(human);
+            let sender = human_reply_to.or(from);
+            // Reply-To is the sender's claim; only the authenticated From address vouches.
+            let reply_to_differs =
+                human_reply_to.is_some_and(|(r, _)| from.is_none_or(|(f, _)| f != r));
+            let source = match (authenticated, reply_to_differs) {
+                (_, true) => PointSource::ReplyTo,
+                (true, false) => PointSource::AuthenticatedMail,
+                (false, false) => PointSource::UnauthenticatedMail,
+            };
             let own_text = strip_quoted_history(text);
             let signature = labelled_fields(own_text);
-            PersonDetails {
+            let person = PersonDetails {
                 name: sender
                     .and_then(|(_, n)| n.clone())
                     .or_else(|| from.and_then(|(_, n)| n.clone())),
@@ -303,7 +352,8 @@ fn extract_person(
                     .company
                     .clone()
                     .or_else(|| company_from_signature(own_text)),
-            }
+            };
+            (person, source)
         }
     }
 }
