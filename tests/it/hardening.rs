@@ -189,3 +189,152 @@ async fn a_reused_message_id_cannot_replace_an_attachment() {
         b"%PDF original".to_vec()
     );
 }
+
+#[tokio::test]
+async fn an_outsider_claiming_a_clients_address_cannot_graft_a_phone_onto_the_client() {
+    let t = TestStack::new().await;
+    // The client writes from an authenticated domain, with their phone in the signature.
+    t.deliver(&email_from(
+        "Ольга <olga@graft-client.ru>",
+        "Запрос",
+        "Нужна камера\n--\nООО «Клиент»\nТел.: +7 912 555-01-01",
+    ))
+    .await;
+    t.process_inbound(1).await;
+    let party = t.get_as_head("/api/counterparties").await["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // An outsider: unauthenticated mail, Reply-To the client, a new phone in the signature.
+    let mut forged = integration_tests::unauthenticated_email_from(
+        "Кто-то <someone@evil.example>",
+        "Счёт",
+        "Оплатите счёт\n--\nТел.: +7 903 765-43-21",
+    );
+    forged.splice(0..0, b"Reply-To: olga@graft-client.ru\r\n".iter().copied());
+    t.deliver(&forged).await;
+    t.process_inbound(1).await;
+
+    let timeline = t
+        .get_as_head(&format!("/api/counterparties/{party}/timeline"))
+        .await;
+    let entries = timeline["items"].as_array().unwrap();
+    assert_eq!(
+        entries.len(),
+        2,
+        "the message still joins the client's history"
+    );
+    assert_eq!(entries[0]["unverified"], true, "{}", entries[0]);
+    assert!(entries[1].get("unverified").is_none(), "{}", entries[1]);
+    let subjects: Vec<String> = t
+        .sent_mail()
+        .await
+        .iter()
+        .map(|m| {
+            m["Body"]["text_part"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    assert!(
+        subjects
+            .iter()
+            .any(|b| b.contains("Отправитель не подтверждён")),
+        "{subjects:?}"
+    );
+
+    // The outsider's phone does not name the client on the PBX; the client's own does.
+    let (_, caller_id) = t
+        .miko("event=start&linkedid=graft-1&from=79037654321&did=1")
+        .await;
+    assert_eq!(caller_id, "", "an unconfirmed number shows no name");
+    let (_, caller_id) = t
+        .miko("event=start&linkedid=graft-2&from=79125550101&did=1")
+        .await;
+    assert_eq!(caller_id, "ООО «Клиент»");
+
+    // The head looks: a marketer may not decide, the head confirms or rejects.
+    let path = format!("/api/counterparties/{party}/contact-points");
+    let proposed =
+        json!({ "point": { "type": "phone", "value": "+79037654321" }, "decision": "reject" });
+    let marketer = t.add_employee("mkt", Role::Marketer, None).await;
+    assert_eq!(
+        t.api_call(
+            "POST",
+            &path,
+            Some(proposed.clone()),
+            Some((&marketer.id, Role::Marketer))
+        )
+        .await
+        .0,
+        403
+    );
+    let head = Some((t.heads[0].id.as_str(), Role::Head));
+    let (status, body) = t
+        .api_call("POST", &path, Some(proposed.clone()), head)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        t.api_call("POST", &path, Some(proposed), head).await.0,
+        404,
+        "gone"
+    );
+    let trail = t
+        .get_as_head(&format!("/api/audit/counterparty/{party}"))
+        .await;
+    assert!(trail.to_string().contains("rejected"), "{trail}");
+    // A rejected number is nobody's: its next call is a new lead, not the client.
+    let (_, caller_id) = t
+        .miko("event=start&linkedid=graft-3&from=79037654321&did=1")
+        .await;
+    assert_eq!(caller_id, "");
+
+    // A number the client really gave is confirmed by the head and from then on names them.
+    let mut second = integration_tests::unauthenticated_email_from(
+        "Ольга <olga.home@mail.example>",
+        "Мой мобильный",
+        "Пишу с личной почты\n--\nТел.: +7 903 000-00-77",
+    );
+    second.splice(0..0, b"Reply-To: olga@graft-client.ru\r\n".iter().copied());
+    t.deliver(&second).await;
+    t.process_inbound(1).await;
+    let confirm =
+        json!({ "point": { "type": "phone", "value": "+79030000077" }, "decision": "confirm" });
+    assert_eq!(t.api_call("POST", &path, Some(confirm), head).await.0, 200);
+    let (_, caller_id) = t
+        .miko("event=start&linkedid=graft-4&from=79030000077&did=1")
+        .await;
+    assert_eq!(caller_id, "ООО «Клиент»");
+}
+
+#[tokio::test]
+async fn mail_ses_marks_as_spam_or_virus_is_recorded_and_never_a_lead() {
+    let t = TestStack::new().await;
+    for verdict in ["X-SES-Spam-Verdict: FAIL", "X-SES-Virus-Verdict: FAIL"] {
+        let mut raw = format!("{verdict}\r\n").into_bytes();
+        raw.extend(email_from(
+            "Спамер <spam@spam.example>",
+            "Выгодно",
+            "Купите",
+        ));
+        let key = t.deliver(&raw).await;
+        let outcome = t
+            .inbound
+            .take_in(&t.inbound_bucket(), &key, chrono::Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(
+            outcome,
+            crm_shared::intake::IntakeOutcome::Ignored,
+            "{verdict}"
+        );
+    }
+    assert!(
+        t.get_as_head("/api/counterparties").await["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert!(t.sent_mail().await.is_empty());
+}

@@ -458,6 +458,10 @@ impl Api {
             Endpoint::ListCounterparties => self.list_counterparties(caller, &query).await,
             Endpoint::Counterparty => self.counterparty(caller, &id()).await,
             Endpoint::Timeline => self.timeline(caller, &id(), &query).await,
+            Endpoint::DecideContactPoint => {
+                self.decide_contact_point(caller, &id(), body(request)?, &source)
+                    .await
+            }
             Endpoint::RouteInquiries => self.route_inquiries(caller, body(request)?, &source).await,
             Endpoint::QualifyInquiry => self.qualify(caller, &id(), body(request)?, &source).await,
             Endpoint::ListDeals => self.list_deals(caller, &query).await,

@@ -4,7 +4,8 @@
 
 use crate::{Api, ApiError, Caller, Query, json};
 use crm_domain::intake::{Inquiry, InquiryKind, InquiryStatus};
-use crm_domain::party::{Channel, CounterpartyKind};
+use crm_domain::kernel::audit::AuditEntry;
+use crm_domain::party::{Channel, ContactPoint, CounterpartyKind};
 use crm_domain::staff::Role;
 use crm_shared::adapters::{InquiryFilter, Page};
 use crm_shared::ports::Directory;
@@ -131,4 +132,56 @@ impl Api {
             .await?;
         Ok(json(StatusCode::OK, &self.sealed(page, &binding)))
     }
+
+    /// A head or the responsible manager confirms a contact point an unauthenticated
+    /// source proposed (it then names the client on the PBX and decides matches), or
+    /// rejects it (it is removed from the client).
+    pub(crate) async fn decide_contact_point(
+        &self,
+        caller: &Caller,
+        id: &str,
+        request: PointDecision,
+        source: &str,
+    ) -> Result<Response<Body>, ApiError> {
+        let confirm = match request.decision.as_str() {
+            "confirm" => true,
+            "reject" => false,
+            _ => return Err(ApiError::bad_request("decision must be confirm or reject")),
+        };
+        let party = self
+            .store
+            .counterparty(id)
+            .await?
+            .ok_or_else(ApiError::not_found)?;
+        caller.check_sees(party.owner(), "counterparty")?;
+        let audit = vec![AuditEntry {
+            record: "counterparty".to_owned(),
+            record_id: party.id.clone(),
+            field: "contact_points".to_owned(),
+            old: serde_json::json!(request.point.key()),
+            new: serde_json::json!(if confirm { "confirmed" } else { "rejected" }),
+            actor: caller.id().to_owned(),
+            at: chrono::Utc::now(),
+            source: source.to_owned(),
+        }];
+        if !self
+            .store
+            .decide_contact_point(&party.id, &request.point, confirm, &audit)
+            .await?
+        {
+            return Err(ApiError::not_found());
+        }
+        Ok(json(
+            StatusCode::OK,
+            &serde_json::json!({ "point": request.point, "decision": request.decision }),
+        ))
+    }
+}
+
+/// A decision on a contact point: `{"point": {"type": "phone", "value": "+7…"},
+/// "decision": "confirm" | "reject"}`.
+#[derive(serde::Deserialize)]
+pub(crate) struct PointDecision {
+    point: ContactPoint,
+    decision: String,
 }

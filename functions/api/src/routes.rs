@@ -14,6 +14,7 @@ pub enum Endpoint {
     ListCounterparties,
     Counterparty,
     Timeline,
+    DecideContactPoint,
     ListDeals,
     Deal,
     EditDeal,
@@ -87,6 +88,12 @@ pub const ROUTES: &[Route] = &[
         "/api/counterparties/{id}/timeline",
         Endpoint::Timeline,
         Capability::ReadCorrespondence,
+    ),
+    route(
+        "POST",
+        "/api/counterparties/{id}/contact-points",
+        Endpoint::DecideContactPoint,
+        Capability::DecideContactPoints,
     ),
     route(
         "GET",

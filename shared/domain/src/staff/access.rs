@@ -32,6 +32,8 @@ pub enum Capability {
     ReadCounterparty,
     /// A counterparty's correspondence (full texts of mail, chats, calls).
     ReadCorrespondence,
+    /// Confirm or reject a contact point proposed by an unauthenticated source.
+    DecideContactPoints,
     ReadDeals,
     /// Edit a deal, move it through its stages, make its proposal.
     ChangeDeals,
@@ -45,13 +47,14 @@ pub enum Capability {
 }
 
 impl Capability {
-    pub const ALL: [Capability; 13] = [
+    pub const ALL: [Capability; 14] = [
         Self::ReadInquiries,
         Self::RouteInquiries,
         Self::QualifyInquiries,
         Self::ListCounterparties,
         Self::ReadCounterparty,
         Self::ReadCorrespondence,
+        Self::DecideContactPoints,
         Self::ReadDeals,
         Self::ChangeDeals,
         Self::ReadDocuments,
@@ -69,6 +72,7 @@ impl Capability {
             Self::ListCounterparties => "list_counterparties",
             Self::ReadCounterparty => "read_counterparty",
             Self::ReadCorrespondence => "read_correspondence",
+            Self::DecideContactPoints => "decide_contact_points",
             Self::ReadDeals => "read_deals",
             Self::ChangeDeals => "change_deals",
             Self::ReadDocuments => "read_documents",

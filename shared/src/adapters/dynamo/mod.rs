@@ -15,6 +15,9 @@
 //! | task          | `TASK#<id>`             | `TASK`                 | `ASSIGNEE#<id or role:head>` / `<due>#<id>` |                         |
 //! | department    | `DEPT#<code>`           | `DEPT`                 |                                   |                                   |
 //!
+//! A contact point item carries its owner (`party_id`, `contact_id`), `confirmed` and its
+//! `source`: a proposed point ties messages to the party but never names it on the PBX.
+//!
 //! Access patterns:
 //! - intake lookup: BatchGetItem of `EVENT#<key>` and every `CP#…` of the message (1 trip);
 //! - new lead: TransactWriteItems — intake record, contact points (each
@@ -33,6 +36,8 @@
 //! - its timeline, newest first: Query `PARTY#<id>` with `sk` beginning `TL#`;
 //! - active heads: Query `gsi1` `ROLE#head`, filter `active`;
 //! - who answered a call: Query `gsi2` `EXT#<extension>`;
+//! - staff confirm a proposed contact point (UpdateItem `CP#…`) or reject it (DeleteItem),
+//!   each conditional on the party holding it, with its audit entry (TransactWriteItems);
 //! - a call: one UpdateItem per PBX event merges it into `CALL#<linkedid>` (ALL_NEW back);
 //! - a call-back task: TransactWriteItems of `TASK#callback-<hash of linkedid>` and its
 //!   log entry `EVENT#callback#<linkedid>` carrying the notification, both conditional;
@@ -688,6 +693,49 @@ impl DynamoStore {
     /// One intake record by the event's natural key.
     pub async fn intake_record(&self, event_key: &str) -> Result<Option<IntakeRecord>, StoreError> {
         self.get(event_pk(event_key), "EVENT").await
+    }
+
+    /// A member of staff's decision on a contact point a party holds: confirmed (it now
+    /// names the party on the PBX and decides matches), or rejected (removed: the next
+    /// message from it is nobody's). With its audit entry, in one transaction; `false`
+    /// when the party does not hold the point.
+    pub async fn decide_contact_point(
+        &self,
+        party_id: &str,
+        point: &ContactPoint,
+        confirm: bool,
+        audit: &[AuditEntry],
+    ) -> Result<bool, StoreError> {
+        let condition = "party_id = :party";
+        let party = AttributeValue::S(party_id.to_owned());
+        let change = if confirm {
+            let update = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(point_pk(point), "CP")))
+                .update_expression("SET confirmed = :yes, #source = :staff")
+                .condition_expression(condition)
+                .expression_attribute_names("#source", "source")
+                .expression_attribute_values(":party", party)
+                .expression_attribute_values(":yes", AttributeValue::Bool(true))
+                .expression_attribute_values(":staff", AttributeValue::S("staff".into()))
+                .build()
+                .map_err(build_error)?;
+            TransactWriteItem::builder().update(update).build()
+        } else {
+            let delete = aws_sdk_dynamodb::types::Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(point_pk(point), "CP")))
+                .condition_expression(condition)
+                .expression_attribute_values(":party", party)
+                .build()
+                .map_err(build_error)?;
+            TransactWriteItem::builder().delete(delete).build()
+        };
+        let mut items = vec![change];
+        for item in audit_items(audit)? {
+            items.push(self.put(item, None)?);
+        }
+        self.transact_conditional(items).await
     }
 
     /// Creates or replaces an employee (the seed and the admin use it).
