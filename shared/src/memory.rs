@@ -661,6 +661,7 @@ pub(crate) mod tests {
             text: "Нужен насос".into(),
             attachments: Vec::new(),
             left_out: Vec::new(),
+            forwarded_by: None,
             source: PointSource::AuthenticatedMail,
         };
         let inquiry = message.new_inquiry(id.into(), party_id.clone());

@@ -269,6 +269,7 @@ impl InboundEmailHandler {
             attachments,
             left_out: email.left_out.clone(),
             source: email.contact_source,
+            forwarded_by: email.forwarded_by.as_ref().map(ToString::to_string),
         }
     }
 

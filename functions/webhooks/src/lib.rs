@@ -353,6 +353,7 @@ impl Webhooks {
             text: inquiry.text,
             attachments: Vec::new(),
             left_out: Vec::new(),
+            forwarded_by: None,
             // What a visitor types into a chat or a form vouches for nothing.
             source: match inquiry.kind {
                 InquiryKind::JivoChat => PointSource::JivoVisitor,

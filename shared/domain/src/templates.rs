@@ -126,13 +126,18 @@ pub fn new_message(
 
 /// The subject, the start of the text and the number of attachments.
 fn describe_content(content: &MessageContent) -> String {
+    let forwarded = content
+        .forwarded_by
+        .as_deref()
+        .map(|by| format!("Переслал(а): {by}\n"))
+        .unwrap_or_default();
     let left_out = if content.left_out.is_empty() {
         ""
     } else {
         "\nПисьмо слишком велико: часть текста или вложений есть только в исходном файле."
     };
     format!(
-        "Тема: {}\n\n{}\n\nВложений: {}{left_out}",
+        "{forwarded}Тема: {}\n\n{}\n\nВложений: {}{left_out}",
         content.subject.as_deref().unwrap_or("—"),
         preview(&content.text),
         content.attachments.len(),

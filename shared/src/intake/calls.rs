@@ -77,6 +77,7 @@ impl<S: CallStore, N: Notifier> CallDesk<'_, S, N> {
             text: format!("Входящий звонок с {caller_text}{line}."),
             attachments: Vec::new(),
             left_out: Vec::new(),
+            forwarded_by: None,
             // The PBX's caller number is what the telephone network says: it confirms.
             source: PointSource::PbxCaller,
         };

@@ -453,11 +453,13 @@ mod tests {
                 email: EmailAddress::parse(email),
                 phone: PhoneNumber::parse("89123456789"),
                 company: None,
+                other_phones: Vec::new(),
             },
             subject: Some("КП".into()),
             text: "Нужен насос".into(),
             attachments: Vec::new(),
             left_out: Vec::new(),
+            forwarded_by: None,
             source: PointSource::AuthenticatedMail,
         }
     }

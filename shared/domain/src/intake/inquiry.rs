@@ -100,6 +100,9 @@ pub struct MessageContent {
     /// What reading the message left in the raw copy only (hostile or huge input).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub left_out: Vec<LeftOut>,
+    /// The employee who forwarded the client's message into the mailbox.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forwarded_by: Option<String>,
 }
 
 /// A part of a message that reading left in the raw copy, past a parsing budget.
@@ -129,6 +132,7 @@ impl MessageContent {
             text_truncated,
             attachments,
             left_out,
+            forwarded_by: None,
         }
     }
 }

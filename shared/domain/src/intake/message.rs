@@ -26,6 +26,8 @@ pub struct InboundMessage {
     pub left_out: Vec<LeftOut>,
     /// Where the contact points came from: whether they confirm or only propose.
     pub source: PointSource,
+    /// The employee who forwarded the client's message into the mailbox.
+    pub forwarded_by: Option<String>,
 }
 
 impl InboundMessage {
@@ -39,12 +41,15 @@ impl InboundMessage {
 
     /// What it said, as kept on items (the text cut to fit).
     pub fn content(&self) -> MessageContent {
-        MessageContent::kept(
-            self.subject.clone(),
-            &self.text,
-            self.attachments.clone(),
-            self.left_out.clone(),
-        )
+        MessageContent {
+            forwarded_by: self.forwarded_by.clone(),
+            ..MessageContent::kept(
+                self.subject.clone(),
+                &self.text,
+                self.attachments.clone(),
+                self.left_out.clone(),
+            )
+        }
     }
 
     /// The unrouted inquiry this message opens for a new lead.

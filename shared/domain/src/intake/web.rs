@@ -107,6 +107,7 @@ fn person(
         company: company
             .map(|c| c.trim().to_owned())
             .filter(|c| !c.is_empty()),
+        other_phones: Vec::new(),
     }
 }
 

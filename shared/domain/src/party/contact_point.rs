@@ -4,7 +4,11 @@
 //!
 //! [`key`]: ContactPoint::key
 
+use rlibphonenumber::phonenumber_matcher::{Leniency, PHONE_MATCHER_FACTORY};
 use rlibphonenumber::{PHONE_NUMBER_UTIL, PhoneNumberFormat, enums::Region};
+
+/// The most candidate numbers the matcher examines in one text (its own work bound).
+const MAX_MATCHER_TRIES: u64 = 1000;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -133,6 +137,47 @@ impl PhoneNumber {
         }))
     }
 
+    /// Every valid phone number in free text, in order, each once: libphonenumber's own
+    /// matcher (`findNumbers`) at its `Valid` leniency with Russia as the home region, so
+    /// `тел. 8 (3452) 12-34-56 доб. 123`, `+7 (903) 765-43-21`, `(8202) 53-44-10`,
+    /// `89161234567` are found — the extension kept apart — while dates, INNs, KPPs, bank
+    /// accounts and order numbers are not. The matcher's work is capped, so this stays
+    /// linear in the text.
+    pub fn all_in(text: &str) -> Vec<PhoneNumber> {
+        const MAX_PHONES: usize = 10;
+        let mut found: Vec<PhoneNumber> = Vec::new();
+        let matches = PHONE_MATCHER_FACTORY
+            .matcher_builder(text)
+            .leniency(Leniency::Valid)
+            .preferred_region(Region::RU)
+            .max_tries(MAX_MATCHER_TRIES)
+            .build();
+        for found_number in matches {
+            let e164 = found_number
+                .number
+                .format_as(PhoneNumberFormat::E164)
+                .into_owned();
+            if found.iter().any(|p| p.e164 == e164) {
+                continue;
+            }
+            let digits = e164.trim_start_matches('+');
+            found.push(PhoneNumber {
+                last10: digits[digits.len().saturating_sub(10)..].to_owned(),
+                extension: found_number
+                    .number
+                    .extension
+                    .clone()
+                    .filter(|e| !e.is_empty()),
+                raw: found_number.raw_string.trim().to_owned(),
+                e164,
+            });
+            if found.len() == MAX_PHONES {
+                break;
+            }
+        }
+        found
+    }
+
     /// The `ContactPoint` this number is matched by.
     pub fn contact_point(&self) -> ContactPoint {
         ContactPoint::Phone(self.e164.clone())
@@ -229,6 +274,36 @@ impl ContactPoint {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn phones_are_found_in_free_text_and_nothing_else_is() {
+        let e164 = |text: &str| -> Vec<String> {
+            PhoneNumber::all_in(text)
+                .into_iter()
+                .map(|p| match p.extension {
+                    Some(ext) => format!("{} доб. {ext}", p.e164),
+                    None => p.e164,
+                })
+                .collect()
+        };
+        assert_eq!(
+            e164("тел. 8 (3452) 12-34-56 доб. 123"),
+            ["+73452123456 доб. 123"]
+        );
+        assert_eq!(e164("--\nИван\n+7 (903) 765-43-21"), ["+79037654321"]);
+        assert_eq!(e164("Петров Иван, 8-800-555-35-35"), ["+78005553535"]);
+        assert_eq!(e164("Тел.: (8202) 53-44-10"), ["+78202534410"]);
+        assert_eq!(e164("Перезвоните: 89161234567"), ["+79161234567"]);
+        assert_eq!(
+            e164("+7 495 123 45 67 доб. 12, моб 8 916 111 22 33, ещё раз 8 916 111-22-33"),
+            ["+74951234567 доб. 12", "+79161112233"]
+        );
+        assert!(
+            e164("Дата 29.11.2026, ИНН 7707083893, КПП 773601001, р/с 40702810938000012345, счёт № 1234567, заказ 2026-11-29, БИК 044525225, ОГРН 1027700132195")
+                .is_empty()
+        );
+    }
+
     use super::*;
 
     fn e164(text: &str) -> Option<String> {

@@ -83,6 +83,9 @@ pub struct PersonDetails {
     pub email: Option<EmailAddress>,
     pub phone: Option<PhoneParse>,
     pub company: Option<String>,
+    /// Further valid numbers the person gave (a mobile besides the office line).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other_phones: Vec<PhoneNumber>,
 }
 
 impl PersonDetails {
@@ -96,7 +99,24 @@ impl PersonDetails {
         if let Some(PhoneParse::Valid(phone)) = &self.phone {
             points.push(phone.contact_point());
         }
+        for phone in &self.other_phones {
+            let point = phone.contact_point();
+            if !points.contains(&point) {
+                points.push(point);
+            }
+        }
         points
+    }
+
+    /// Every valid number: the main one first.
+    pub fn valid_phones(&self) -> Vec<PhoneNumber> {
+        let mut phones: Vec<PhoneNumber> = self.valid_phone().into_iter().cloned().collect();
+        for phone in &self.other_phones {
+            if !phones.iter().any(|p| p.e164 == phone.e164) {
+                phones.push(phone.clone());
+            }
+        }
+        phones
     }
 
     pub fn valid_phone(&self) -> Option<&PhoneNumber> {
@@ -127,7 +147,7 @@ impl PersonDetails {
             party_id,
             name: self.name.clone(),
             emails: self.email.iter().cloned().collect(),
-            phones: self.valid_phone().into_iter().cloned().collect(),
+            phones: self.valid_phones(),
             invalid_phones: match &self.phone {
                 Some(PhoneParse::Invalid { raw }) => vec![raw.clone()],
                 _ => Vec::new(),
@@ -147,6 +167,7 @@ mod tests {
             email: EmailAddress::parse("ivan@zavod.ru"),
             phone: PhoneNumber::parse("89123456789"),
             company: Some("ООО «Завод»".into()),
+            other_phones: Vec::new(),
         };
         assert_eq!(person.display_name(), "ООО «Завод»");
         person.company = None;

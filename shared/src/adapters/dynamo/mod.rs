@@ -1118,12 +1118,7 @@ impl IntakeStore for DynamoStore {
             self.put(self.record_item(&entry.record)?, not_exists)?,
             self.put(self.interaction_item(interaction)?, None)?,
         ];
-        let phones: Vec<PhoneNumber> = interaction
-            .contact
-            .valid_phone()
-            .into_iter()
-            .cloned()
-            .collect();
+        let phones: Vec<PhoneNumber> = interaction.contact.valid_phones();
         let owner = ContactPointOwner {
             party_id: interaction.party_id.clone(),
             contact_id: entry.contact_id.clone(),

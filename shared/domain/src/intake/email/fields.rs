@@ -196,35 +196,186 @@ pub fn company_from_signature(body: &str) -> Option<String> {
     })
 }
 
+/// Lines that open a quoted or forwarded message wherever they stand.
+const HISTORY_MARKERS: &[&str] = &[
+    "-----original message-----",
+    "-----исходное сообщение-----",
+    "пересылаемое сообщение",
+    "forwarded message",
+    "begin forwarded message:",
+    "начало переадресованного сообщения:",
+];
+
+/// Header lines of a quoted message in Outlook's and other clients' plain form.
+const FROM_LABELS: &[&str] = &["от:", "from:"];
+const OTHER_HEADER_LABELS: &[&str] = &[
+    "отправлено:",
+    "sent:",
+    "дата:",
+    "date:",
+    "кому:",
+    "to:",
+    "тема:",
+    "subject:",
+    "копия:",
+    "cc:",
+];
+
+fn starts_with_any(line: &str, prefixes: &[&str]) -> bool {
+    let lower = line.trim_start().to_lowercase();
+    prefixes.iter().any(|p| lower.starts_with(p))
+}
+
+/// Where the quoted history of a message starts, in its common forms: `>` lines,
+/// "… пишет:" / "… wrote:", "-----Original Message-----" and forwarding markers, and
+/// header blocks without `>` (Outlook's Russian `От: … Отправлено: … Кому: … Тема:`,
+/// `From:/Sent:`), with a `____` rule above one counted in. One pass over the lines.
+pub fn quoted_history_start(body: &str) -> Option<usize> {
+    let lines: Vec<(usize, &str)> = body
+        .split_inclusive('\n')
+        .scan(0, |offset, line| {
+            let start = *offset;
+            *offset += line.len();
+            Some((start, line.trim_end_matches(['\r', '\n'])))
+        })
+        .collect();
+    for (index, &(offset, line)) in lines.iter().enumerate() {
+        let trimmed = line.trim();
+        let lower = trimmed.to_lowercase();
+        let quote_intro =
+            (lower.ends_with("пишет:") || lower.ends_with("wrote:")) && trimmed.len() < 300;
+        let marker = HISTORY_MARKERS.iter().any(|m| lower.contains(m)) && trimmed.len() < 120;
+        let header_block = starts_with_any(trimmed, FROM_LABELS)
+            && lines[index + 1..]
+                .iter()
+                .take(5)
+                .any(|(_, next)| starts_with_any(next, OTHER_HEADER_LABELS));
+        if trimmed.starts_with('>') || quote_intro || marker || header_block {
+            // A rule line (`_____`) just above belongs to the history.
+            let above = lines[..index]
+                .iter()
+                .rev()
+                .find(|(_, l)| !l.trim().is_empty());
+            return Some(match above {
+                Some(&(rule, l)) if l.trim().len() >= 5 && l.trim().chars().all(|c| c == '_') => {
+                    rule
+                }
+                _ => offset,
+            });
+        }
+    }
+    None
+}
+
 /// The part of a hand-written message above the quoted history, where the signature is.
 pub fn strip_quoted_history(body: &str) -> &str {
-    const MARKERS: &[&str] = &[
-        "-----Original Message-----",
-        "-----Исходное сообщение-----",
-        "-------- Пересылаемое сообщение --------",
-        "-------- Forwarded Message --------",
-    ];
-    let mut end = body.len();
-    for marker in MARKERS {
-        if let Some(at) = body.find(marker) {
-            end = end.min(at);
-        }
-    }
+    &body[..quoted_history_start(body).unwrap_or(body.len())]
+}
+
+/// The sender a forwarded or quoted block names in its `От:` / `From:` line (with the
+/// display name), and that block's own text (below its header lines, above any older
+/// history).
+pub fn quoted_sender(history: &str) -> Option<(String, Option<String>, &str)> {
     let mut offset = 0;
-    for line in body.lines() {
-        if offset >= end {
-            break;
-        }
+    let mut sender = None;
+    let mut body_start = None;
+    for line in history.split_inclusive('\n') {
         let trimmed = line.trim();
-        let quote_intro =
-            (trimmed.ends_with("пишет:") || trimmed.ends_with("wrote:")) && trimmed.len() < 200;
-        if trimmed.starts_with('>') || quote_intro {
-            end = end.min(offset);
+        if sender.is_none() && starts_with_any(trimmed, FROM_LABELS) {
+            let value = trimmed.split_once(':').map_or("", |(_, v)| v.trim());
+            sender = address_in(value);
+        } else if sender.is_some()
+            && body_start.is_none()
+            && !trimmed.is_empty()
+            && !starts_with_any(trimmed, OTHER_HEADER_LABELS)
+        {
+            body_start = Some(offset);
+        }
+        offset += line.len();
+        if body_start.is_some() {
             break;
         }
-        offset += line.len() + 1;
     }
-    &body[..end.min(body.len())]
+    let (address, name) = sender?;
+    let body = &history[body_start.unwrap_or(history.len())..];
+    Some((address, name, strip_quoted_history(body)))
+}
+
+/// `Name <addr>`, `"Name" [mailto:addr]`, `addr`: the address and the name.
+fn address_in(value: &str) -> Option<(String, Option<String>)> {
+    let address = if let Some((_, rest)) = value.split_once('<') {
+        rest.split_once('>').map(|(a, _)| a)?
+    } else if let Some((_, rest)) = value.split_once("mailto:") {
+        rest.split_once(']').map_or(rest, |(a, _)| a)
+    } else {
+        value.split_whitespace().find(|w| w.contains('@'))?
+    };
+    let name = value
+        .split(['<', '['])
+        .next()
+        .map(|n| n.trim().trim_matches('"').trim().to_owned())
+        .filter(|n| !n.is_empty() && !n.contains('@'));
+    Some((address.trim().to_owned(), name))
+}
+
+/// Local parts of shared mailboxes, whose display name is rarely a person's.
+const GENERIC_MAILBOXES: &[&str] = &[
+    "info",
+    "office",
+    "sales",
+    "mail",
+    "post",
+    "zakaz",
+    "order",
+    "orders",
+    "admin",
+    "secretary",
+    "priemnaya",
+    "reception",
+    "contact",
+    "hello",
+    "snab",
+    "supply",
+    "buh",
+    "zakupki",
+];
+
+/// Whether an address is a shared mailbox (`info@`, `office@`, `zakaz@` …).
+pub fn is_generic_mailbox(local_part: &str) -> bool {
+    let local = local_part.to_ascii_lowercase();
+    GENERIC_MAILBOXES.contains(&local.as_str())
+}
+
+/// The person's name from a signature: the line after "С уважением," (or "Best regards,")
+/// when it reads as a name — two or three capitalised words of letters.
+pub fn name_from_signature(own_text: &str) -> Option<String> {
+    const CLOSINGS: &[&str] = &[
+        "с уважением",
+        "с наилучшими пожеланиями",
+        "всего доброго",
+        "best regards",
+        "kind regards",
+        "regards",
+    ];
+    let mut lines = own_text.lines().map(str::trim).filter(|l| !l.is_empty());
+    while let Some(line) = lines.next() {
+        let lower = line.to_lowercase();
+        let closing = lower.trim_end_matches([',', '.', '!']);
+        if CLOSINGS.contains(&closing) || closing == "--" {
+            let candidate = lines.next()?;
+            let words: Vec<&str> = candidate.split_whitespace().collect();
+            let looks_like_name = (2..=3).contains(&words.len())
+                && candidate.chars().count() <= 60
+                && words.iter().all(|w| {
+                    w.chars().next().is_some_and(char::is_uppercase)
+                        && w.chars().all(|c| c.is_alphabetic() || c == '-' || c == '.')
+                });
+            if looks_like_name {
+                return Some(candidate.to_owned());
+            }
+        }
+    }
+    None
 }
 
 #[cfg(test)]

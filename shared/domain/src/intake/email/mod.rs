@@ -13,7 +13,7 @@ use crate::intake::LeftOut;
 use crate::kernel::sha256_hex;
 use crate::party::{EmailAddress, PersonDetails, PhoneNumber, PhoneParse, PointSource};
 use classify::{count_timestamped_lines, is_jivo_address, is_robot_address};
-use fields::{company_from_signature, labelled_fields, strip_quoted_history};
+use fields::{company_from_signature, labelled_fields, quoted_sender, strip_quoted_history};
 use mail_parser::{Address, HeaderValue, Message, MessageParser, MimeHeaders, PartType};
 use serde::Serialize;
 use verdicts::ses_verdicts;
@@ -87,6 +87,8 @@ pub struct InboundEmail {
     /// Where the contact came from: authenticated mail confirms it, anything else
     /// (Reply-To, unauthenticated mail, form fields) only proposes it.
     pub contact_source: PointSource,
+    /// The employee who forwarded a client's message into the mailbox.
+    pub forwarded_by: Option<EmailAddress>,
     /// Why no sender could be read, when none could.
     #[serde(skip)]
     pub sender_problem: Option<&'static str>,
@@ -155,13 +157,19 @@ pub fn parse_email(raw: &[u8]) -> Result<InboundEmail, EmailParseError> {
         classify(&signals)
     };
 
-    let (contact, contact_source) = extract_person(
+    let company_domain = company_domain(&message);
+    let Extracted {
+        person: contact,
+        source: contact_source,
+        forwarded_by,
+    } = extract_person(
         kind,
         &fields,
         from.as_ref(),
         reply_to.as_ref(),
         &text,
         verdicts.sender_authenticated,
+        company_domain.as_deref(),
     );
     let sender_problem = match (&contact.email, &contact.phone, &from) {
         (None, None, None) => Some("the message has no readable From and no contact in its body"),
@@ -179,6 +187,7 @@ pub fn parse_email(raw: &[u8]) -> Result<InboundEmail, EmailParseError> {
         attachments: attachments(&message, &mut left_out),
         left_out,
         contact_source,
+        forwarded_by,
         sender_problem,
     })
 }
@@ -191,6 +200,17 @@ pub fn natural_key(message_id: Option<&str>, raw: &[u8]) -> String {
         Some(id) => format!("email#sha256:{}", sha256_hex(id.as_bytes())),
         None => format!("email#sha256:{}", sha256_hex(raw)),
     }
+}
+
+/// The company's own mail domain, from the file alone: the domain the message was
+/// delivered to (`Delivered-To`, `X-Original-To`, else the first `To`).
+fn company_domain(message: &Message<'_>) -> Option<String> {
+    ["Delivered-To", "X-Original-To"]
+        .iter()
+        .find_map(|name| message.header_raw(*name))
+        .and_then(|raw| EmailAddress::parse(raw.trim().trim_matches(['<', '>'])))
+        .or_else(|| first_address(message.to()).map(|(address, _)| address))
+        .map(|address| address.domain().to_ascii_lowercase())
 }
 
 /// The topmost occurrence of a header, raw (mail-parser's own lookup answers the last).
@@ -291,8 +311,19 @@ fn cut_to(text: &str, max: usize) -> (&str, bool) {
     (&text[..end], true)
 }
 
+/// Who a message is from, and how far to trust it.
+struct Extracted {
+    person: PersonDetails,
+    source: PointSource,
+    forwarded_by: Option<EmailAddress>,
+}
+
 /// Who the message is from, by its kind: site forms and Jivo carry the person in the body
-/// (their `From` is a robot); hand-written mail is from `Reply-To`, else `From`.
+/// (their `From` is a robot); hand-written mail is from `Reply-To`, else `From` — unless
+/// that is one of ours (`company_domain`, the domain the mail was sent to): then a
+/// forwarded or quoted client's message names the client, and the employee is noted as
+/// who forwarded it; our own addresses and our signatures' phones never become a client's.
+/// Phones are every number in the author's own part (above the quoted history).
 fn extract_person(
     kind: EmailKind,
     fields: &fields::LabelledFields,
@@ -300,12 +331,15 @@ fn extract_person(
     reply_to: Option<&(EmailAddress, Option<String>)>,
     text: &str,
     authenticated: bool,
-) -> (PersonDetails, PointSource) {
+    company_domain: Option<&str>,
+) -> Extracted {
     let labelled_phone =
         |f: &fields::LabelledFields| f.phone.as_deref().and_then(PhoneNumber::parse);
     let human = |address: &&(EmailAddress, Option<String>)| {
         !is_robot_address(&address.0) && !is_jivo_address(&address.0)
     };
+    let ours =
+        |e: &EmailAddress| company_domain.is_some_and(|d| e.domain().eq_ignore_ascii_case(d));
     match kind {
         EmailKind::JivoChat | EmailKind::SiteForm => {
             let reply_to = reply_to.filter(human);
@@ -323,11 +357,17 @@ fn extract_person(
                     .email
                     .as_deref()
                     .and_then(EmailAddress::parse)
-                    .or_else(|| reply_to.map(|(e, _)| e.clone())),
+                    .or_else(|| reply_to.map(|(e, _)| e.clone()))
+                    .filter(|e| !ours(e)),
                 phone: labelled_phone(fields),
                 company: fields.company.clone(),
+                other_phones: Vec::new(),
             };
-            (person, source)
+            Extracted {
+                person,
+                source,
+                forwarded_by: None,
+            }
         }
         _ => {
             let human_reply_to = reply_to.filter(human);
@@ -341,20 +381,75 @@ fn extract_person(
                 (false, false) => PointSource::UnauthenticatedMail,
             };
             let own_text = strip_quoted_history(text);
-            let signature = labelled_fields(own_text);
-            let person = PersonDetails {
-                name: sender
-                    .and_then(|(_, n)| n.clone())
-                    .or_else(|| from.and_then(|(_, n)| n.clone())),
-                email: sender.map(|(e, _)| e.clone()),
-                phone: labelled_phone(&signature).filter(|p| matches!(p, PhoneParse::Valid(_))),
-                company: signature
-                    .company
-                    .clone()
-                    .or_else(|| company_from_signature(own_text)),
-            };
-            (person, source)
+            let history = &text[own_text.len()..];
+            if let Some((employee, _)) = sender.filter(|(e, _)| ours(e)) {
+                // One of ours wrote: the client is whoever the forwarded block is from.
+                let forwarded = quoted_sender(history).and_then(|(address, name, body)| {
+                    let client = EmailAddress::parse(&address).filter(|e| !ours(e))?;
+                    Some((client, name, body))
+                });
+                let person = match forwarded {
+                    Some((client, name, body)) => {
+                        person_from_text(Some(client), name, body, labelled_phone)
+                    }
+                    None => PersonDetails::default(),
+                };
+                return Extracted {
+                    person,
+                    // We only have our employee's word for the forwarded sender.
+                    source: PointSource::UnauthenticatedMail,
+                    forwarded_by: Some(employee.clone()),
+                };
+            }
+            let name = sender
+                .and_then(|(_, n)| n.clone())
+                .or_else(|| from.and_then(|(_, n)| n.clone()));
+            Extracted {
+                person: person_from_text(
+                    sender.map(|(e, _)| e.clone()),
+                    name,
+                    own_text,
+                    labelled_phone,
+                ),
+                source,
+                forwarded_by: None,
+            }
         }
+    }
+}
+
+/// A person from an address, its display name and the text they wrote themselves: every
+/// phone in it (a labelled one that is not valid is kept as written), the company from
+/// the signature, and, for a shared mailbox (`info@`), the name the signature gives.
+fn person_from_text(
+    email: Option<EmailAddress>,
+    name: Option<String>,
+    own_text: &str,
+    labelled_phone: impl Fn(&fields::LabelledFields) -> Option<PhoneParse>,
+) -> PersonDetails {
+    let signature = labelled_fields(own_text);
+    let mut phones = PhoneNumber::all_in(own_text).into_iter();
+    let phone = phones
+        .next()
+        .map(PhoneParse::Valid)
+        .or_else(|| labelled_phone(&signature));
+    let generic = email
+        .as_ref()
+        .is_some_and(|e| fields::is_generic_mailbox(e.local_part()));
+    let name = if generic || name.is_none() {
+        fields::name_from_signature(own_text).or(name)
+    } else {
+        name
+    };
+    PersonDetails {
+        name,
+        email,
+        phone,
+        company: signature
+            .company
+            .clone()
+            .or_else(|| company_from_signature(own_text)),
+        other_phones: phones.collect(),
     }
 }
 
