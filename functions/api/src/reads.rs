@@ -5,7 +5,7 @@
 use crate::{Api, ApiError, Caller, Query, json};
 use crm_domain::intake::{Inquiry, InquiryKind, InquiryStatus};
 use crm_domain::kernel::audit::AuditEntry;
-use crm_domain::party::{Channel, ContactPoint, CounterpartyKind};
+use crm_domain::party::{Channel, ContactPoint, Counterparty, CounterpartyKind};
 use crm_domain::staff::Role;
 use crm_shared::adapters::{InquiryFilter, Page};
 use crm_shared::ports::Directory;
@@ -111,6 +111,38 @@ impl Api {
         ))
     }
 
+    /// A counterparty within the caller's scope: 404 when there is none, 403 when it is
+    /// someone else's.
+    pub(crate) async fn visible_counterparty(
+        &self,
+        caller: &Caller,
+        id: &str,
+    ) -> Result<Counterparty, ApiError> {
+        let party = self
+            .store
+            .counterparty(id)
+            .await?
+            .ok_or_else(ApiError::not_found)?;
+        caller.check_sees(party.owner(), "counterparty")?;
+        Ok(party)
+    }
+
+    /// An inquiry within the caller's scope (managers: routed to them; heads: their
+    /// department's and the unrouted).
+    pub(crate) async fn visible_inquiry(
+        &self,
+        caller: &Caller,
+        id: &str,
+    ) -> Result<Inquiry, ApiError> {
+        let inquiry = self
+            .store
+            .inquiry(id)
+            .await?
+            .ok_or_else(ApiError::not_found)?;
+        caller.check_sees(inquiry.owner(), "inquiry")?;
+        Ok(inquiry)
+    }
+
     /// The correspondence of a counterparty within the caller's scope.
     pub(crate) async fn timeline(
         &self,
@@ -118,12 +150,7 @@ impl Api {
         id: &str,
         query: &Query,
     ) -> Result<Response<Body>, ApiError> {
-        let party = self
-            .store
-            .counterparty(id)
-            .await?
-            .ok_or_else(ApiError::not_found)?;
-        caller.check_sees(party.owner(), "counterparty")?;
+        self.visible_counterparty(caller, id).await?;
         let binding = query.binding(&format!("timeline/{id}"), caller);
         let cursor = self.list_cursor(query, &binding)?;
         let page = self
@@ -148,12 +175,7 @@ impl Api {
             "reject" => false,
             _ => return Err(ApiError::bad_request("decision must be confirm or reject")),
         };
-        let party = self
-            .store
-            .counterparty(id)
-            .await?
-            .ok_or_else(ApiError::not_found)?;
-        caller.check_sees(party.owner(), "counterparty")?;
+        let party = self.visible_counterparty(caller, id).await?;
         let audit = vec![AuditEntry {
             record: "counterparty".to_owned(),
             record_id: party.id.clone(),

@@ -16,7 +16,6 @@ use crm_domain::sales::{
 };
 use crm_domain::staff::Role;
 use crm_shared::adapters::dynamo::DealScope;
-use crm_shared::ports::Directory;
 use crm_shared::sales::deals::DealSaveError;
 use crm_shared::sales::ports::DealWrite;
 use crm_shared::sales::qualification::{Qualified, Qualifier, QualifyAs, QualifyError};
@@ -164,13 +163,7 @@ impl Api {
         request: QualifyBody,
         source: &str,
     ) -> Result<Response<Body>, ApiError> {
-        let old = self
-            .store
-            .inquiry(id)
-            .await?
-            .ok_or_else(ApiError::not_found)?;
-        // Managers see the inquiries routed to them; heads their department's.
-        caller.check_sees(old.owner(), "inquiry")?;
+        let old = self.visible_inquiry(caller, id).await?;
         if let Some(version) = request.version
             && version != old.version
         {
@@ -460,20 +453,10 @@ impl Api {
                 self.load_deal(caller, id).await?;
             }
             "inquiry" => {
-                let inquiry = self
-                    .store
-                    .inquiry(id)
-                    .await?
-                    .ok_or_else(ApiError::not_found)?;
-                caller.check_sees(inquiry.owner(), "inquiry")?;
+                self.visible_inquiry(caller, id).await?;
             }
             "counterparty" => {
-                let party = self
-                    .store
-                    .counterparty(id)
-                    .await?
-                    .ok_or_else(ApiError::not_found)?;
-                caller.check_sees(party.owner(), "counterparty")?;
+                self.visible_counterparty(caller, id).await?;
             }
             "task" => {
                 let task = self.store.task(id).await?.ok_or_else(ApiError::not_found)?;
