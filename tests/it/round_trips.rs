@@ -88,3 +88,29 @@ async fn message_id(t: &TestStack, bucket: &str, key: &str) -> String {
         .message_id
         .unwrap()
 }
+
+#[tokio::test]
+async fn an_email_with_attachments_adds_one_lookup_and_one_put_per_file() {
+    let t = TestStack::new().await;
+    let bucket = t.inbound_bucket();
+    let raw = "From: Анна <anna@rt-files.ru>\r\nTo: sales@vacuum-zavod.example\r\nSubject: ТЗ\r\nMessage-ID: <files@rt-files.ru>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nТЗ во вложении\r\n--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"a.pdf\"\r\n\r\n%PDF a\r\n--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"b.pdf\"\r\n\r\n%PDF b\r\n--b--\r\n";
+    let key = t.deliver(raw.as_bytes()).await;
+    t.counted.round_trips.take();
+    t.inbound
+        .take_in(&bucket, &key, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        t.counted.round_trips.take(),
+        counts(&[
+            ("S3.GetObject", 1),
+            ("DynamoDB.GetItem", 1),
+            ("S3.PutObject", 2),
+            ("DynamoDB.BatchGetItem", 1),
+            ("DynamoDB.Query", 1),
+            ("DynamoDB.TransactWriteItems", 1),
+            ("SES.SendEmail", 1),
+            ("DynamoDB.UpdateItem", 1),
+        ])
+    );
+}
