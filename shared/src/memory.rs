@@ -51,7 +51,12 @@ impl MemoryStore {
     }
 
     pub fn add_employee(&self, employee: Employee) {
-        self.state().employees.insert(employee.id.clone(), employee);
+        let mut state = self.state();
+        state.owners.insert(
+            ContactPoint::Email(employee.email.clone()),
+            ContactPointOwner::staff(&employee.id),
+        );
+        state.employees.insert(employee.id.clone(), employee);
     }
 
     pub fn set_responsible_manager(&self, party_id: &str, manager_id: &str) {
@@ -177,6 +182,7 @@ impl IntakeStore for MemoryStore {
                     contact_id: lead.contact.id.clone(),
                     confirmed: lead.points_confirmed,
                     source: Some(lead.points_source),
+                    staff: false,
                 },
             );
         }
@@ -214,6 +220,7 @@ impl IntakeStore for MemoryStore {
                     contact_id: entry.contact_id.clone(),
                     confirmed: entry.points_confirmed,
                     source: Some(entry.points_source),
+                    staff: false,
                 },
             );
         }

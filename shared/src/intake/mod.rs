@@ -123,11 +123,31 @@ impl<S: IntakeStore, N: Notifier> Intake<'_, S, N> {
     pub async fn register(&self, message: &InboundMessage) -> Result<IntakeOutcome, IntakeError> {
         let points = message.contact.contact_points();
         for _attempt in 0..MAX_ATTEMPTS {
-            let lookup = self.store.lookup(&message.event_key, &points).await?;
+            let mut lookup = self.store.lookup(&message.event_key, &points).await?;
             if let Some(record) = lookup.record {
                 self.finish_notification(&record).await?;
                 return Ok(IntakeOutcome::Duplicate);
             }
+            // Our own people's addresses are nobody's client: they neither match nor are
+            // claimed. A message with nothing else is recorded, not a lead.
+            let staff: Vec<ContactPoint> = lookup
+                .owners
+                .iter()
+                .filter(|(_, owner)| owner.staff)
+                .map(|(point, _)| point.clone())
+                .collect();
+            lookup.owners.retain(|_, owner| !owner.staff);
+            let without_staff;
+            let message = if staff.is_empty() {
+                message
+            } else {
+                without_staff = InboundMessage {
+                    contact: message.contact.without(&staff),
+                    ..message.clone()
+                };
+                &without_staff
+            };
+            let points = message.contact.contact_points();
             let owners = lookup
                 .owners
                 .iter()
@@ -142,7 +162,10 @@ impl<S: IntakeStore, N: Notifier> Intake<'_, S, N> {
             let decision = match_contact_points(&points, message.source.confirms(), &owners);
             let (written, outcome, record) = match decision {
                 MatchDecision::Unidentifiable => {
-                    let record = self.record(message, RecordedOutcome::Unidentified, None);
+                    let mut record = self.record(message, RecordedOutcome::Unidentified, None);
+                    if !staff.is_empty() {
+                        record.reason = Some("sent from a staff address".to_owned());
+                    }
                     (
                         self.store.record_event(&record).await?,
                         IntakeOutcome::Unidentified,
@@ -473,6 +496,44 @@ mod tests {
             app_base_url: "https://crm.example".into(),
         };
         (store, MemoryNotifier::default(), links)
+    }
+
+    #[tokio::test]
+    async fn our_own_staffs_addresses_never_become_a_clients() {
+        let (store, outbox, links) = setup();
+        let intake = Intake {
+            store: &store,
+            notifier: &outbox,
+            links: &links,
+        };
+        // Only the employee's address: recorded with the reason, no lead.
+        let mut own = message("m1", "mgr1@vacuum-zavod.ru");
+        own.contact.phone = None;
+        assert_eq!(
+            intake.register(&own).await.unwrap(),
+            IntakeOutcome::Unidentified
+        );
+        assert!(store.parties().is_empty());
+        let record = store.intake_record("email#m1").await.unwrap().unwrap();
+        assert_eq!(record.reason.as_deref(), Some("sent from a staff address"));
+        // With a client's phone in it: a lead by the phone, the staff address not claimed.
+        let outcome = intake
+            .register(&message("m2", "mgr1@vacuum-zavod.ru"))
+            .await
+            .unwrap();
+        assert!(
+            matches!(outcome, IntakeOutcome::LeadCreated { .. }),
+            "{outcome:?}"
+        );
+        let again = intake
+            .register(&message("m3", "mgr1@vacuum-zavod.ru"))
+            .await
+            .unwrap();
+        assert!(
+            matches!(again, IntakeOutcome::AppendedToHistory { .. }),
+            "matched by the phone, not the staff address: {again:?}"
+        );
+        assert_eq!(store.parties().len(), 1);
     }
 
     #[tokio::test]

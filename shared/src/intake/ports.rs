@@ -24,6 +24,23 @@ pub struct ContactPointOwner {
     pub confirmed: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<PointSource>,
+    /// The point is a member of staff's (`party_id` is then the employee's id): the
+    /// company's own addresses never become a client's.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub staff: bool,
+}
+
+impl ContactPointOwner {
+    /// The claim an employee's own address holds.
+    pub fn staff(employee_id: &str) -> Self {
+        Self {
+            party_id: employee_id.to_owned(),
+            contact_id: String::new(),
+            confirmed: true,
+            source: Some(PointSource::Staff),
+            staff: true,
+        }
+    }
 }
 
 fn confirmed_by_default() -> bool {

@@ -108,6 +108,29 @@ impl PersonDetails {
         points
     }
 
+    /// The person without the given contact points (e.g. the company's own).
+    pub fn without(&self, points: &[ContactPoint]) -> PersonDetails {
+        let kept = |phone: &PhoneNumber| !points.contains(&phone.contact_point());
+        PersonDetails {
+            name: self.name.clone(),
+            email: self
+                .email
+                .clone()
+                .filter(|e| !points.contains(&ContactPoint::Email(e.clone()))),
+            phone: self.phone.clone().filter(|p| match p {
+                PhoneParse::Valid(phone) => kept(phone),
+                PhoneParse::Invalid { .. } => true,
+            }),
+            company: self.company.clone(),
+            other_phones: self
+                .other_phones
+                .iter()
+                .filter(|p| kept(p))
+                .cloned()
+                .collect(),
+        }
+    }
+
     /// Every valid number: the main one first.
     pub fn valid_phones(&self) -> Vec<PhoneNumber> {
         let mut phones: Vec<PhoneNumber> = self.valid_phone().into_iter().cloned().collect();

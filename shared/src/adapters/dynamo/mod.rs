@@ -748,7 +748,16 @@ impl DynamoStore {
             stored = stored.gsi2(format!("EXT#{extension}"), employee.id.clone());
         }
         let item = to_item(&stored)?;
-        self.put_unconditionally(item).await
+        self.put_unconditionally(item).await?;
+        // The employee's address is claimed as staff's: never a client's contact point.
+        let point = ContactPoint::Email(employee.email.clone());
+        let claim = self.point_item(
+            &point,
+            ContactPointOwner::staff(&employee.id),
+            &[],
+            Utc::now(),
+        )?;
+        self.put_unconditionally(claim).await
     }
 
     /// Creates or replaces a department's display record.
@@ -1067,6 +1076,7 @@ impl IntakeStore for DynamoStore {
             contact_id: lead.contact.id.clone(),
             confirmed: lead.points_confirmed,
             source: Some(lead.points_source),
+            staff: false,
         };
         let party = &lead.counterparty;
         let inquiry = &lead.inquiry;
@@ -1124,6 +1134,7 @@ impl IntakeStore for DynamoStore {
             contact_id: entry.contact_id.clone(),
             confirmed: entry.points_confirmed,
             source: Some(entry.points_source),
+            staff: false,
         };
         let claim_from = items.len();
         for point in &entry.new_contact_points {
