@@ -108,8 +108,13 @@ async fn start_emulators() -> Result<(), Failure> {
 fn parse_email_command(file: &str) -> Result<(), Failure> {
     let raw = std::fs::read(file)?;
     let email = parse_email(&raw)?;
-    let phone = match &email.contact.phone {
-        Some(PhoneParse::Valid(p)) => Some(p.e164.clone()),
+    let written = |p: &crm_domain::party::PhoneNumber| match &p.extension {
+        Some(extension) => format!("{} доб. {extension}", p.e164),
+        None => p.e164.clone(),
+    };
+    let phones: Vec<String> = email.contact.valid_phones().iter().map(written).collect();
+    let invalid_phone = match &email.contact.phone {
+        Some(PhoneParse::Invalid { raw }) => Some(raw.clone()),
         _ => None,
     };
     let output = serde_json::json!({
@@ -118,9 +123,14 @@ fn parse_email_command(file: &str) -> Result<(), Failure> {
         "contact": {
             "name": email.contact.name,
             "email": email.contact.email,
-            "phone": phone,
+            "phones": phones,
+            "invalid_phone": invalid_phone,
             "company": email.contact.company,
+            "source": email.contact_source,
+            "confirms": email.contact_source.confirms(),
         },
+        "forwarded_by": email.forwarded_by,
+        "left_out": email.left_out,
         "subject": email.subject,
         "text": email.text,
         "attachments": email.attachments.iter().map(|a| serde_json::json!({
