@@ -9,6 +9,7 @@
 //! crm-local job routing_digest|first_response_sla|outbox_sweep
 //!                                      run a scheduled job once against the local stack
 //! crm-local emulators start|stop       start (and wait for) or stop the emulators in the background
+//! crm-local mail [--last N]            print the staff notifications sent so far, as text
 //! ```
 
 use crm_domain::intake::email::parse_email;
@@ -72,6 +73,7 @@ async fn main() -> ExitCode {
             Some(logical_id) => secret_command(logical_id).await,
             None => return usage(),
         },
+        Some("mail") => mail_command(&args).await,
         Some("emulators") => match args.get(1).map(String::as_str) {
             Some("start") => start_emulators().await,
             Some("stop") => {
@@ -89,6 +91,36 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Prints the notifications the local SES recorded, oldest first, readable (LocalStack's
+/// own endpoint answers JSON with every Cyrillic letter escaped).
+async fn mail_command(args: &[String]) -> Result<(), Failure> {
+    let last: usize = flag(args, "--last")
+        .map(|n| n.parse())
+        .transpose()?
+        .unwrap_or(20);
+    let reply = emulators::http_get(4566, "/_aws/ses")
+        .await
+        .ok_or("LocalStack does not answer on :4566 (start it with `make run`)")?;
+    let body = reply.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    let sent: serde_json::Value = serde_json::from_str(body)?;
+    let messages = sent["messages"].as_array().cloned().unwrap_or_default();
+    for message in messages.iter().skip(messages.len().saturating_sub(last)) {
+        let to: Vec<&str> = message["Destination"]["ToAddresses"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+            .unwrap_or_default();
+        println!("──────────────────────────────────────────────");
+        println!("Кому: {}", to.join(", "));
+        println!("Тема: {}", message["Subject"].as_str().unwrap_or_default());
+        println!();
+        println!("{}", message["Body"]["text_part"].as_str().unwrap_or_default());
+    }
+    if messages.is_empty() {
+        println!("(no mail sent yet)");
+    }
+    Ok(())
 }
 
 async fn start_emulators() -> Result<(), Failure> {

@@ -379,7 +379,12 @@ async fn a_replayed_deal_event_changes_nothing() {
     // Take the events off the queue by hand and deliver them twice.
     let url = t.stack.queue_url("DealEventsQueue").unwrap();
     let mut bodies = Vec::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
     while bodies.len() < 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the deal's two events never arrived: {bodies:?}"
+        );
         let output = t
             .setup
             .sqs

@@ -422,3 +422,29 @@ async fn round_trips_per_webhook_event_are_what_the_design_needs() {
     .await;
     assert_eq!(take(&t).values().sum::<usize>(), 6);
 }
+
+#[tokio::test]
+async fn a_time_offset_whose_plus_became_a_space_is_still_read_as_moscow_time() {
+    let t = TestStack::new().await;
+    let answer = text_fixture("miko/plus-as-space-answer.query");
+    assert!(
+        answer.contains("T15:00:00 03:00"),
+        "the fixture keeps the field's shape"
+    );
+    // On the wire the PBX sent an unencoded `+`, which query decoding turned into a space.
+    let wire = answer
+        .replace(' ', "+")
+        .replace('(', "%28")
+        .replace(')', "%29");
+    assert_eq!(t.miko(&wire).await.0, 200);
+    let call = t
+        .store
+        .call("mikopbx-1698231111.600")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        call.answered_at.unwrap().to_rfc3339(),
+        "2023-10-25T12:00:00+00:00"
+    );
+}

@@ -392,8 +392,12 @@ impl TestStack {
             .split_once("\r\n\r\n")
             .map(|(_, b)| b)
             .unwrap_or_default();
-        let value: Value = serde_json::from_str(json).unwrap_or(Value::Null);
-        value["messages"].as_array().cloned().unwrap_or_default()
+        let value: Value = serde_json::from_str(json)
+            .unwrap_or_else(|e| panic!("LocalStack's sent-mail list is not JSON ({e}): {body}"));
+        value["messages"]
+            .as_array()
+            .cloned()
+            .unwrap_or_else(|| panic!("LocalStack's sent-mail list has no messages: {value}"))
     }
 
     /// Consumes the deal-events queue as Lambda would until it stays empty for a moment;
