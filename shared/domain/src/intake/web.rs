@@ -5,6 +5,7 @@
 use super::email::fields::{Field, field_for_label};
 use super::inquiry::InquiryKind;
 use crate::kernel::sha256_hex;
+use crate::kernel::time::format_moscow;
 use crate::party::{Channel, EmailAddress, PersonDetails, PhoneNumber};
 use serde::Deserialize;
 use serde_json::Value;
@@ -135,7 +136,8 @@ pub fn parse_jivo(body: &[u8]) -> Result<WebRequest, WebhookError> {
                     let at = m
                         .timestamp
                         .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
-                        .map(|t| format!("[{}] ", t.format("%H:%M:%S")))
+                        // Staff read Moscow time, as the same chat shows when mailed.
+                        .map(|t| format!("[{}] ", format_moscow(t, "%H:%M:%S")))
                         .unwrap_or_default();
                     format!("{at}{who}: {}", m.message.trim())
                 })
@@ -351,7 +353,11 @@ mod tests {
         assert!(
             matches!(&chat.contact.phone, Some(PhoneParse::Valid(p)) if p.e164 == "+79031234567")
         );
-        assert!(chat.text.contains("Посетитель: Есть насосы?"));
+        assert!(
+            chat.text.contains("[10:06:40] Посетитель: Есть насосы?"),
+            "Moscow time, as staff read it: {}",
+            chat.text
+        );
         assert!(chat.text.contains("Оператор: Да"));
         assert!(chat.text.contains("https://site/catalog"));
     }
