@@ -115,7 +115,10 @@ async fn mail_command(args: &[String]) -> Result<(), Failure> {
         println!("Кому: {}", to.join(", "));
         println!("Тема: {}", message["Subject"].as_str().unwrap_or_default());
         println!();
-        println!("{}", message["Body"]["text_part"].as_str().unwrap_or_default());
+        println!(
+            "{}",
+            message["Body"]["text_part"].as_str().unwrap_or_default()
+        );
     }
     if messages.is_empty() {
         println!("(no mail sent yet)");

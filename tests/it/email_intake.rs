@@ -336,3 +336,38 @@ async fn a_message_without_any_sender_is_recorded_with_its_reason() {
     assert!(items(&t.get_as_head("/api/counterparties").await).is_empty());
     assert!(t.sent_mail().await.is_empty());
 }
+
+#[tokio::test]
+async fn a_known_senders_new_phone_and_address_are_added_to_their_contact() {
+    let t = TestStack::new().await;
+    t.deliver(&email_from(
+        "Игорь <igor@contacts-test.ru>",
+        "Запрос",
+        "Нужен насос\n--\nТел.: +7 912 555-10-10",
+    ))
+    .await;
+    t.process_inbound(1).await;
+    t.deliver(&email_from(
+        "Игорь <igor@contacts-test.ru>",
+        "Ещё",
+        "Мой мобильный: +7 903 555-20-20",
+    ))
+    .await;
+    t.process_inbound(1).await;
+    let parties = t.get_as_head("/api/counterparties").await;
+    assert_eq!(parties["items"].as_array().unwrap().len(), 1, "{parties}");
+    let id = parties["items"][0]["id"].as_str().unwrap();
+    let detail = t.get_as_head(&format!("/api/counterparties/{id}")).await;
+    let phones: Vec<&str> = detail["contacts"][0]["phones"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["e164"].as_str())
+        .collect();
+    assert_eq!(phones, ["+79125551010", "+79035552020"], "{detail}");
+    // The new number now finds the same client.
+    let (_, caller_id) = t
+        .miko("event=start&linkedid=contacts-1&from=79035552020&did=1")
+        .await;
+    assert_eq!(caller_id, "Игорь");
+}

@@ -338,3 +338,69 @@ async fn mail_ses_marks_as_spam_or_virus_is_recorded_and_never_a_lead() {
     );
     assert!(t.sent_mail().await.is_empty());
 }
+
+/// Collects what the code under test logs, for one test.
+#[derive(Clone, Default)]
+struct LogBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn info_logs_hold_no_address_phone_or_message_text() {
+    let t = TestStack::new().await;
+    let buffer = LogBuffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _logs = tracing::subscriber::set_default(subscriber);
+
+    // Every channel, with personal data in it.
+    t.deliver(&email_from(
+        "Секретов Пётр <petr.secret@privacy-test.ru>",
+        "Конфиденциально",
+        "Текст письма не для логов.\n--\nТел.: +7 912 777-88-99",
+    ))
+    .await;
+    t.process_inbound(1).await;
+    t.miko("event=start&linkedid=privacy-1&from=79167778899&did=1")
+        .await;
+    t.webhook(
+        "POST",
+        &format!("/webhooks/forms/{}", t.secrets.forms),
+        "application/x-www-form-urlencoded",
+        "Name=%D0%A2%D0%B0%D0%B9%D0%BD%D0%B0&Email=tayna%40privacy-test.ru&Phone=89165554411&Comments=%D1%81%D0%B5%D0%BA%D1%80%D0%B5%D1%82&tranid=privacy-form".as_bytes(),
+    )
+    .await;
+    t.get_as_head("/api/inquiries").await;
+    drop(_logs);
+
+    let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("INFO"), "the test saw the info logs: {logs}");
+    for secret in [
+        "petr.secret",
+        "privacy-test.ru",
+        "912",
+        "7778899",
+        "9167778899",
+        "5554411",
+        "Текст письма",
+        "Конфиденциально",
+        "Секретов",
+        "Тайна",
+    ] {
+        assert!(
+            !logs.contains(secret),
+            "{secret:?} is in the info logs:\n{logs}"
+        );
+    }
+}
