@@ -43,11 +43,23 @@ struct State {
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     state: Mutex<State>,
+    /// While `true`, every intake write answers that a concurrent writer interfered.
+    contended: std::sync::atomic::AtomicBool,
 }
 
 impl MemoryStore {
     fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Makes every lead or history write lose to a (pretended) concurrent writer.
+    pub fn contend(&self, contended: bool) {
+        self.contended
+            .store(contended, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn is_contended(&self) -> bool {
+        self.contended.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     pub fn add_employee(&self, employee: Employee) {
@@ -163,6 +175,9 @@ impl IntakeStore for MemoryStore {
     }
 
     async fn create_lead(&self, lead: &NewLead) -> Result<WriteOutcome, StoreError> {
+        if self.is_contended() {
+            return Ok(WriteOutcome::Contended);
+        }
         let mut state = self.state();
         if state.records.contains_key(&lead.record.event_key) {
             return Ok(WriteOutcome::DuplicateEvent);

@@ -131,7 +131,7 @@ async fn a_known_sender_lands_in_the_history_and_the_manager_is_told() {
     assert_eq!(to_manager, 1, "{sent:?}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn twenty_concurrent_messages_from_one_new_person_make_exactly_one_lead() {
     let t = TestStack::new().await;
     let bucket = t.inbound_bucket();
@@ -147,14 +147,30 @@ async fn twenty_concurrent_messages_from_one_new_person_make_exactly_one_lead() 
             .await,
         );
     }
-    let taken = futures::future::join_all(
-        keys.iter()
-            .map(|key| t.inbound.take_in(&bucket, key, chrono::Utc::now())),
-    )
-    .await;
-    for result in &taken {
+    // Twenty handlers on four threads at once: they really race for the contact points.
+    t.counted.round_trips.take();
+    let tasks: Vec<_> = keys
+        .iter()
+        .map(|key| {
+            let (inbound, bucket, key) = (t.inbound.clone(), bucket.clone(), key.clone());
+            tokio::spawn(async move { inbound.take_in(&bucket, &key, chrono::Utc::now()).await })
+        })
+        .collect();
+    for task in futures::future::join_all(tasks).await {
+        let result = task.unwrap();
         assert!(result.is_ok(), "{result:?}");
     }
+    let transactions = t
+        .counted
+        .round_trips
+        .take()
+        .get("DynamoDB.TransactWriteItems")
+        .copied()
+        .unwrap_or_default();
+    assert!(
+        transactions > 20,
+        "some writers lost the race and retried: {transactions} transactions for 20 messages"
+    );
     let leads = t.get_as_head("/api/counterparties").await;
     assert_eq!(items(&leads).len(), 1, "{leads}");
     assert_eq!(items(&t.get_as_head("/api/inquiries").await).len(), 1);
@@ -370,4 +386,32 @@ async fn a_known_senders_new_phone_and_address_are_added_to_their_contact() {
         .miko("event=start&linkedid=contacts-1&from=79035552020&did=1")
         .await;
     assert_eq!(caller_id, "Игорь");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_same_message_delivered_twice_at_the_same_moment_is_taken_in_once() {
+    let t = TestStack::new().await;
+    let bucket = t.inbound_bucket();
+    let key = t
+        .deliver(&email_from("Вера <vera@twice.ru>", "Запрос", "Нужна печь"))
+        .await;
+    let tasks: Vec<_> = (0..2)
+        .map(|_| {
+            let (inbound, bucket, key) = (t.inbound.clone(), bucket.clone(), key.clone());
+            tokio::spawn(async move { inbound.take_in(&bucket, &key, chrono::Utc::now()).await })
+        })
+        .collect();
+    let outcomes: Vec<_> = futures::future::join_all(tasks)
+        .await
+        .into_iter()
+        .map(|task| task.unwrap().unwrap())
+        .collect();
+    let created = outcomes
+        .iter()
+        .filter(|o| matches!(o, crm_shared::intake::IntakeOutcome::LeadCreated { .. }))
+        .count();
+    assert_eq!(created, 1, "{outcomes:?}");
+    assert!(outcomes.contains(&crm_shared::intake::IntakeOutcome::Duplicate));
+    assert_eq!(items(&t.get_as_head("/api/counterparties").await).len(), 1);
+    assert_eq!(t.sent_mail().await.len(), 1, "the heads are told once");
 }

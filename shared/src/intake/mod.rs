@@ -3,9 +3,11 @@
 //! entry — one transaction) or append to a known party's history; tell the right people.
 //!
 //! Idempotent on the event's natural key: the intake record is written in the same
-//! transaction as the effects, together with the notification still to send; the
-//! notification is marked sent afterwards, so a redelivered event re-sends a notification
-//! that was lost in a crash and otherwise changes nothing.
+//! transaction as the effects, together with the notification still to send (the
+//! notification outbox); the notification is marked sent afterwards. One lost to a crash
+//! or a mail outage is sent by the sweeper ([`Intake::resend_pending`]) — never by a
+//! redelivery, which may run at the same moment as the first delivery and would send it
+//! twice. A redelivered event changes nothing.
 //!
 //! [`calls`] adds the call record and the missed-call follow-up; [`ports`] is what both
 //! need from persistence.
@@ -103,7 +105,7 @@ pub enum IntakeOutcome {
     Ignored,
     /// No contact point could be read: recorded with the reason, raw payload kept.
     Unidentified,
-    /// The event was taken in before; nothing changed (a lost notification was re-sent).
+    /// The event was taken in before; nothing changed.
     Duplicate,
 }
 
@@ -124,8 +126,9 @@ impl<S: IntakeStore, N: Notifier> Intake<'_, S, N> {
         let points = message.contact.contact_points();
         for _attempt in 0..MAX_ATTEMPTS {
             let mut lookup = self.store.lookup(&message.event_key, &points).await?;
-            if let Some(record) = lookup.record {
-                self.finish_notification(&record).await?;
+            if lookup.record.is_some() {
+                // Taken in before (perhaps at this very moment): its notification, if
+                // still pending, is the first delivery's or the sweeper's to send.
                 return Ok(IntakeOutcome::Duplicate);
             }
             // Our own people's addresses are nobody's client: they neither match nor are
@@ -627,7 +630,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_failed_notification_does_not_fail_the_event_and_is_sent_on_redelivery() {
+    async fn a_failed_notification_does_not_fail_the_event_and_the_sweeper_sends_it() {
         let (store, outbox, links) = setup();
         let intake = Intake {
             store: &store,
@@ -650,9 +653,44 @@ mod tests {
                 .unwrap(),
             IntakeOutcome::Duplicate
         );
+        assert!(
+            outbox.sent().is_empty(),
+            "a redelivery never sends: it may race the first"
+        );
+        let later = Utc::now() + chrono::Duration::seconds(1);
+        assert_eq!(intake.resend_pending(later).await.unwrap().sent, 1);
         assert_eq!(outbox.sent().len(), 1);
         assert!(store.records()[0].pending_notification.is_none());
         assert_eq!(store.parties().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn endless_contention_gives_up_after_the_retry_limit_with_a_transient_error() {
+        let (store, outbox, links) = setup();
+        let intake = Intake {
+            store: &store,
+            notifier: &outbox,
+            links: &links,
+        };
+        store.contend(true);
+        let error = intake
+            .register(&message("m1", "ivan@zavod.ru"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, IntakeError::Contention(MAX_ATTEMPTS)),
+            "{error}"
+        );
+        assert_eq!(error.kind(), ErrorKind::Transient, "the queue retries it");
+        assert!(store.parties().is_empty());
+        store.contend(false);
+        assert!(matches!(
+            intake
+                .register(&message("m1", "ivan@zavod.ru"))
+                .await
+                .unwrap(),
+            IntakeOutcome::LeadCreated { .. }
+        ));
     }
 
     #[tokio::test]
