@@ -929,3 +929,72 @@ async fn a_fifo_batch_stops_at_the_first_failure_and_retries_the_rest_in_order()
         "the failure and everything after it"
     );
 }
+
+#[tokio::test]
+async fn a_healthy_change_sends_the_older_pending_events_first_in_arrival_order() {
+    let t = TestStack::new().await;
+    let deal = new_deal(&t, "Иван <ivan@order-test.ru>", pumps()).await;
+    t.process_deal_events().await;
+    let id = deal["id"].as_str().unwrap().to_owned();
+    let mut broken_config = t.api_config.clone();
+    broken_config.deal_events_queue_url =
+        format!("{}-gone", t.stack.queue_url("DealEventsQueue").unwrap());
+    let broken = api::Api::new(
+        &broken_config,
+        &t.counted,
+        crm_shared::cursor::CursorSeal::new("this test lists nothing"),
+    );
+    let manager = Some((t.manager.id.as_str(), Role::Manager));
+    for (version, need) in [(1, "первое"), (2, "второе")] {
+        let path = format!("/api/deals/{id}");
+        let body = Some(json!({ "version": version, "needs": [need] }));
+        let (status, _) = t
+            .api_call_with(&broken, "PATCH", &path, body, manager)
+            .await;
+        assert_eq!(status, 200);
+    }
+    // No sweeper: the next change, through a healthy API, finds versions 2 and 3 pending.
+    let (status, _) = t
+        .api_call(
+            "PATCH",
+            &format!("/api/deals/{id}"),
+            Some(json!({ "version": 3, "needs": ["третье"] })),
+            manager,
+        )
+        .await;
+    assert_eq!(status, 200);
+    // What the queue holds, in the order it hands it out.
+    let url = t.stack.queue_url("DealEventsQueue").unwrap();
+    let mut arrived = Vec::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while arrived.len() < 3 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "only {arrived:?} arrived"
+        );
+        let output = t
+            .setup
+            .sqs
+            .receive_message()
+            .queue_url(&url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        for message in output.messages.unwrap_or_default() {
+            let event: Value = serde_json::from_str(message.body.as_deref().unwrap()).unwrap();
+            arrived.push(event["version"].as_u64().unwrap());
+            t.setup
+                .sqs
+                .delete_message()
+                .queue_url(&url)
+                .receipt_handle(message.receipt_handle.unwrap_or_default())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    assert_eq!(arrived, [2, 3, 4], "oldest pending first, then the new one");
+    assert!(t.store.pending_deal_events(&id).await.unwrap().is_empty());
+}
