@@ -140,6 +140,21 @@ impl DealDriver<'_> {
             json!(missing),
             "to {stage}: {body}"
         );
+        // The refusal names the moves that are open, as the deal itself lists them.
+        let (_, current) = self
+            .t
+            .api_get(&format!("/api/deals/{}", self.id), self.manager())
+            .await;
+        assert_eq!(
+            body["refusal"]["allowed"], current["next_stages"],
+            "to {stage}: {body} vs {current}"
+        );
+        // A move that is not allowed is not offered; one that lacks data is.
+        let offered = current["next_stages"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(stage));
+        assert_eq!(offered, code == "missing_data", "to {stage}: {current}");
     }
 }
 
