@@ -1013,3 +1013,64 @@ async fn a_healthy_change_sends_the_older_pending_events_first_in_arrival_order(
     assert_eq!(arrived, [2, 3, 4], "oldest pending first, then the new one");
     assert!(t.store.pending_deal_events(&id).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn routing_many_routes_what_it_can_and_names_why_the_rest_failed() {
+    let t = TestStack::new().await;
+    let qualified = new_deal(&t, "Анна <anna@route-many.ru>", pumps()).await["inquiry_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    t.deliver(&email_from(
+        "Борис <boris@route-many.ru>",
+        "Запрос",
+        "Нужна печь",
+    ))
+    .await;
+    t.process_inbound(1).await;
+    let fresh = items(&t.get_as_head("/api/inquiries?status=unrouted").await)[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let head = Some((t.heads[0].id.as_str(), Role::Head));
+    let (status, report) = t
+        .api_call(
+            "POST",
+            "/api/inquiries/route",
+            Some(json!({ "inquiry_ids": [fresh, qualified, "no-such-inquiry"], "department": "high", "manager_id": t.manager.id })),
+            head,
+        )
+        .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["routed"], json!([fresh]));
+    assert_eq!(
+        report["failed"],
+        json!([
+            { "id": qualified, "reason": "already_qualified" },
+            { "id": "no-such-inquiry", "reason": "not_found" }
+        ])
+    );
+    // A manager who cannot take them: nothing is routed, and the field is named.
+    let thermal = t
+        .add_employee("thermal-mgr", Role::Manager, Some(Department::Thermal))
+        .await;
+    let mut away = t
+        .add_employee("away-mgr", Role::Manager, Some(Department::High))
+        .await;
+    away.active = false;
+    t.store.put_employee(&away).await.unwrap();
+    for (manager, field) in [(&thermal.id, "department"), (&away.id, "manager_id")] {
+        let (status, body) = t
+            .api_call(
+                "POST",
+                "/api/inquiries/route",
+                Some(
+                    json!({ "inquiry_ids": [fresh], "department": "high", "manager_id": manager }),
+                ),
+                head,
+            )
+            .await;
+        assert_eq!(status, 422, "{manager}: {body}");
+        assert_eq!(body["missing"], json!([field]), "{body}");
+    }
+}
