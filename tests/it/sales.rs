@@ -793,6 +793,28 @@ async fn the_commercial_proposal_opens_in_libreoffice_with_its_items_and_totals(
         digits.contains("150000.00") || digits.contains("150000,00"),
         "the unit price: {text}"
     );
+    // VAT 20 % included in 300 000,00: 50 000,00 — among the amounts printed after its
+    // label (pdftotext prints the labels' column before the amounts').
+    let label = "втомчислеНДС20%:";
+    let after = &digits[digits.find(label).expect("the VAT line") + label.len()..];
+    let mut amounts = Vec::new();
+    let mut current = String::new();
+    for c in after.chars() {
+        if c.is_ascii_digit() || ((c == ',' || c == '.') && !current.is_empty()) {
+            current.push(c.to_ascii_lowercase());
+            let kopecks = current.rsplit([',', '.']).next().unwrap_or_default();
+            if current.contains([',', '.']) && kopecks.len() == 2 {
+                amounts.push(current.replace(',', "."));
+                current.clear();
+            }
+        } else {
+            current.clear();
+        }
+    }
+    assert!(
+        amounts.contains(&"50000.00".to_owned()),
+        "the VAT amount among {amounts:?}: {text}"
+    );
 }
 
 #[tokio::test]
