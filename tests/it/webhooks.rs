@@ -470,3 +470,32 @@ async fn a_time_offset_whose_plus_became_a_space_is_still_read_as_moscow_time() 
         "2023-10-25T12:00:00+00:00"
     );
 }
+
+#[tokio::test]
+async fn the_timeline_shows_who_answered_a_call_for_how_long_and_its_recording() {
+    let t = TestStack::new().await;
+    for event in ["call-start", "call-answer", "call-end"] {
+        assert_eq!(
+            t.miko(&text_fixture(&format!("miko/{event}.query")))
+                .await
+                .0,
+            200
+        );
+    }
+    let party = items(&t.get_as_head("/api/counterparties").await)[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let timeline = t
+        .get_as_head(&format!("/api/counterparties/{party}/timeline"))
+        .await;
+    let call = &items(&timeline)[0]["call"];
+    assert_eq!(call["answered_by"], t.manager.id.as_str(), "{timeline}");
+    assert_eq!(call["answered_by_extension"], "201", "{call}");
+    assert_eq!(call["missed"], false);
+    assert!(call["talk_seconds"].as_i64().unwrap() >= 0, "{call}");
+    assert!(
+        call["recording"].as_str().is_some_and(|r| !r.is_empty()),
+        "{call}"
+    );
+}

@@ -3,11 +3,12 @@
 //! when it is someone else's), its correspondence timeline.
 
 use crate::{Api, ApiError, Caller, Query, json};
-use crm_domain::intake::{Inquiry, InquiryKind, InquiryStatus};
+use crm_domain::intake::{Inquiry, InquiryKind, InquiryStatus, Interaction};
 use crm_domain::kernel::audit::AuditEntry;
 use crm_domain::party::{Channel, ContactPoint, Counterparty, CounterpartyKind};
 use crm_domain::staff::Role;
 use crm_shared::adapters::{InquiryFilter, Page};
+use crm_shared::intake::ports::CallRecord;
 use crm_shared::ports::Directory;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
@@ -157,7 +158,36 @@ impl Api {
             .store
             .timeline(id, query.limit()?, cursor.as_ref())
             .await?;
-        Ok(json(StatusCode::OK, &self.sealed(page, &binding)))
+        // A call's entry shows the call: who answered, for how long, the recording.
+        let linkedids: Vec<String> = page
+            .items
+            .iter()
+            .filter_map(|entry| entry.source.event_key.strip_prefix("call#"))
+            .map(str::to_owned)
+            .collect();
+        let calls = if linkedids.is_empty() {
+            Vec::new()
+        } else {
+            self.store.calls(&linkedids).await?
+        };
+        let page = self.sealed(page, &binding);
+        let items: Vec<TimelineEntry<'_>> = page
+            .items
+            .iter()
+            .map(|entry| TimelineEntry {
+                entry,
+                call: entry
+                    .source
+                    .event_key
+                    .strip_prefix("call#")
+                    .and_then(|id| calls.iter().find(|c| c.linkedid == id))
+                    .map(CallSummary::of),
+            })
+            .collect();
+        Ok(json(
+            StatusCode::OK,
+            &serde_json::json!({ "items": items, "next_cursor": page.next_cursor }),
+        ))
     }
 
     /// A head or the responsible manager confirms a contact point an unauthenticated
@@ -206,4 +236,42 @@ impl Api {
 pub(crate) struct PointDecision {
     point: ContactPoint,
     decision: String,
+}
+
+/// A history entry as the timeline shows it: a call's entry with its call.
+#[derive(Serialize)]
+struct TimelineEntry<'a> {
+    #[serde(flatten)]
+    entry: &'a Interaction,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    call: Option<CallSummary>,
+}
+
+/// What a manager wants to know of a call.
+#[derive(Serialize)]
+struct CallSummary {
+    answered_by: Option<String>,
+    answered_by_extension: Option<String>,
+    started_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Seconds from the answer to the end (talk time); absent when not answered.
+    talk_seconds: Option<i64>,
+    missed: bool,
+    /// The recording's path on the PBX.
+    recording: Option<String>,
+}
+
+impl CallSummary {
+    fn of(call: &CallRecord) -> Self {
+        Self {
+            answered_by: call.answered_by.clone(),
+            answered_by_extension: call.answered_by_ext.clone(),
+            started_at: call.started_at,
+            talk_seconds: call
+                .answered_at
+                .zip(call.ended_at)
+                .map(|(answered, ended)| (ended - answered).num_seconds().max(0)),
+            missed: call.missed(),
+            recording: call.recording.clone(),
+        }
+    }
 }

@@ -890,6 +890,54 @@ impl DynamoStore {
         output.item.map(call_from_item).transpose()
     }
 
+    /// The call records of these calls (those that exist), in one round trip per 100.
+    pub async fn calls(&self, linkedids: &[String]) -> Result<Vec<CallRecord>, StoreError> {
+        let mut calls = Vec::new();
+        for chunk in linkedids.chunks(100) {
+            let keys = chunk
+                .iter()
+                .map(|id| key(format!("CALL#{id}"), "CALL"))
+                .collect();
+            for item in self.batch_get(keys).await? {
+                calls.push(call_from_item(item)?);
+            }
+        }
+        Ok(calls)
+    }
+
+    /// Reads up to 100 items by key, strongly consistent; keys DynamoDB leaves unprocessed
+    /// (only under throttling) are asked for again.
+    async fn batch_get(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
+        let mut request = Some(
+            KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .consistent_read(true)
+                .build()
+                .map_err(build_error)?,
+        );
+        let mut items = Vec::new();
+        while let Some(keys) = request.take() {
+            let output = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, keys)
+                .send()
+                .await
+                .map_err(|e| service_error("BatchGetItem", e))?;
+            items.extend(
+                output
+                    .responses
+                    .unwrap_or_default()
+                    .remove(&self.table)
+                    .unwrap_or_default(),
+            );
+            request = output
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(&self.table));
+        }
+        Ok(items)
+    }
+
     /// The employee with a PBX extension.
     pub async fn employee_by_extension(
         &self,
@@ -1026,45 +1074,20 @@ impl IntakeStore for DynamoStore {
     ) -> Result<IntakeLookup, StoreError> {
         let mut keys = vec![key(event_pk(event_key), "EVENT")];
         keys.extend(points.iter().map(|p| key(point_pk(p), "CP")));
-        let mut request = Some(
-            KeysAndAttributes::builder()
-                .set_keys(Some(keys))
-                .consistent_read(true)
-                .build()
-                .map_err(build_error)?,
-        );
         let mut lookup = IntakeLookup::default();
-        while let Some(keys) = request.take() {
-            let output = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, keys)
-                .send()
-                .await
-                .map_err(|e| service_error("BatchGetItem", e))?;
-            for item in output
-                .responses
-                .unwrap_or_default()
-                .remove(&self.table)
-                .unwrap_or_default()
+        for item in self.batch_get(keys).await? {
+            match item
+                .get("entity")
+                .and_then(|v| v.as_s().ok())
+                .map(String::as_str)
             {
-                match item
-                    .get("entity")
-                    .and_then(|v| v.as_s().ok())
-                    .map(String::as_str)
-                {
-                    Some("intake_record") => lookup.record = Some(from_item(item)?),
-                    Some("contact_point") => {
-                        let point: ContactPointItem = from_item(item)?;
-                        lookup.owners.insert(point.point, point.owner);
-                    }
-                    _ => {}
+                Some("intake_record") => lookup.record = Some(from_item(item)?),
+                Some("contact_point") => {
+                    let point: ContactPointItem = from_item(item)?;
+                    lookup.owners.insert(point.point, point.owner);
                 }
+                _ => {}
             }
-            // Unprocessed keys come back only under throttling: ask again for those.
-            request = output
-                .unprocessed_keys
-                .and_then(|mut u| u.remove(&self.table));
         }
         Ok(lookup)
     }
