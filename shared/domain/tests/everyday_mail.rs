@@ -149,3 +149,21 @@ fn a_shared_mailbox_gets_the_name_from_the_signature() {
     );
     assert_eq!(named.contact.name.as_deref(), Some("Марина Котова"));
 }
+
+#[test]
+fn a_from_without_a_display_name_takes_the_name_from_the_signature() {
+    let email = mail(
+        "ivan.petrov@zavod-client.ru",
+        "Прошу счёт.\n\nС уважением,\nИван Петров\nинженер",
+    );
+    assert_eq!(email.contact.name.as_deref(), Some("Иван Петров"));
+    let named = mail(
+        "Иван <ivan.petrov@zavod-client.ru>",
+        "Прошу счёт.\n\nС уважением,\nПётр Сидоров",
+    );
+    assert_eq!(
+        named.contact.name.as_deref(),
+        Some("Иван"),
+        "a person's own display name wins"
+    );
+}
