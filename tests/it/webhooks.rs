@@ -498,4 +498,11 @@ async fn the_timeline_shows_who_answered_a_call_for_how_long_and_its_recording()
         call["recording"].as_str().is_some_and(|r| !r.is_empty()),
         "{call}"
     );
+    // The inquiry the call opened shows it too.
+    let inquiries = t.get_as_head("/api/inquiries?channel=phone").await;
+    assert_eq!(
+        items(&inquiries)[0]["call"]["answered_by"],
+        t.manager.id.as_str(),
+        "{inquiries}"
+    );
 }

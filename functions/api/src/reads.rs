@@ -14,12 +14,15 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use serde::Serialize;
 
-/// An inquiry as listed: how long it has waited is what the heads watch.
+/// An inquiry as listed: how long it has waited is what the heads watch; a call's, the
+/// call.
 #[derive(Serialize)]
 struct ListedInquiry<'a> {
     #[serde(flatten)]
     inquiry: &'a Inquiry,
     age_seconds: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    call: Option<CallSummary>,
 }
 
 impl Api {
@@ -52,6 +55,9 @@ impl Api {
             .list_inquiries(&filter, query.limit()?, cursor.as_ref())
             .await?;
         let page = self.sealed(page, &binding);
+        let calls = self
+            .calls_of(page.items.iter().map(|i| i.source.event_key.as_str()))
+            .await?;
         let now = chrono::Utc::now();
         let listed = Page {
             items: page
@@ -60,6 +66,7 @@ impl Api {
                 .map(|inquiry| ListedInquiry {
                     inquiry,
                     age_seconds: (now - inquiry.received_at).num_seconds().max(0),
+                    call: CallSummary::for_event(&calls, &inquiry.source.event_key),
                 })
                 .collect(),
             next_cursor: page.next_cursor.clone(),
@@ -112,6 +119,22 @@ impl Api {
         ))
     }
 
+    /// The call records behind these events (`call#<linkedid>`), in one round trip; none
+    /// asked for when no event is a call.
+    async fn calls_of<'e>(
+        &self,
+        event_keys: impl Iterator<Item = &'e str>,
+    ) -> Result<Vec<CallRecord>, ApiError> {
+        let linkedids: Vec<String> = event_keys
+            .filter_map(|key| key.strip_prefix("call#"))
+            .map(str::to_owned)
+            .collect();
+        if linkedids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(self.store.calls(&linkedids).await?)
+    }
+
     /// A counterparty within the caller's scope: 404 when there is none, 403 when it is
     /// someone else's.
     pub(crate) async fn visible_counterparty(
@@ -159,29 +182,16 @@ impl Api {
             .timeline(id, query.limit()?, cursor.as_ref())
             .await?;
         // A call's entry shows the call: who answered, for how long, the recording.
-        let linkedids: Vec<String> = page
-            .items
-            .iter()
-            .filter_map(|entry| entry.source.event_key.strip_prefix("call#"))
-            .map(str::to_owned)
-            .collect();
-        let calls = if linkedids.is_empty() {
-            Vec::new()
-        } else {
-            self.store.calls(&linkedids).await?
-        };
+        let calls = self
+            .calls_of(page.items.iter().map(|e| e.source.event_key.as_str()))
+            .await?;
         let page = self.sealed(page, &binding);
         let items: Vec<TimelineEntry<'_>> = page
             .items
             .iter()
             .map(|entry| TimelineEntry {
                 entry,
-                call: entry
-                    .source
-                    .event_key
-                    .strip_prefix("call#")
-                    .and_then(|id| calls.iter().find(|c| c.linkedid == id))
-                    .map(CallSummary::of),
+                call: CallSummary::for_event(&calls, &entry.source.event_key),
             })
             .collect();
         Ok(json(
@@ -261,6 +271,12 @@ struct CallSummary {
 }
 
 impl CallSummary {
+    /// The summary of the call behind an event, when it is a call's.
+    fn for_event(calls: &[CallRecord], event_key: &str) -> Option<Self> {
+        let linkedid = event_key.strip_prefix("call#")?;
+        calls.iter().find(|c| c.linkedid == linkedid).map(Self::of)
+    }
+
     fn of(call: &CallRecord) -> Self {
         Self {
             answered_by: call.answered_by.clone(),
