@@ -392,36 +392,7 @@ async fn a_replayed_deal_event_changes_nothing() {
     };
     d.must_move("unfit").await;
     // Take the events off the queue by hand and deliver them twice.
-    let url = t.stack.queue_url("DealEventsQueue").unwrap();
-    let mut bodies = Vec::new();
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
-    while bodies.len() < 2 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the deal's two events never arrived: {bodies:?}"
-        );
-        let output = t
-            .setup
-            .sqs
-            .receive_message()
-            .queue_url(&url)
-            .max_number_of_messages(10)
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .unwrap();
-        for m in output.messages.unwrap_or_default() {
-            bodies.push(m.body.unwrap_or_default());
-            t.setup
-                .sqs
-                .delete_message()
-                .queue_url(&url)
-                .receipt_handle(m.receipt_handle.unwrap_or_default())
-                .send()
-                .await
-                .unwrap();
-        }
-    }
+    let bodies = t.take_from_queue("DealEventsQueue", 2).await;
     let event = |bodies: &[String]| {
         serde_json::from_value::<aws_lambda_events::event::sqs::SqsEvent>(json!({
             "Records": bodies.iter().enumerate().map(|(i, b)| json!({ "messageId": format!("m{i}"), "body": b, "attributes": {}, "messageAttributes": {} })).collect::<Vec<_>>()
@@ -1001,37 +972,16 @@ async fn a_healthy_change_sends_the_older_pending_events_first_in_arrival_order(
         .await;
     assert_eq!(status, 200);
     // What the queue holds, in the order it hands it out.
-    let url = t.stack.queue_url("DealEventsQueue").unwrap();
-    let mut arrived = Vec::new();
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
-    while arrived.len() < 3 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "only {arrived:?} arrived"
-        );
-        let output = t
-            .setup
-            .sqs
-            .receive_message()
-            .queue_url(&url)
-            .max_number_of_messages(10)
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .unwrap();
-        for message in output.messages.unwrap_or_default() {
-            let event: Value = serde_json::from_str(message.body.as_deref().unwrap()).unwrap();
-            arrived.push(event["version"].as_u64().unwrap());
-            t.setup
-                .sqs
-                .delete_message()
-                .queue_url(&url)
-                .receipt_handle(message.receipt_handle.unwrap_or_default())
-                .send()
-                .await
-                .unwrap();
-        }
-    }
+    let arrived: Vec<u64> = t
+        .take_from_queue("DealEventsQueue", 3)
+        .await
+        .iter()
+        .map(|body| {
+            serde_json::from_str::<Value>(body).unwrap()["version"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
     assert_eq!(arrived, [2, 3, 4], "oldest pending first, then the new one");
     assert!(t.store.pending_deal_events(&id).await.unwrap().is_empty());
 }

@@ -193,13 +193,19 @@ impl TestStack {
     /// Waits until `count` messages sit in the inbound queue, and returns them without
     /// handling them (for tests that drive the handler themselves).
     pub async fn wait_for_notifications(&self, count: usize) -> Vec<String> {
-        let url = self.stack.queue_url("InboundEmailQueue").unwrap();
+        self.take_from_queue("InboundEmailQueue", count).await
+    }
+
+    /// Takes `count` messages off a queue of the template (S3 test events skipped), in the
+    /// order the queue hands them out, within a minute.
+    pub async fn take_from_queue(&self, queue: &str, count: usize) -> Vec<String> {
+        let url = self.stack.queue_url(queue).unwrap();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         let mut bodies = Vec::new();
         while bodies.len() < count {
             assert!(
                 tokio::time::Instant::now() < deadline,
-                "only {} of {count} notifications arrived",
+                "only {} of {count} messages arrived on {queue}: {bodies:?}",
                 bodies.len()
             );
             let output = self
