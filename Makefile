@@ -66,6 +66,7 @@ emulators-stop:
 bench: emulators
 	$(CARGO) bench --locked -p crm-domain --bench email_intake
 	$(CARGO) bench --locked -p crm-domain --bench hostile_mail
+	$(CARGO) bench --locked -p crm-domain --bench allocation
 	$(CARGO) bench --locked -p integration-tests --bench webhooks
 
 ## fuzz: the property suite over every untrusted-input parser with many more cases
@@ -74,7 +75,7 @@ bench: emulators
 FUZZ_CASES ?= 100000
 FUZZ_SEED ?= random
 fuzz:
-	FUZZ_CASES=$(FUZZ_CASES) FUZZ_SEED=$(FUZZ_SEED) $(CARGO) test --release --locked -p crm-domain --test fuzz
+	FUZZ_CASES=$(FUZZ_CASES) FUZZ_SEED=$(FUZZ_SEED) $(CARGO) test --release --locked -p crm-domain --test fuzz --test warehouse_properties
 
 ## package: deployable bootstrap zips for Lambda (x86_64) in target/lambda/<function>/.
 package: install

@@ -13,10 +13,11 @@
 //! | [`staff`] | employees and roles, notifications and their recipients |
 //! | [`intake`] | inquiries and their transitions, history entries, the inbound message, PBX call notices, email parsing and classification, Jivo and form payloads |
 //! | [`sales`] | deals and their stage machine, routing rules, tasks, deal events, the commercial proposal |
+//! | [`warehouse`] | barcodes and GS1 element strings as scanned, batch allocation (FEFO, then FIFO) |
 //! | [`templates`] | every Russian text staff receive, with the links into the app |
 //!
-//! Room is left for the next contexts beside `sales`: `orders`, `warehouse`, `marketing`
-//! and `migration`, each a folder of its own.
+//! Room is left for the next contexts beside `sales`: `orders`, `marketing` and
+//! `migration`, each a folder of its own.
 
 pub mod intake;
 pub mod kernel;
@@ -24,3 +25,4 @@ pub mod party;
 pub mod sales;
 pub mod staff;
 pub mod templates;
+pub mod warehouse;

@@ -1,36 +1,20 @@
 //! Property (fuzz) suite over every parser of untrusted input: `parse_email`, the Jivo
 //! and form webhook parsers and the MikoPBX query. Each property runs `FUZZ_CASES` cases
-//! (256 in `make test`, with a fixed seed; `make fuzz` runs many more from a random one): arbitrary bytes, and real messages
-//! from `events/` with random bytes changed, inserted and removed. A parser may refuse
-//! input, never panic, and what it keeps stays inside its budgets.
+//! (`support/cases.rs`: 256 with a fixed seed in `make test`, many more from a random one
+//! in `make fuzz`): arbitrary bytes, and real messages from `events/` with random bytes
+//! changed, inserted and removed. A parser may refuse input, never panic, and what it
+//! keeps stays inside its budgets.
 
 use crm_domain::intake::call::parse_call_notice;
 use crm_domain::intake::email::{MAX_ATTACHMENTS, MAX_READ_TEXT_BYTES, parse_email};
 use crm_domain::intake::web::{parse_form, parse_jivo};
 use proptest::prelude::*;
-use proptest::test_runner::RngSeed;
+
+#[path = "support/cases.rs"]
+mod cases;
+use cases::config;
 use std::collections::HashMap;
 use std::path::Path;
-
-/// `FUZZ_CASES` cases per property (256 by default); a fixed seed (`FUZZ_SEED`, default
-/// below) so `make test` is repeatable, `FUZZ_SEED=random` for new ground (`make fuzz`).
-fn config() -> ProptestConfig {
-    let cases = std::env::var("FUZZ_CASES")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(256);
-    let rng_seed = match std::env::var("FUZZ_SEED").ok().as_deref() {
-        Some("random") => RngSeed::Random,
-        Some(seed) => RngSeed::Fixed(seed.parse().expect("FUZZ_SEED is a number or random")),
-        None => RngSeed::Fixed(20_261_129),
-    };
-    ProptestConfig {
-        cases,
-        rng_seed,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
 
 /// Every file of a fixture folder (and its sub-folders).
 fn fixtures(folder: &str) -> Vec<Vec<u8>> {
