@@ -14,13 +14,15 @@
 //! | [`intake`] | inquiries and their transitions, history entries, the inbound message, PBX call notices, email parsing and classification, Jivo and form payloads |
 //! | [`sales`] | deals and their stage machine, routing rules, tasks, deal events, the commercial proposal |
 //! | [`warehouse`] | barcodes and GS1 element strings as scanned, batch allocation (FEFO, then FIFO) |
+//! | [`orders`] | the product catalogue, and how an agreed line splits between stock, production and suppliers |
 //! | [`templates`] | every Russian text staff receive, with the links into the app |
 //!
-//! Room is left for the next contexts beside `sales`: `orders`, `marketing` and
-//! `migration`, each a folder of its own.
+//! Room is left for the next contexts: `marketing` and `migration`, each a folder of its
+//! own.
 
 pub mod intake;
 pub mod kernel;
+pub mod orders;
 pub mod party;
 pub mod sales;
 pub mod staff;
