@@ -3,6 +3,7 @@
 
 mod access;
 mod api;
+mod catalog;
 mod email_intake;
 mod hardening;
 mod local_triggers;

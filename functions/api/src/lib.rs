@@ -12,12 +12,14 @@
 //! names the capability the role needs, checked once in the router; handlers check that
 //! each record is within the caller's scope ([`Caller::check_sees`]).
 
+mod catalog;
 mod reads;
 pub mod routes;
 mod sales;
 mod tasks;
 
 use crm_domain::kernel::{Department, ErrorKind};
+use crm_domain::orders::product::sku_is_valid;
 use crm_domain::sales::proposal::Seller;
 use crm_domain::staff::{Actor, Owner, Role};
 use crm_shared::adapters::secrets::{SecretError, read_secret};
@@ -269,6 +271,13 @@ pub fn principal(request: &Request) -> Result<Principal, ApiError> {
     Principal::from_claims(&claims).map_err(|e| unauthorized(e.to_string()))
 }
 
+/// A path segment as the client meant it (`%2E` and the like decoded).
+fn percent_decoded(segment: &str) -> String {
+    percent_encoding::percent_decode_str(segment)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
 pub(crate) fn valid_id(id: &str) -> Result<&str, ApiError> {
     let valid = !id.is_empty()
         && id.len() <= 80
@@ -426,9 +435,16 @@ impl Api {
             Err(NoRoute::NotFound) => return Err(ApiError::not_found()),
         };
         let endpoint = route.endpoint;
-        // Every `{…}` of the table is an id, except the audit trail's entity name.
+        // Every `{…}` of the table is an id, except the audit trail's entity name and SKUs.
         let ids = match endpoint {
             Endpoint::Audit => vec![params[0].to_owned(), valid_id(params[1])?.to_owned()],
+            Endpoint::Product | Endpoint::EditProduct => {
+                let sku = percent_decoded(params[0]);
+                if !sku_is_valid(&sku) {
+                    return Err(ApiError::not_found());
+                }
+                vec![sku]
+            }
             _ => params
                 .iter()
                 .map(|p| valid_id(p).map(str::to_owned))
@@ -474,6 +490,13 @@ impl Api {
             Endpoint::ListTasks => self.list_tasks(caller, &query).await,
             Endpoint::CreateTask => self.create_task(caller, body(request)?, &source).await,
             Endpoint::CompleteTask => self.complete_task(caller, &id(), &source).await,
+            Endpoint::SearchProducts => self.search_products(&query).await,
+            Endpoint::CreateProduct => self.create_product(caller, body(request)?, &source).await,
+            Endpoint::Product => self.get_product(&id()).await,
+            Endpoint::EditProduct => {
+                self.edit_product(caller, &id(), body(request)?, &source)
+                    .await
+            }
         }
     }
 }

@@ -25,6 +25,10 @@ pub enum Endpoint {
     ListTasks,
     CreateTask,
     CompleteTask,
+    SearchProducts,
+    CreateProduct,
+    Product,
+    EditProduct,
 }
 
 /// One route: method, path template (`{name}` is one path segment), endpoint, and the
@@ -155,6 +159,30 @@ pub const ROUTES: &[Route] = &[
         Endpoint::CompleteTask,
         Capability::CompleteTasks,
     ),
+    route(
+        "GET",
+        "/api/products",
+        Endpoint::SearchProducts,
+        Capability::ReadProducts,
+    ),
+    route(
+        "POST",
+        "/api/products",
+        Endpoint::CreateProduct,
+        Capability::ManageProducts,
+    ),
+    route(
+        "GET",
+        "/api/products/{sku}",
+        Endpoint::Product,
+        Capability::ReadProducts,
+    ),
+    route(
+        "PUT",
+        "/api/products/{sku}",
+        Endpoint::EditProduct,
+        Capability::ManageProducts,
+    ),
 ];
 
 /// Why no route answers a request.
@@ -268,7 +296,10 @@ mod tests {
             return "—";
         }
         match route.capability {
-            Capability::ListCounterparties => return "all",
+            // Not anyone's records: the catalogue, and counterparties' names.
+            Capability::ListCounterparties
+            | Capability::ReadProducts
+            | Capability::ManageProducts => return "all",
             Capability::ReadTasks | Capability::CreateTasks | Capability::CompleteTasks => {
                 return "task rule";
             }

@@ -9,7 +9,9 @@ pub mod secrets;
 pub mod ses;
 pub mod sqs;
 
-pub use dynamo::{CounterpartyDetail, Cursor, DynamoStore, InquiryFilter, ListError, Page};
+pub use dynamo::{
+    CatalogError, CounterpartyDetail, Cursor, DynamoStore, InquiryFilter, ListError, Page,
+};
 pub use round_trips::RoundTrips;
 pub use s3::Blobs;
 pub use ses::SesNotifier;

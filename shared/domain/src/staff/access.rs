@@ -44,10 +44,14 @@ pub enum Capability {
     ReadTasks,
     CreateTasks,
     CompleteTasks,
+    /// Look up the product catalogue.
+    ReadProducts,
+    /// Create and change products.
+    ManageProducts,
 }
 
 impl Capability {
-    pub const ALL: [Capability; 14] = [
+    pub const ALL: [Capability; 16] = [
         Self::ReadInquiries,
         Self::RouteInquiries,
         Self::QualifyInquiries,
@@ -62,6 +66,8 @@ impl Capability {
         Self::ReadTasks,
         Self::CreateTasks,
         Self::CompleteTasks,
+        Self::ReadProducts,
+        Self::ManageProducts,
     ];
 
     pub fn code(self) -> &'static str {
@@ -80,6 +86,8 @@ impl Capability {
             Self::ReadTasks => "read_tasks",
             Self::CreateTasks => "create_tasks",
             Self::CompleteTasks => "complete_tasks",
+            Self::ReadProducts => "read_products",
+            Self::ManageProducts => "manage_products",
         }
     }
 }
@@ -92,7 +100,7 @@ pub fn permits(role: Role, capability: Capability) -> bool {
     use Capability::*;
     match role {
         Role::Admin | Role::Head => true,
-        Role::Manager => !matches!(capability, RouteInquiries),
+        Role::Manager => !matches!(capability, RouteInquiries | ManageProducts),
         Role::Marketer => matches!(
             capability,
             ListCounterparties
@@ -101,6 +109,7 @@ pub fn permits(role: Role, capability: Capability) -> bool {
                 | ReadTasks
                 | CreateTasks
                 | CompleteTasks
+                | ReadProducts
         ),
         Role::Warehouse => matches!(
             capability,
@@ -110,6 +119,7 @@ pub fn permits(role: Role, capability: Capability) -> bool {
                 | ReadDocuments
                 | ReadTasks
                 | CompleteTasks
+                | ReadProducts
         ),
     }
 }

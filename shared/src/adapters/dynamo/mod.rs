@@ -44,12 +44,14 @@
 //! - an employee's tasks, soonest first: Query `gsi1` `ASSIGNEE#<id>`.
 //!
 //! Deals, audit entries, the event outbox and the sales side of inquiries and tasks are
-//! in `sales.rs`.
+//! in `sales.rs`; the product catalogue in `catalog.rs`.
 //!
 //! Timestamps in sort keys are RFC 3339 UTC with milliseconds, so they sort as text.
 
+mod catalog;
 mod sales;
 
+pub use catalog::CatalogError;
 pub use sales::DealScope;
 
 use super::is_retryable;
@@ -154,6 +156,14 @@ fn point_pk(point: &ContactPoint) -> String {
 }
 fn employee_pk(id: &str) -> String {
     format!("EMP#{id}")
+}
+
+fn cancelled_error(codes: &[String]) -> StoreError {
+    StoreError::Service {
+        operation: "TransactWriteItems",
+        message: format!("transaction cancelled: {}", codes.join(",")),
+        retryable: false,
+    }
 }
 
 pub(crate) fn key(pk: String, sk: &str) -> Item {
@@ -412,6 +422,50 @@ impl DynamoStore {
         items: Vec<TransactWriteItem>,
         point_range: std::ops::Range<usize>,
     ) -> Result<WriteOutcome, StoreError> {
+        let Some(codes) = self.transact_cancelled(items).await? else {
+            return Ok(WriteOutcome::Written);
+        };
+        let failed = |i: usize| codes.get(i).is_some_and(|c| c == "ConditionalCheckFailed");
+        if failed(0) {
+            return Ok(WriteOutcome::DuplicateEvent);
+        }
+        if point_range.clone().any(failed) {
+            return Ok(WriteOutcome::ContactPointTaken);
+        }
+        if codes.iter().any(|c| c == "TransactionConflict") {
+            return Ok(WriteOutcome::Contended);
+        }
+        Err(cancelled_error(&codes))
+    }
+
+    /// Runs a transaction; `Some(i)` when the condition of item `i` failed. A transaction
+    /// conflict is a transient error (retry), any other cancellation a permanent one.
+    pub(crate) async fn transact_failed_at(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<Option<usize>, StoreError> {
+        let Some(codes) = self.transact_cancelled(items).await? else {
+            return Ok(None);
+        };
+        if let Some(index) = codes.iter().position(|c| c == "ConditionalCheckFailed") {
+            return Ok(Some(index));
+        }
+        if codes.iter().any(|c| c == "TransactionConflict") {
+            return Err(StoreError::Service {
+                operation: "TransactWriteItems",
+                message: "transaction conflict".to_owned(),
+                retryable: true,
+            });
+        }
+        Err(cancelled_error(&codes))
+    }
+
+    /// Runs a transaction: `None` when written, the cancellation reasons (one per item)
+    /// when DynamoDB cancelled it.
+    async fn transact_cancelled(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<Option<Vec<String>>, StoreError> {
         let result = self
             .client
             .transact_write_items()
@@ -419,32 +473,19 @@ impl DynamoStore {
             .send()
             .await;
         let error = match result {
-            Ok(_) => return Ok(WriteOutcome::Written),
+            Ok(_) => return Ok(None),
             Err(error) => error,
         };
         if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
             error.as_service_error()
         {
-            let codes: Vec<&str> = cancelled
-                .cancellation_reasons()
-                .iter()
-                .map(|r| r.code().unwrap_or("None"))
-                .collect();
-            let failed = |i: usize| codes.get(i).is_some_and(|c| *c == "ConditionalCheckFailed");
-            if failed(0) {
-                return Ok(WriteOutcome::DuplicateEvent);
-            }
-            if point_range.clone().any(failed) {
-                return Ok(WriteOutcome::ContactPointTaken);
-            }
-            if codes.contains(&"TransactionConflict") {
-                return Ok(WriteOutcome::Contended);
-            }
-            return Err(StoreError::Service {
-                operation: "TransactWriteItems",
-                message: format!("transaction cancelled: {}", codes.join(",")),
-                retryable: false,
-            });
+            return Ok(Some(
+                cancelled
+                    .cancellation_reasons()
+                    .iter()
+                    .map(|r| r.code().unwrap_or("None").to_owned())
+                    .collect(),
+            ));
         }
         Err(service_error("TransactWriteItems", error))
     }

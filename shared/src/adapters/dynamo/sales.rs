@@ -21,7 +21,6 @@ use super::{
 };
 use crate::ports::StoreError;
 use crate::sales::ports::{DealChange, DealStore, InquiryChange, InquiryStore};
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 use crm_domain::intake::Inquiry;
@@ -55,26 +54,7 @@ impl DynamoStore {
         &self,
         items: Vec<TransactWriteItem>,
     ) -> Result<bool, StoreError> {
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(error) => match error.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(cancelled))
-                    if cancelled
-                        .cancellation_reasons()
-                        .iter()
-                        .any(|r| r.code() == Some("ConditionalCheckFailed")) =>
-                {
-                    Ok(false)
-                }
-                _ => Err(service_error("TransactWriteItems", error)),
-            },
-        }
+        Ok(self.transact_failed_at(items).await?.is_none())
     }
 
     /// A put of `item` on condition that its stored `version` is still `expected` (0: an
