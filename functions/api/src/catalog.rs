@@ -3,7 +3,7 @@
 
 use crate::{Api, ApiError, Caller, Query, json};
 use crm_domain::kernel::audit::audit_entries;
-use crm_domain::orders::Product;
+use crm_domain::warehouse::Product;
 use crm_domain::warehouse::barcode::gtin14;
 use crm_shared::adapters::CatalogError;
 use lambda_http::http::StatusCode;

@@ -19,7 +19,7 @@ mod sales;
 mod tasks;
 
 use crm_domain::kernel::{Department, ErrorKind};
-use crm_domain::orders::product::sku_is_valid;
+use crm_domain::warehouse::product::sku_is_valid;
 use crm_domain::sales::proposal::Seller;
 use crm_domain::staff::{Actor, Owner, Role};
 use crm_shared::adapters::secrets::{SecretError, read_secret};

@@ -13,8 +13,8 @@
 //! | [`staff`] | employees and roles, notifications and their recipients |
 //! | [`intake`] | inquiries and their transitions, history entries, the inbound message, PBX call notices, email parsing and classification, Jivo and form payloads |
 //! | [`sales`] | deals and their stage machine, routing rules, tasks, deal events, the commercial proposal |
-//! | [`warehouse`] | barcodes and GS1 element strings as scanned, batch allocation (FEFO, then FIFO) |
-//! | [`orders`] | the product catalogue, and how an agreed line splits between stock, production and suppliers |
+//! | [`warehouse`] | the product catalogue, barcodes and GS1 element strings as scanned, receipts, batch allocation (FEFO, then FIFO) |
+//! | [`orders`] | how an agreed line splits between stock, production and suppliers |
 //! | [`templates`] | every Russian text staff receive, with the links into the app |
 //!
 //! Room is left for the next contexts: `marketing` and `migration`, each a folder of its

@@ -2,7 +2,7 @@
 //! company makes the product, goes to production; otherwise to a supplier. A line made to
 //! order (custom equipment) is produced whole, whatever is in stock.
 
-use super::product::ProductKind;
+use crate::warehouse::ProductKind;
 use serde::Serialize;
 
 /// One line's parts; they add up to its quantity.

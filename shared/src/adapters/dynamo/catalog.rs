@@ -18,8 +18,8 @@ use super::{DynamoStore, Item, Stored, audit_items, build_error, key, to_item};
 use crate::ports::StoreError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use crm_domain::kernel::audit::AuditEntry;
-use crm_domain::orders::Product;
-use crm_domain::orders::product::search_form;
+use crm_domain::warehouse::Product;
+use crm_domain::warehouse::product::search_form;
 use serde::{Deserialize, Serialize};
 
 fn product_pk(sku: &str) -> String {

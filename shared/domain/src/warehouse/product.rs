@@ -4,7 +4,7 @@
 //! bought.
 
 use crate::sales::EquipmentType;
-use crate::warehouse::barcode::gtin14;
+use super::barcode::gtin14;
 use serde::{Deserialize, Serialize};
 
 /// Whether the company makes a product or buys it.
