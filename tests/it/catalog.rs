@@ -140,3 +140,74 @@ fn urlencode(text: &str) -> String {
         })
         .collect()
 }
+
+#[tokio::test]
+async fn the_warehouse_receives_goods_by_scan_into_batches() {
+    let t = TestStack::new().await;
+    let head = Some((t.heads[0].id.as_str(), Role::Head));
+    let oil = json!({
+        "sku": "OIL-5", "name": "Масло вакуумное", "unit": "л", "kind": "purchased",
+        "equipment_type": "other", "barcodes": ["4006381333931"],
+        "tracks_batches": true, "tracks_expiry": true, "default_supplier": "ООО «Смазки»"
+    });
+    assert_eq!(
+        t.api_call("POST", "/api/products", Some(oil), head).await.0,
+        201
+    );
+    let warehouse = t.add_employee("wh", Role::Warehouse, None).await;
+    let wh = Some((warehouse.id.as_str(), Role::Warehouse));
+    let receive = |scan: String, quantity: Option<u32>| {
+        let t = &t;
+        async move {
+            let mut body = json!({ "scan": scan });
+            if let Some(q) = quantity {
+                body["quantity"] = json!(q);
+            }
+            t.api_call("POST", "/api/warehouse/receipts", Some(body), wh)
+                .await
+        }
+    };
+    let gs = '\u{1d}';
+    // A keyboard-wedge scanner without separators, then the same batch again with one.
+    let (status, body) = receive("0104006381333931173012311077-A".into(), Some(20)).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["batch_id"], "77-A");
+    let (status, _) = receive(format!("010400638133393117301231{gs}1077-A{gs}375"), None).await;
+    assert_eq!(status, 201);
+    // The same batch code with another expiry, expired goods, an unknown product, a bad
+    // check digit, no batch: refused, nothing written.
+    let (status, body) = receive("0104006381333931173101311077-A".into(), Some(1)).await;
+    assert_eq!(status, 409, "{body}");
+    for scan in [
+        "0104006381333931172001011078-B",
+        "0196385074000008172612311078-B",
+        "0104006381333932172612311078-B",
+        "4006381333931",
+    ] {
+        let (status, body) = receive(scan.into(), Some(1)).await;
+        assert_eq!(status, 422, "{scan}: {body}");
+        assert_eq!(body["missing"], json!(["scan"]), "{scan}: {body}");
+    }
+    // Only the warehouse changes stock.
+    let (status, _) = t
+        .api_call(
+            "POST",
+            "/api/warehouse/receipts",
+            Some(json!({ "scan": "0104006381333931173012311077-A" })),
+            head,
+        )
+        .await;
+    assert_eq!(status, 403);
+
+    let (status, stock) = t.api_get("/api/warehouse/stock?sku=OIL-5", head).await;
+    assert_eq!(status, 200, "{stock}");
+    let batches = stock["items"].as_array().unwrap();
+    assert_eq!(batches.len(), 1, "{stock}");
+    assert_eq!(batches[0]["on_hand"], 25);
+    assert_eq!(batches[0]["free"], 25);
+    assert_eq!(batches[0]["expiry"], "2030-12-31");
+    let (_, soon) = t.api_get("/api/warehouse/expiring?days=30", head).await;
+    assert!(soon["items"].as_array().unwrap().is_empty(), "{soon}");
+    let (_, later) = t.api_get("/api/warehouse/expiring?days=3650", head).await;
+    assert_eq!(later["items"][0]["batch_id"], "77-A", "{later}");
+}

@@ -17,11 +17,12 @@ mod reads;
 pub mod routes;
 mod sales;
 mod tasks;
+mod warehouse;
 
 use crm_domain::kernel::{Department, ErrorKind};
-use crm_domain::warehouse::product::sku_is_valid;
 use crm_domain::sales::proposal::Seller;
 use crm_domain::staff::{Actor, Owner, Role};
+use crm_domain::warehouse::product::sku_is_valid;
 use crm_shared::adapters::secrets::{SecretError, read_secret};
 use crm_shared::adapters::{
     AwsClients, Blobs, Cursor, DynamoStore, ListError, Page, SqsDealEvents,
@@ -493,6 +494,9 @@ impl Api {
             Endpoint::SearchProducts => self.search_products(&query).await,
             Endpoint::CreateProduct => self.create_product(caller, body(request)?, &source).await,
             Endpoint::Product => self.get_product(&id()).await,
+            Endpoint::ReceiveStock => self.receive(caller, body(request)?, &source).await,
+            Endpoint::Stock => self.stock(&query).await,
+            Endpoint::Expiring => self.expiring(&query).await,
             Endpoint::EditProduct => {
                 self.edit_product(caller, &id(), body(request)?, &source)
                     .await

@@ -29,6 +29,9 @@ pub enum Endpoint {
     CreateProduct,
     Product,
     EditProduct,
+    ReceiveStock,
+    Stock,
+    Expiring,
 }
 
 /// One route: method, path template (`{name}` is one path segment), endpoint, and the
@@ -183,6 +186,24 @@ pub const ROUTES: &[Route] = &[
         Endpoint::EditProduct,
         Capability::ManageProducts,
     ),
+    route(
+        "POST",
+        "/api/warehouse/receipts",
+        Endpoint::ReceiveStock,
+        Capability::ReceiveStock,
+    ),
+    route(
+        "GET",
+        "/api/warehouse/stock",
+        Endpoint::Stock,
+        Capability::ReadStock,
+    ),
+    route(
+        "GET",
+        "/api/warehouse/expiring",
+        Endpoint::Expiring,
+        Capability::ReadStock,
+    ),
 ];
 
 /// Why no route answers a request.
@@ -299,7 +320,9 @@ mod tests {
             // Not anyone's records: the catalogue, and counterparties' names.
             Capability::ListCounterparties
             | Capability::ReadProducts
-            | Capability::ManageProducts => return "all",
+            | Capability::ManageProducts
+            | Capability::ReadStock
+            | Capability::ReceiveStock => return "all",
             Capability::ReadTasks | Capability::CreateTasks | Capability::CompleteTasks => {
                 return "task rule";
             }

@@ -11,6 +11,7 @@ pub mod sqs;
 
 pub use dynamo::{
     CatalogError, CounterpartyDetail, Cursor, DynamoStore, InquiryFilter, ListError, Page,
+    StockBatch,
 };
 pub use round_trips::RoundTrips;
 pub use s3::Blobs;

@@ -48,10 +48,14 @@ pub enum Capability {
     ReadProducts,
     /// Create and change products.
     ManageProducts,
+    /// Stock balances and what is expiring.
+    ReadStock,
+    /// Receive goods into stock (the warehouse alone changes stock).
+    ReceiveStock,
 }
 
 impl Capability {
-    pub const ALL: [Capability; 16] = [
+    pub const ALL: [Capability; 18] = [
         Self::ReadInquiries,
         Self::RouteInquiries,
         Self::QualifyInquiries,
@@ -68,6 +72,8 @@ impl Capability {
         Self::CompleteTasks,
         Self::ReadProducts,
         Self::ManageProducts,
+        Self::ReadStock,
+        Self::ReceiveStock,
     ];
 
     pub fn code(self) -> &'static str {
@@ -88,6 +94,8 @@ impl Capability {
             Self::CompleteTasks => "complete_tasks",
             Self::ReadProducts => "read_products",
             Self::ManageProducts => "manage_products",
+            Self::ReadStock => "read_stock",
+            Self::ReceiveStock => "receive_stock",
         }
     }
 }
@@ -99,8 +107,9 @@ impl Capability {
 pub fn permits(role: Role, capability: Capability) -> bool {
     use Capability::*;
     match role {
-        Role::Admin | Role::Head => true,
-        Role::Manager => !matches!(capability, RouteInquiries | ManageProducts),
+        Role::Admin => true,
+        Role::Head => !matches!(capability, ReceiveStock),
+        Role::Manager => !matches!(capability, RouteInquiries | ManageProducts | ReceiveStock),
         Role::Marketer => matches!(
             capability,
             ListCounterparties
@@ -120,6 +129,8 @@ pub fn permits(role: Role, capability: Capability) -> bool {
                 | ReadTasks
                 | CompleteTasks
                 | ReadProducts
+                | ReadStock
+                | ReceiveStock
         ),
     }
 }

@@ -3,8 +3,8 @@
 //! digits), whether batches and expiry are tracked, and the default supplier of what is
 //! bought.
 
-use crate::sales::EquipmentType;
 use super::barcode::gtin14;
+use crate::sales::EquipmentType;
 use serde::{Deserialize, Serialize};
 
 /// Whether the company makes a product or buys it.

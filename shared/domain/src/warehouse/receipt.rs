@@ -74,8 +74,8 @@ pub fn receipt_line(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::warehouse::ProductKind;
     use crate::sales::EquipmentType;
+    use crate::warehouse::ProductKind;
     use crate::warehouse::barcode::parse_scan;
 
     fn oil() -> Product {

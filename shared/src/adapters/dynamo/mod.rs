@@ -44,15 +44,17 @@
 //! - an employee's tasks, soonest first: Query `gsi1` `ASSIGNEE#<id>`.
 //!
 //! Deals, audit entries, the event outbox and the sales side of inquiries and tasks are
-//! in `sales.rs`; the product catalogue in `catalog.rs`.
+//! in `sales.rs`; the product catalogue in `catalog.rs`; stock batches in `stock.rs`.
 //!
 //! Timestamps in sort keys are RFC 3339 UTC with milliseconds, so they sort as text.
 
 mod catalog;
 mod sales;
+mod stock;
 
 pub use catalog::CatalogError;
 pub use sales::DealScope;
+pub use stock::StockBatch;
 
 use super::is_retryable;
 use crate::intake::ports::{

@@ -1,0 +1,113 @@
+//! Stock in DynamoDB: one item per batch of a product. Items (see `mod.rs` for the rest of
+//! the key design):
+//!
+//! | entity | pk             | sk                 | gsi1pk / gsi1sk                                 |
+//! |--------|----------------|--------------------|-------------------------------------------------|
+//! | batch  | `STOCK#<sku>`  | `BATCH#<batch id>` | `EXPIRY` / `<expiry>#<sku>#<batch id>` when it expires |
+//!
+//! A receipt is one TransactWriteItems: an UpdateItem that `ADD`s the quantity to the
+//! batch (creating it with its receipt time and expiry on first sight; a batch code seen
+//! again with another expiry is refused) and the audit entry of the movement.
+//!
+//! Access patterns: a product's batches (Query `STOCK#<sku>`); batches expiring before a
+//! day (Query `gsi1` `EXPIRY` with `gsi1sk <` the day after).
+
+use super::{DynamoStore, audit_items, build_error, key, ts};
+use crate::ports::StoreError;
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use chrono::{DateTime, NaiveDate, Utc};
+use crm_domain::kernel::audit::AuditEntry;
+use crm_domain::warehouse::receipt::ReceiptLine;
+use serde::{Deserialize, Serialize};
+
+/// A batch as stored, with what is free of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockBatch {
+    pub sku: String,
+    pub batch_id: String,
+    pub received_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiry: Option<NaiveDate>,
+    pub on_hand: u32,
+    #[serde(default)]
+    pub reserved: u32,
+}
+
+impl StockBatch {
+    pub fn free(&self) -> u32 {
+        self.on_hand.saturating_sub(self.reserved)
+    }
+}
+
+fn stock_pk(sku: &str) -> String {
+    format!("STOCK#{sku}")
+}
+
+impl DynamoStore {
+    /// Puts a receipt line into batch `batch_id`. `false` when that batch exists with
+    /// another expiry (a batch code reused for other goods).
+    pub async fn receive(
+        &self,
+        line: &ReceiptLine,
+        batch_id: &str,
+        now: DateTime<Utc>,
+        audit: &[AuditEntry],
+    ) -> Result<bool, StoreError> {
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(stock_pk(&line.sku), &format!("BATCH#{batch_id}"))))
+            .expression_attribute_values(":sku", AttributeValue::S(line.sku.clone()))
+            .expression_attribute_values(":batch", AttributeValue::S(batch_id.to_owned()))
+            .expression_attribute_values(":now", AttributeValue::S(ts(&now)))
+            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+            .expression_attribute_values(":entity", AttributeValue::S("batch".into()))
+            .expression_attribute_values(":q", AttributeValue::N(line.quantity.to_string()));
+        let mut set = String::from(
+            "SET sku = :sku, batch_id = :batch, entity = :entity, \
+             received_at = if_not_exists(received_at, :now), \
+             reserved = if_not_exists(reserved, :zero)",
+        );
+        let condition = match line.expiry {
+            Some(expiry) => {
+                let day = expiry.format("%Y-%m-%d").to_string();
+                set.push_str(", expiry = :expiry, gsi1pk = :expiring, gsi1sk = :expiring_sk");
+                update = update
+                    .expression_attribute_values(":expiry", AttributeValue::S(day.clone()))
+                    .expression_attribute_values(":expiring", AttributeValue::S("EXPIRY".into()))
+                    .expression_attribute_values(
+                        ":expiring_sk",
+                        AttributeValue::S(format!("{day}#{}#{batch_id}", line.sku)),
+                    );
+                "attribute_not_exists(pk) OR expiry = :expiry"
+            }
+            None => "attribute_not_exists(pk) OR attribute_not_exists(expiry)",
+        };
+        let update = update
+            .update_expression(format!("{set} ADD on_hand :q"))
+            .condition_expression(condition)
+            .build()
+            .map_err(build_error)?;
+        let mut items = vec![TransactWriteItem::builder().update(update).build()];
+        for item in audit_items(audit)? {
+            items.push(self.put(item, None)?);
+        }
+        Ok(self.transact_failed_at(items).await?.is_none())
+    }
+
+    /// A product's batches, by batch id.
+    pub async fn stock_of(&self, sku: &str) -> Result<Vec<StockBatch>, StoreError> {
+        self.partition(None, stock_pk(sku)).await
+    }
+
+    /// Batches expiring on or before `last_day`, soonest first.
+    pub async fn expiring(&self, last_day: NaiveDate) -> Result<Vec<StockBatch>, StoreError> {
+        let before = (last_day + chrono::Duration::days(1))
+            .format("%Y-%m-%d")
+            .to_string();
+        let query = self
+            .partition_query(Some("gsi1"), "EXPIRY".to_owned())
+            .key_condition_expression("#p = :p AND gsi1sk < :before")
+            .expression_attribute_values(":before", AttributeValue::S(before));
+        Ok(self.query_page(query, 1000, None).await?.items)
+    }
+}
