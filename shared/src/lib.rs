@@ -8,6 +8,7 @@
 //! | [`ports`] | ports every context shares (directory, system tasks, notifier) and their errors |
 //! | [`intake`] | the one intake path (lead or history entry, notification), the call desk; intake's ports |
 //! | [`sales`] | routing, qualification, deal changes with outbox and relay, deal-event reactions, scheduled jobs; sales ports |
+//! | [`warehouse`] | reserving stock for an order line without ever overselling; the stock port |
 //! | [`memory`] | in-memory implementations of every port, for the use cases' unit tests |
 //! | [`adapters`] | DynamoDB (key design at the top of each file), S3, SES, SQS; the SDK clients and their round-trip counter |
 //! | [`config`] | typed configuration read once at cold start; the base every function shares |
@@ -28,5 +29,6 @@ pub mod intake;
 pub mod memory;
 pub mod ports;
 pub mod sales;
+pub mod warehouse;
 
 pub use error::ErrorKind;

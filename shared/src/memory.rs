@@ -12,6 +12,7 @@ use crate::ports::{Directory, Notifier, NotifyError, StoreError, SystemTasks};
 use crate::sales::ports::{
     DealChange, DealEventPublisher, DealStore, InquiryChange, InquiryStore, PublishError,
 };
+use crate::warehouse::ports::{Reservation, ReserveWrite, StockStore};
 use chrono::{DateTime, Utc};
 use crm_domain::intake::call::CallEvent;
 use crm_domain::intake::{Inquiry, InquiryStatus, Interaction};
@@ -19,6 +20,7 @@ use crm_domain::kernel::audit::AuditEntry;
 use crm_domain::party::{ContactPoint, Counterparty, CounterpartyKind};
 use crm_domain::sales::{Deal, DealEvent, Task};
 use crm_domain::staff::{Employee, Notification, Role};
+use crm_domain::warehouse::allocation::Batch;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -37,6 +39,12 @@ struct State {
     outbox: BTreeMap<String, BTreeMap<u64, DealEvent>>,
     consumed: HashSet<String>,
     audit: Vec<AuditEntry>,
+    /// Batches by SKU.
+    stock: HashMap<String, Vec<Batch>>,
+    reservations: HashMap<String, Reservation>,
+    /// Units another order takes from a batch just before the next reservation is written
+    /// (sku, batch, units): a race, on demand.
+    steal: Option<(String, String, u32)>,
 }
 
 /// The fake store. Reads of its contents are for assertions.
@@ -50,6 +58,21 @@ pub struct MemoryStore {
 impl MemoryStore {
     fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Puts a batch of a product into stock.
+    pub fn put_batch(&self, sku: &str, batch: Batch) {
+        self.state()
+            .stock
+            .entry(sku.to_owned())
+            .or_default()
+            .push(batch);
+    }
+
+    /// Lets another order reserve `units` of a batch right before the next reservation is
+    /// written, as a concurrent request would.
+    pub fn steal_once(&self, sku: &str, batch: &str, units: u32) {
+        self.state().steal = Some((sku.to_owned(), batch.to_owned(), units));
     }
 
     /// Makes every lead or history write lose to a (pretended) concurrent writer.
@@ -634,6 +657,54 @@ impl DealEventPublisher for MemoryPublisher {
             .unwrap_or_else(PoisonError::into_inner)
             .extend(events.iter().cloned());
         Ok(())
+    }
+}
+
+impl StockStore for MemoryStore {
+    async fn reservation(&self, id: &str) -> Result<Option<Reservation>, StoreError> {
+        Ok(self.state().reservations.get(id).cloned())
+    }
+
+    async fn batches(&self, sku: &str) -> Result<Vec<Batch>, StoreError> {
+        Ok(self.state().stock.get(sku).cloned().unwrap_or_default())
+    }
+
+    async fn reserve(
+        &self,
+        reservation: &Reservation,
+        audit: &[AuditEntry],
+    ) -> Result<ReserveWrite, StoreError> {
+        let mut state = self.state();
+        if let Some((sku, batch, units)) = state.steal.take()
+            && let Some(stolen) = state
+                .stock
+                .get_mut(&sku)
+                .and_then(|batches| batches.iter_mut().find(|b| b.id == batch))
+        {
+            stolen.reserved += units.min(stolen.free());
+        }
+        if state.reservations.contains_key(&reservation.id) {
+            return Ok(ReserveWrite::AlreadyReserved);
+        }
+        let batches = state.stock.entry(reservation.sku.clone()).or_default();
+        let covered = reservation.picks.iter().all(|pick| {
+            batches
+                .iter()
+                .any(|b| b.id == pick.batch_id && b.free() >= pick.quantity)
+        });
+        if !covered {
+            return Ok(ReserveWrite::StockChanged);
+        }
+        for pick in &reservation.picks {
+            if let Some(batch) = batches.iter_mut().find(|b| b.id == pick.batch_id) {
+                batch.reserved += pick.quantity;
+            }
+        }
+        state
+            .reservations
+            .insert(reservation.id.clone(), reservation.clone());
+        state.audit.extend(audit.iter().cloned());
+        Ok(ReserveWrite::Reserved)
     }
 }
 

@@ -211,3 +211,101 @@ async fn the_warehouse_receives_goods_by_scan_into_batches() {
     let (_, later) = t.api_get("/api/warehouse/expiring?days=3650", head).await;
     assert_eq!(later["items"][0]["batch_id"], "77-A", "{later}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_orders_racing_for_scarce_stock_never_oversell_and_losers_are_told_what_is_missing()
+{
+    use crm_shared::warehouse::ports::StockStore;
+    use crm_shared::warehouse::reservations::{ReserveLine, Reserving};
+    use std::sync::Arc;
+
+    let t = TestStack::new().await;
+    let head = Some((t.heads[0].id.as_str(), Role::Head));
+    let product = json!({
+        "sku": "FLT-1", "name": "Фильтр масляный", "unit": "шт", "kind": "purchased",
+        "equipment_type": "other", "barcodes": ["4006381333931"],
+        "tracks_batches": true, "tracks_expiry": true
+    });
+    assert_eq!(
+        t.api_call("POST", "/api/products", Some(product), head)
+            .await
+            .0,
+        201
+    );
+    let warehouse = t.add_employee("wh", Role::Warehouse, None).await;
+    let wh = Some((warehouse.id.as_str(), Role::Warehouse));
+    for (scan, quantity) in [
+        ("0104006381333931172812311001", 7),
+        ("0104006381333931172706301002", 5),
+    ] {
+        let body = json!({ "scan": scan, "quantity": quantity });
+        assert_eq!(
+            t.api_call("POST", "/api/warehouse/receipts", Some(body), wh)
+                .await
+                .0,
+            201
+        );
+    }
+    let store = Arc::new(crm_shared::adapters::DynamoStore::new(
+        t.counted.dynamodb.clone(),
+        t.stack.name("Table").unwrap(),
+    ));
+    let contenders = 20;
+    let gate = Arc::new(tokio::sync::Barrier::new(contenders));
+    let today = chrono::Utc::now().date_naive();
+    let tasks: Vec<_> = (0..contenders)
+        .map(|i| {
+            let (store, gate) = (store.clone(), gate.clone());
+            tokio::spawn(async move {
+                gate.wait().await;
+                let line = ReserveLine {
+                    reservation_id: format!("order-{i}#1"),
+                    sku: "FLT-1".into(),
+                    quantity: 2,
+                };
+                Reserving { store: &*store }
+                    .reserve(&line, "wh", "test", chrono::Utc::now(), today)
+                    .await
+            })
+        })
+        .collect();
+    let mut reserved = 0;
+    let mut short = 0;
+    for task in futures::future::join_all(tasks).await {
+        let allocation = task.unwrap().unwrap();
+        let taken: u32 = allocation.picks.iter().map(|p| p.quantity).sum();
+        assert_eq!(taken + allocation.missing, 2, "{allocation:?}");
+        reserved += taken;
+        if allocation.missing > 0 {
+            short += 1;
+        }
+    }
+    assert_eq!(reserved, 12, "all the stock, and not a unit more");
+    assert!(short >= 14, "{short} orders were told what is missing");
+    let batches = store.batches("FLT-1").await.unwrap();
+    for batch in &batches {
+        assert_eq!(batch.reserved, batch.on_hand, "{batch:?}");
+    }
+    // The earliest expiry went first: the June 2027 batch is in every early order.
+    let (_, stock) = t.api_get("/api/warehouse/stock?sku=FLT-1", head).await;
+    assert_eq!(stock["items"][0]["batch_id"], "02", "{stock}");
+    assert_eq!(stock["items"][0]["free"], 0, "{stock}");
+    // Reserving a line again answers what it got and reserves nothing more.
+    let line = ReserveLine {
+        reservation_id: "order-0#1".into(),
+        sku: "FLT-1".into(),
+        quantity: 2,
+    };
+    let again = Reserving { store: &*store }
+        .reserve(&line, "wh", "test", chrono::Utc::now(), today)
+        .await
+        .unwrap();
+    let after: u32 = store
+        .batches("FLT-1")
+        .await
+        .unwrap()
+        .iter()
+        .map(|b| b.reserved)
+        .sum();
+    assert_eq!(after, 12, "{again:?}");
+}

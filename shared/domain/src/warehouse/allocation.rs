@@ -5,6 +5,7 @@
 //! overselling.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 
 /// A batch (series) of one product in stock.
@@ -32,7 +33,7 @@ impl Batch {
 }
 
 /// Part of a line taken from one batch.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pick {
     pub batch_id: String,
     pub quantity: u32,
@@ -40,7 +41,7 @@ pub struct Pick {
 
 /// What a line gets: the picks, in the order they were taken, and what stock cannot cover
 /// (for production or a supplier).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Allocation {
     pub picks: Vec<Pick>,
     pub missing: u32,

@@ -4,6 +4,14 @@
 //! | entity | pk             | sk                 | gsi1pk / gsi1sk                                 |
 //! |--------|----------------|--------------------|-------------------------------------------------|
 //! | batch  | `STOCK#<sku>`  | `BATCH#<batch id>` | `EXPIRY` / `<expiry>#<sku>#<batch id>` when it expires |
+//! | reservation | `RESERVATION#<id>` | `RESERVATION` |                                     |
+//!
+//! A batch keeps `on_hand`, `reserved` and `free` (= on hand − reserved) side by side, so
+//! a reservation can be *conditional on* `free >= n` — DynamoDB conditions cannot do
+//! arithmetic. A reservation is one TransactWriteItems: the reservation item
+//! (`attribute_not_exists`, so a line is reserved once), an UpdateItem per picked batch
+//! (`ADD reserved n, free −n` if `free >= n`) and the audit entries: a race loses as a
+//! whole and is allocated again; stock never goes below zero.
 //!
 //! A receipt is one TransactWriteItems: an UpdateItem that `ADD`s the quantity to the
 //! batch (creating it with its receipt time and expiry on first sight; a batch code seen
@@ -12,11 +20,13 @@
 //! Access patterns: a product's batches (Query `STOCK#<sku>`); batches expiring before a
 //! day (Query `gsi1` `EXPIRY` with `gsi1sk <` the day after).
 
-use super::{DynamoStore, audit_items, build_error, key, ts};
+use super::{DynamoStore, Stored, audit_items, build_error, key, to_item, ts};
 use crate::ports::StoreError;
+use crate::warehouse::ports::{Reservation, ReserveWrite, StockStore};
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use chrono::{DateTime, NaiveDate, Utc};
 use crm_domain::kernel::audit::AuditEntry;
+use crm_domain::warehouse::allocation::Batch;
 use crm_domain::warehouse::receipt::ReceiptLine;
 use serde::{Deserialize, Serialize};
 
@@ -83,7 +93,9 @@ impl DynamoStore {
             None => "attribute_not_exists(pk) OR attribute_not_exists(expiry)",
         };
         let update = update
-            .update_expression(format!("{set} ADD on_hand :q"))
+            // `free` is a reserved word of DynamoDB's expressions.
+            .expression_attribute_names("#free", "free")
+            .update_expression(format!("{set} ADD on_hand :q, #free :q"))
             .condition_expression(condition)
             .build()
             .map_err(build_error)?;
@@ -109,5 +121,71 @@ impl DynamoStore {
             .key_condition_expression("#p = :p AND gsi1sk < :before")
             .expression_attribute_values(":before", AttributeValue::S(before));
         Ok(self.query_page(query, 1000, None).await?.items)
+    }
+}
+
+fn reservation_pk(id: &str) -> String {
+    format!("RESERVATION#{id}")
+}
+
+impl StockStore for DynamoStore {
+    async fn reservation(&self, id: &str) -> Result<Option<Reservation>, StoreError> {
+        self.get(reservation_pk(id), "RESERVATION").await
+    }
+
+    async fn batches(&self, sku: &str) -> Result<Vec<Batch>, StoreError> {
+        Ok(self
+            .stock_of(sku)
+            .await?
+            .into_iter()
+            .map(|b| Batch {
+                id: b.batch_id,
+                received_at: b.received_at,
+                expiry: b.expiry,
+                on_hand: b.on_hand,
+                reserved: b.reserved,
+            })
+            .collect())
+    }
+
+    async fn reserve(
+        &self,
+        reservation: &Reservation,
+        audit: &[AuditEntry],
+    ) -> Result<ReserveWrite, StoreError> {
+        let record = to_item(&Stored::new(
+            reservation_pk(&reservation.id),
+            "RESERVATION",
+            "reservation",
+            reservation,
+        ))?;
+        let mut items = vec![self.put(record, Some("attribute_not_exists(pk)"))?];
+        for pick in &reservation.picks {
+            let update = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(
+                    stock_pk(&reservation.sku),
+                    &format!("BATCH#{}", pick.batch_id),
+                )))
+                .update_expression("ADD reserved :n, #free :minus")
+                .condition_expression("#free >= :n")
+                .expression_attribute_names("#free", "free")
+                .expression_attribute_values(":n", AttributeValue::N(pick.quantity.to_string()))
+                .expression_attribute_values(
+                    ":minus",
+                    AttributeValue::N(format!("-{}", pick.quantity)),
+                )
+                .build()
+                .map_err(build_error)?;
+            items.push(TransactWriteItem::builder().update(update).build());
+        }
+        for item in audit_items(audit)? {
+            items.push(self.put(item, None)?);
+        }
+        Ok(match self.transact_failed_at(items).await? {
+            None => ReserveWrite::Reserved,
+            Some(0) => ReserveWrite::AlreadyReserved,
+            Some(_) => ReserveWrite::StockChanged,
+        })
     }
 }
