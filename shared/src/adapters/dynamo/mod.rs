@@ -160,6 +160,16 @@ fn employee_pk(id: &str) -> String {
     format!("EMP#{id}")
 }
 
+/// How a transaction ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TransactOutcome {
+    Written,
+    /// The condition of this item failed.
+    ConditionFailed(usize),
+    /// Another transaction touched the same items at the same time.
+    Conflict,
+}
+
 fn cancelled_error(codes: &[String]) -> StoreError {
     StoreError::Service {
         operation: "TransactWriteItems",
@@ -446,18 +456,31 @@ impl DynamoStore {
         &self,
         items: Vec<TransactWriteItem>,
     ) -> Result<Option<usize>, StoreError> {
-        let Some(codes) = self.transact_cancelled(items).await? else {
-            return Ok(None);
-        };
-        if let Some(index) = codes.iter().position(|c| c == "ConditionalCheckFailed") {
-            return Ok(Some(index));
-        }
-        if codes.iter().any(|c| c == "TransactionConflict") {
-            return Err(StoreError::Service {
+        match self.transact_outcome(items).await? {
+            TransactOutcome::Written => Ok(None),
+            TransactOutcome::ConditionFailed(index) => Ok(Some(index)),
+            TransactOutcome::Conflict => Err(StoreError::Service {
                 operation: "TransactWriteItems",
                 message: "transaction conflict".to_owned(),
                 retryable: true,
-            });
+            }),
+        }
+    }
+
+    /// Runs a transaction and says how it ended; cancellations other than a failed
+    /// condition or a conflict with another transaction are errors.
+    pub(crate) async fn transact_outcome(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<TransactOutcome, StoreError> {
+        let Some(codes) = self.transact_cancelled(items).await? else {
+            return Ok(TransactOutcome::Written);
+        };
+        if let Some(index) = codes.iter().position(|c| c == "ConditionalCheckFailed") {
+            return Ok(TransactOutcome::ConditionFailed(index));
+        }
+        if codes.iter().any(|c| c == "TransactionConflict") {
+            return Ok(TransactOutcome::Conflict);
         }
         Err(cancelled_error(&codes))
     }

@@ -20,7 +20,7 @@
 //! Access patterns: a product's batches (Query `STOCK#<sku>`); batches expiring before a
 //! day (Query `gsi1` `EXPIRY` with `gsi1sk <` the day after).
 
-use super::{DynamoStore, Stored, audit_items, build_error, key, to_item, ts};
+use super::{DynamoStore, Stored, TransactOutcome, audit_items, build_error, key, to_item, ts};
 use crate::ports::StoreError;
 use crate::warehouse::ports::{Reservation, ReserveWrite, StockStore};
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
@@ -182,10 +182,74 @@ impl StockStore for DynamoStore {
         for item in audit_items(audit)? {
             items.push(self.put(item, None)?);
         }
-        Ok(match self.transact_failed_at(items).await? {
-            None => ReserveWrite::Reserved,
-            Some(0) => ReserveWrite::AlreadyReserved,
-            Some(_) => ReserveWrite::StockChanged,
+        Ok(match self.transact_outcome(items).await? {
+            TransactOutcome::Written => ReserveWrite::Reserved,
+            TransactOutcome::ConditionFailed(0) => ReserveWrite::AlreadyReserved,
+            // A batch changed, or another transaction was on it: allocate again.
+            TransactOutcome::ConditionFailed(_) | TransactOutcome::Conflict => {
+                ReserveWrite::StockChanged
+            }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! What DynamoDB Local never does: cancel a transaction for a conflict with another
+    //! one. Mocked here with `aws-smithy-mocks`.
+    use super::*;
+    use aws_sdk_dynamodb::Client;
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+    use aws_sdk_dynamodb::types::CancellationReason;
+    use aws_sdk_dynamodb::types::error::TransactionCanceledException;
+    use aws_smithy_mocks::{mock, mock_client};
+    use crm_domain::warehouse::allocation::Pick;
+
+    fn cancelled(codes: &'static [&'static str]) -> DynamoStore {
+        let rule = mock!(Client::transact_write_items).then_error(move || {
+            let mut error = TransactionCanceledException::builder().message("cancelled");
+            for code in codes {
+                error =
+                    error.cancellation_reasons(CancellationReason::builder().code(*code).build());
+            }
+            TransactWriteItemsError::TransactionCanceledException(error.build())
+        });
+        DynamoStore::new(mock_client!(aws_sdk_dynamodb, [&rule]), "crm".to_owned())
+    }
+
+    fn reservation() -> Reservation {
+        Reservation {
+            id: "order-1#1".into(),
+            sku: "FLT-1".into(),
+            picks: vec![Pick {
+                batch_id: "01".into(),
+                quantity: 2,
+            }],
+        }
+    }
+
+    #[tokio::test]
+    async fn a_conflict_with_another_transaction_means_allocate_again() {
+        let store = cancelled(&["None", "TransactionConflict"]);
+        assert_eq!(
+            store.reserve(&reservation(), &[]).await.unwrap(),
+            ReserveWrite::StockChanged
+        );
+    }
+
+    #[tokio::test]
+    async fn which_condition_failed_decides_the_answer() {
+        let taken = cancelled(&["None", "ConditionalCheckFailed"]);
+        assert_eq!(
+            taken.reserve(&reservation(), &[]).await.unwrap(),
+            ReserveWrite::StockChanged
+        );
+        let twice = cancelled(&["ConditionalCheckFailed", "None"]);
+        assert_eq!(
+            twice.reserve(&reservation(), &[]).await.unwrap(),
+            ReserveWrite::AlreadyReserved
+        );
+        let other = cancelled(&["None", "ValidationError"]);
+        assert!(other.reserve(&reservation(), &[]).await.is_err());
     }
 }
