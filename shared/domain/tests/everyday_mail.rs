@@ -167,3 +167,15 @@ fn a_from_without_a_display_name_takes_the_name_from_the_signature() {
         "a person's own display name wins"
     );
 }
+
+#[test]
+fn a_delivery_header_the_sender_wrote_lower_down_is_not_the_companys() {
+    // The receiving server's Delivered-To is on top; a forged one below names the client's
+    // domain as ours, which would drop the client's own address.
+    let raw = "Delivered-To: sales@vacuum-zavod.ru\r\nFrom: Ольга <olga@zavod-client.ru>\r\nTo: sales@vacuum-zavod.ru\r\nDelivered-To: x@zavod-client.ru\r\nSubject: x\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nНужен насос";
+    let email = parse_email(raw.as_bytes()).unwrap();
+    assert_eq!(
+        email.contact.email.clone().unwrap().as_str(),
+        "olga@zavod-client.ru"
+    );
+}

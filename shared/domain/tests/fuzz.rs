@@ -101,8 +101,9 @@ proptest! {
 
     #[test]
     fn real_mail_with_random_edits(index in any::<prop::sample::Index>(), edits in edits()) {
-        let corpus = fixtures("email");
-        check_email(&mutate(index.get(&corpus).clone(), &edits));
+        static MAIL: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
+        let corpus = MAIL.get_or_init(|| fixtures("email"));
+        check_email(&mutate(index.get(corpus).clone(), &edits));
     }
 
     #[test]
@@ -111,9 +112,13 @@ proptest! {
         edits in edits(),
         urlencoded in any::<bool>(),
     ) {
-        let mut corpus = fixtures("jivo");
-        corpus.extend(fixtures("forms"));
-        let body = mutate(index.get(&corpus).clone(), &edits);
+        static WEB: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
+        let corpus = WEB.get_or_init(|| {
+            let mut corpus = fixtures("jivo");
+            corpus.extend(fixtures("forms"));
+            corpus
+        });
+        let body = mutate(index.get(corpus).clone(), &edits);
         let _ = parse_jivo(&body);
         let content_type = if urlencoded { "application/x-www-form-urlencoded" } else { "application/json" };
         let _ = parse_form(content_type, &body);

@@ -157,7 +157,7 @@ pub fn parse_email(raw: &[u8]) -> Result<InboundEmail, EmailParseError> {
         classify(&signals)
     };
 
-    let company_domain = company_domain(&message);
+    let company_domain = company_domain(&message, raw);
     let Extracted {
         person: contact,
         source: contact_source,
@@ -203,11 +203,12 @@ pub fn natural_key(message_id: Option<&str>, raw: &[u8]) -> String {
 }
 
 /// The company's own mail domain, from the file alone: the domain the message was
-/// delivered to (`Delivered-To`, `X-Original-To`, else the first `To`).
-fn company_domain(message: &Message<'_>) -> Option<String> {
+/// delivered to (`Delivered-To`, `X-Original-To`, else the first `To`). Delivery headers
+/// are the receiving server's, on top: the topmost one, never a sender's copy lower down.
+fn company_domain(message: &Message<'_>, raw: &[u8]) -> Option<String> {
     ["Delivered-To", "X-Original-To"]
         .iter()
-        .find_map(|name| message.header_raw(*name))
+        .find_map(|name| first_header(message, raw, name))
         .and_then(|raw| EmailAddress::parse(raw.trim().trim_matches(['<', '>'])))
         .or_else(|| first_address(message.to()).map(|(address, _)| address))
         .map(|address| address.domain().to_ascii_lowercase())
