@@ -14,7 +14,7 @@
 //! | [`intake`] | inquiries and their transitions, history entries, the inbound message, PBX call notices, email parsing and classification, Jivo and form payloads |
 //! | [`sales`] | deals and their stage machine, routing rules, tasks, deal events, the commercial proposal |
 //! | [`warehouse`] | the product catalogue, barcodes and GS1 element strings as scanned, receipts, batch allocation (FEFO, then FIFO) |
-//! | [`orders`] | how an agreed line splits between stock, production and suppliers |
+//! | [`orders`] | the customer order of an agreed deal and its split between stock, production and suppliers; production and supplier orders; shipping by scan; the waybill (УПД) |
 //! | [`templates`] | every Russian text staff receive, with the links into the app |
 //!
 //! Room is left for the next contexts: `marketing` and `migration`, each a folder of its

@@ -158,6 +158,8 @@ pub(crate) mod tests {
                         quantity: 1,
                         unit_price_kopecks: 100_000,
                         made_to_order: false,
+                        sku: None,
+                        purchase: false,
                     }],
                     ..DealTerms::default()
                 },

@@ -22,6 +22,15 @@ pub enum ErrorKind {
 /// The actor of changes the system makes by itself (intake, reactions, jobs).
 pub const SYSTEM: &str = "system";
 
+/// Whether `sku` is a usable article (артикул): 1–40 letters, digits, `-`, `_`, `.`. Deal
+/// lines name articles and the warehouse keeps stock by them.
+pub fn sku_is_valid(sku: &str) -> bool {
+    (1..=40).contains(&sku.len())
+        && sku
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+}
+
 /// A time-ordered unique id (UUID v7): ids sort by creation, which lists rely on.
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()

@@ -1,6 +1,17 @@
-//! Orders: how each line of an agreed deal is split between what the warehouse reserves,
-//! what production makes and what is bought from a supplier ([`split`]).
+//! Orders: the customer order made from an agreed deal ([`order`]), each line split
+//! between what the warehouse reserves, what production makes and what is bought
+//! ([`split`]); production orders ([`production`]) and supplier orders ([`supply`]);
+//! shipping by scan ([`shipment`]) and the shipping document ([`waybill`]).
 
+pub mod order;
+pub mod production;
+pub mod shipment;
 pub mod split;
+pub mod supply;
+pub mod waybill;
 
+pub use order::{CustomerOrder, OrderBook, OrderLine, place_order};
+pub use production::{ProductionOrder, ProductionStatus};
+pub use shipment::Shipment;
 pub use split::{LineSplit, split_line};
+pub use supply::{SupplierOrder, SupplyStatus};

@@ -3,10 +3,10 @@
 //! order (custom equipment) is produced whole, whatever is in stock.
 
 use crate::warehouse::ProductKind;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One line's parts; they add up to its quantity.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LineSplit {
     pub reserve: u32,
     pub produce: u32,

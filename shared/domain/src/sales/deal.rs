@@ -7,7 +7,7 @@
 //! may become `unfit`. A transition that is not allowed, or whose data is missing, is
 //! refused with the machine-readable list of what is missing.
 
-use crate::kernel::{Department, Owner};
+use crate::kernel::{Department, Owner, sku_is_valid};
 use crate::party::{EmailAddress, LegalEntity, legal_entity_problems};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -120,6 +120,22 @@ pub struct DealItem {
     /// Made by the company to order (a production order), rather than from stock.
     #[serde(default)]
     pub made_to_order: bool,
+    /// The catalogue article, when the line is a catalogued product: stock is reserved
+    /// for it and what stock lacks goes to production or a supplier by the product's kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sku: Option<String>,
+    /// Bought from a supplier for this deal (what stock does not cover, or the whole line
+    /// when it names no article).
+    #[serde(default)]
+    pub purchase: bool,
+}
+
+impl DealItem {
+    /// Whether the line says how it is fulfilled: an article, made to order, or bought.
+    /// A deal is agreed only when every line does.
+    pub fn has_fulfilment(&self) -> bool {
+        self.sku.is_some() || self.made_to_order || self.purchase
+    }
 }
 
 impl DealItem {
@@ -180,6 +196,12 @@ impl DealTerms {
         for (index, item) in self.items.iter().enumerate() {
             if item.product.chars().count() > MAX_PRODUCT_CHARS {
                 problems.push(format!("items[{index}].product"));
+            }
+            if item.sku.as_deref().is_some_and(|sku| !sku_is_valid(sku)) {
+                problems.push(format!("items[{index}].sku"));
+            }
+            if item.made_to_order && item.purchase {
+                problems.push(format!("items[{index}].purchase"));
             }
         }
         if self.needs.len() > MAX_NEEDS {
@@ -244,6 +266,13 @@ pub struct Deal {
     pub proposal_sent_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub invoice_number: Option<String>,
+    /// The customer order was placed from the agreed items: from then on the order sets
+    /// `production_required`, `production_ready` and `shipped`, not people.
+    #[serde(default)]
+    pub order_placed: bool,
+    /// Something of the order is made in-house (its split has a production order).
+    #[serde(default)]
+    pub production_required: bool,
     #[serde(default)]
     pub production_ready: bool,
     #[serde(default)]
@@ -309,6 +338,8 @@ impl Deal {
             terms: new.terms,
             proposal_sent_at: None,
             invoice_number: None,
+            order_placed: false,
+            production_required: false,
             production_ready: false,
             shipped: false,
             acceptance_signed: false,
@@ -334,8 +365,15 @@ impl Deal {
                 .is_some_and(EquipmentType::needs_attestation)
     }
 
+    /// Whether the deal goes through `production`: as its order's split says once the
+    /// order is placed, before that (and for deals agreed before orders existed) when a
+    /// line is made to order.
     pub fn needs_production(&self) -> bool {
-        self.terms.items.iter().any(|i| i.made_to_order)
+        if self.order_placed {
+            self.production_required
+        } else {
+            self.terms.items.iter().any(|i| i.made_to_order)
+        }
     }
 
     /// The sum of the lines, saturating (exact within the caps of [`DealTerms::problems`]).
@@ -392,6 +430,9 @@ pub struct DealEdit {
 pub enum EditRefusal {
     #[error("the deal is {}", .0.code())]
     Final(DealStage),
+    /// Fields the customer order sets (or that it was made from): the field paths.
+    #[error("the customer order sets these fields")]
+    SetByOrder(Vec<String>),
     /// The edit would leave required data empty or invalid: the field paths.
     #[error("the deal would lose required data")]
     Missing(Vec<String>),
@@ -411,6 +452,20 @@ impl Deal {
     pub fn edited(&self, edit: DealEdit) -> Result<Deal, EditRefusal> {
         if self.stage.is_final() {
             return Err(EditRefusal::Final(self.stage));
+        }
+        if self.order_placed {
+            let by_order: Vec<String> = [
+                ("items", edit.items.is_some()),
+                ("production_ready", edit.production_ready.is_some()),
+                ("shipped", edit.shipped.is_some()),
+            ]
+            .into_iter()
+            .filter(|(_, given)| *given)
+            .map(|(field, _)| field.to_owned())
+            .collect();
+            if !by_order.is_empty() {
+                return Err(EditRefusal::SetByOrder(by_order));
+            }
         }
         let mut new = self.clone();
         let terms = &mut new.terms;
@@ -528,6 +583,10 @@ fn requirements(deal: &Deal, to: DealStage) -> Vec<String> {
                     .all(|i| i.quantity > 0 && i.unit_price_kopecks > 0),
                 "items.price",
             );
+            for (index, item) in deal.terms.items.iter().enumerate() {
+                // An article, or the decision to make or buy it.
+                require(item.has_fulfilment(), &format!("items[{index}].sku"));
+            }
         }
         WarehouseSale if deal.stage == Production => {
             require(deal.production_ready, "production_ready")
@@ -598,6 +657,8 @@ mod tests {
             quantity: 1,
             unit_price_kopecks: 10_000_000,
             made_to_order,
+            sku: Some("PUMP-1".into()),
+            purchase: false,
         }
     }
 
@@ -624,6 +685,60 @@ mod tests {
             stage,
             ..Deal::open(new, Utc::now())
         }
+    }
+
+    #[test]
+    fn a_line_is_agreed_only_with_an_article_or_a_make_or_buy_decision() {
+        let mut free_text = deal(Invoice);
+        free_text.invoice_number = Some("12".into());
+        free_text.terms.items[0].sku = None;
+        let refusal = check_transition(&free_text, Agreed).unwrap_err();
+        assert_eq!(refusal.missing, ["items[0].sku"]);
+        for decide in [
+            |item: &mut DealItem| item.made_to_order = true,
+            |item: &mut DealItem| item.purchase = true,
+            |item: &mut DealItem| item.sku = Some("NVR-16D".into()),
+        ] {
+            let mut decided = free_text.clone();
+            decide(&mut decided.terms.items[0]);
+            assert_eq!(check_transition(&decided, Agreed), Ok(Agreed));
+        }
+        let mut both = free_text.clone();
+        both.terms.items[0].made_to_order = true;
+        both.terms.items[0].purchase = true;
+        assert_eq!(both.terms.problems(), ["items[0].purchase"]);
+        both.terms.items[0].purchase = false;
+        both.terms.items[0].sku = Some("NVR 16D".into());
+        assert_eq!(both.terms.problems(), ["items[0].sku"]);
+    }
+
+    #[test]
+    fn once_the_order_is_placed_it_sets_production_and_shipping() {
+        let mut placed = deal(Agreed);
+        placed.terms.items[0].made_to_order = true;
+        assert!(placed.needs_production(), "before the order: the lines say");
+        placed.order_placed = true;
+        assert!(!placed.needs_production(), "after: the split says");
+        assert_eq!(next_stages(&placed), [WarehouseSale]);
+        assert_eq!(
+            placed.edited(DealEdit {
+                shipped: Some(true),
+                production_ready: Some(true),
+                ..DealEdit::default()
+            }),
+            Err(EditRefusal::SetByOrder(vec![
+                "production_ready".into(),
+                "shipped".into()
+            ]))
+        );
+        assert!(
+            placed
+                .edited(DealEdit {
+                    payment_received: Some(true),
+                    ..DealEdit::default()
+                })
+                .is_ok()
+        );
     }
 
     #[test]

@@ -11,8 +11,32 @@ use serde::{Deserialize, Serialize};
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum DealEventKind {
     Created,
-    Edited { fields: Vec<String> },
-    StageChanged { from: DealStage, to: DealStage },
+    Edited {
+        fields: Vec<String>,
+    },
+    StageChanged {
+        from: DealStage,
+        to: DealStage,
+    },
+    /// The customer order was placed from the agreed items and split.
+    OrderPlaced,
+    /// A production order of the deal changed (status, readiness, dates).
+    ProductionChanged {
+        production_id: String,
+    },
+    /// A supplier order of the deal changed.
+    SupplyChanged {
+        supply_id: String,
+    },
+    /// Goods made or bought for the deal were received into stock and reserved for it.
+    GoodsReceived {
+        batch_id: String,
+        quantity: u32,
+    },
+    /// A shipment of the deal's goods left the warehouse.
+    Shipped {
+        shipment_id: String,
+    },
 }
 
 /// One event of a deal, as sent on the queue.

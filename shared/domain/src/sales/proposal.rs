@@ -245,6 +245,8 @@ mod tests {
                     quantity: 2,
                     unit_price_kopecks: 15_000_000,
                     made_to_order: false,
+                    sku: None,
+                    purchase: false,
                 }],
                 ..DealTerms::default()
             },

@@ -52,10 +52,18 @@ pub enum Capability {
     ReadStock,
     /// Receive goods into stock (the warehouse alone changes stock).
     ReceiveStock,
+    /// Customer orders, production and supplier orders, picking lists, who got a batch.
+    ReadOrders,
+    /// Change production orders (status, readiness, dates).
+    UpdateProduction,
+    /// Change supplier orders (supplier, ordered, expected date).
+    ManageSupply,
+    /// Ship orders by scan (stock leaves the warehouse).
+    ShipOrders,
 }
 
 impl Capability {
-    pub const ALL: [Capability; 18] = [
+    pub const ALL: [Capability; 22] = [
         Self::ReadInquiries,
         Self::RouteInquiries,
         Self::QualifyInquiries,
@@ -74,6 +82,10 @@ impl Capability {
         Self::ManageProducts,
         Self::ReadStock,
         Self::ReceiveStock,
+        Self::ReadOrders,
+        Self::UpdateProduction,
+        Self::ManageSupply,
+        Self::ShipOrders,
     ];
 
     pub fn code(self) -> &'static str {
@@ -96,6 +108,10 @@ impl Capability {
             Self::ManageProducts => "manage_products",
             Self::ReadStock => "read_stock",
             Self::ReceiveStock => "receive_stock",
+            Self::ReadOrders => "read_orders",
+            Self::UpdateProduction => "update_production",
+            Self::ManageSupply => "manage_supply",
+            Self::ShipOrders => "ship_orders",
         }
     }
 }
@@ -103,13 +119,23 @@ impl Capability {
 /// Whether `role` may use `capability` at all. Record scope comes on top
 /// ([`Actor::sees`]). Marketing: counterparties and contacts for segments, deals' stages,
 /// "call client" tasks, no correspondence. The warehouse: counterparties' names, deals
-/// and their documents for shipping, its own tasks, no correspondence.
+/// and their documents for shipping, its own tasks, no correspondence; it alone changes
+/// stock (receipts, shipments). Production: the orders and the production orders it
+/// updates. Heads and managers read orders; heads also keep supplier orders.
 pub fn permits(role: Role, capability: Capability) -> bool {
     use Capability::*;
     match role {
         Role::Admin => true,
-        Role::Head => !matches!(capability, ReceiveStock),
-        Role::Manager => !matches!(capability, RouteInquiries | ManageProducts | ReceiveStock),
+        Role::Head => !matches!(capability, ReceiveStock | ShipOrders | UpdateProduction),
+        Role::Manager => !matches!(
+            capability,
+            RouteInquiries
+                | ManageProducts
+                | ReceiveStock
+                | ShipOrders
+                | UpdateProduction
+                | ManageSupply
+        ),
         Role::Marketer => matches!(
             capability,
             ListCounterparties
@@ -131,6 +157,13 @@ pub fn permits(role: Role, capability: Capability) -> bool {
                 | ReadProducts
                 | ReadStock
                 | ReceiveStock
+                | ReadOrders
+                | ManageSupply
+                | ShipOrders
+        ),
+        Role::Production => matches!(
+            capability,
+            ReadTasks | CompleteTasks | ReadProducts | ReadStock | ReadOrders | UpdateProduction
         ),
     }
 }
@@ -160,7 +193,7 @@ impl Actor {
     /// Whether the record is within this employee's scope.
     pub fn sees(&self, owner: Owner<'_>) -> bool {
         match self.role {
-            Role::Admin | Role::Marketer | Role::Warehouse => true,
+            Role::Admin | Role::Marketer | Role::Warehouse | Role::Production => true,
             Role::Head => match (self.department, owner.department) {
                 (None, _) | (_, None) => true,
                 (Some(mine), Some(theirs)) => mine == theirs,
@@ -173,7 +206,7 @@ impl Actor {
     pub fn sees_contacts(&self, owner: Owner<'_>) -> bool {
         self.may(Capability::ReadCounterparty)
             && match self.role {
-                Role::Warehouse => false,
+                Role::Warehouse | Role::Production => false,
                 _ => self.sees(owner),
             }
     }
@@ -230,7 +263,7 @@ mod tests {
 
     #[test]
     fn marketing_and_the_warehouse_never_read_correspondence() {
-        for role in [Role::Marketer, Role::Warehouse] {
+        for role in [Role::Marketer, Role::Warehouse, Role::Production] {
             for capability in [
                 Capability::ReadInquiries,
                 Capability::ReadCorrespondence,
@@ -243,5 +276,26 @@ mod tests {
         }
         assert!(actor(Role::Marketer, None).sees_contacts(THEIRS));
         assert!(!actor(Role::Warehouse, None).sees_contacts(THEIRS));
+        assert!(!actor(Role::Production, None).sees_contacts(THEIRS));
+    }
+
+    #[test]
+    fn only_the_warehouse_moves_stock_and_only_production_updates_production() {
+        for role in Role::ALL {
+            let stock = permits(role, Capability::ReceiveStock);
+            assert_eq!(stock, permits(role, Capability::ShipOrders), "{role}");
+            assert_eq!(
+                stock,
+                matches!(role, Role::Warehouse | Role::Admin),
+                "{role}"
+            );
+            assert_eq!(
+                permits(role, Capability::UpdateProduction),
+                matches!(role, Role::Production | Role::Admin),
+                "{role}"
+            );
+        }
+        assert!(permits(Role::Manager, Capability::ReadOrders));
+        assert!(!permits(Role::Marketer, Capability::ReadOrders));
     }
 }

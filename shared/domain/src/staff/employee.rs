@@ -14,15 +14,18 @@ pub enum Role {
     Manager,
     Marketer,
     Warehouse,
+    /// The production shop: updates production orders.
+    Production,
     Admin,
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
+    pub const ALL: [Role; 6] = [
         Self::Head,
         Self::Manager,
         Self::Marketer,
         Self::Warehouse,
+        Self::Production,
         Self::Admin,
     ];
 
@@ -32,6 +35,7 @@ impl Role {
             Self::Manager => "manager",
             Self::Marketer => "marketer",
             Self::Warehouse => "warehouse",
+            Self::Production => "production",
             Self::Admin => "admin",
         }
     }

@@ -41,13 +41,7 @@ pub struct Product {
 /// The most barcodes one product carries.
 pub const MAX_BARCODES: usize = 10;
 
-/// Whether `sku` is a usable article: 1–40 letters, digits, `-`, `_`, `.`.
-pub fn sku_is_valid(sku: &str) -> bool {
-    (1..=40).contains(&sku.len())
-        && sku
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-}
+pub use crate::kernel::sku_is_valid;
 
 impl Product {
     /// The product with its barcodes checked and written as GTIN-14, or the fields that
