@@ -27,6 +27,7 @@ pub mod cursor;
 pub mod error;
 pub mod intake;
 pub mod memory;
+pub mod orders;
 pub mod ports;
 pub mod sales;
 pub mod warehouse;

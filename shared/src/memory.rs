@@ -8,6 +8,7 @@ use crate::intake::ports::{
     CallRecord, CallStore, CallUpdate, ContactPointOwner, HistoryEntry, IntakeLookup, IntakeRecord,
     IntakeStore, NewLead, WriteOutcome,
 };
+use crate::orders::ports::{BatchRecipient, OrderStore, OrderWrite, StockMove};
 use crate::ports::{Directory, Notifier, NotifyError, StoreError, SystemTasks};
 use crate::sales::ports::{
     DealChange, DealEventPublisher, DealStore, InquiryChange, InquiryStore, PublishError,
@@ -17,9 +18,11 @@ use chrono::{DateTime, Utc};
 use crm_domain::intake::call::CallEvent;
 use crm_domain::intake::{Inquiry, InquiryStatus, Interaction};
 use crm_domain::kernel::audit::AuditEntry;
+use crm_domain::orders::{OrderBook, ProductionOrder};
 use crm_domain::party::{ContactPoint, Counterparty, CounterpartyKind};
 use crm_domain::sales::{Deal, DealEvent, Task};
 use crm_domain::staff::{Employee, Notification, Role};
+use crm_domain::warehouse::Product;
 use crm_domain::warehouse::allocation::Batch;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -42,6 +45,10 @@ struct State {
     /// Batches by SKU.
     stock: HashMap<String, Vec<Batch>>,
     reservations: HashMap<String, Reservation>,
+    products: HashMap<String, Product>,
+    /// Customer orders with their parts, by deal.
+    orders: HashMap<String, OrderBook>,
+    shipped_batches: Vec<BatchRecipient>,
     /// Units another order takes from a batch just before the next reservation is written
     /// (sku, batch, units): a race, on demand.
     steal: Option<(String, String, u32)>,
@@ -67,6 +74,10 @@ impl MemoryStore {
             .entry(sku.to_owned())
             .or_default()
             .push(batch);
+    }
+
+    pub fn put_product(&self, product: Product) {
+        self.state().products.insert(product.sku.clone(), product);
     }
 
     /// Lets another order reserve `units` of a batch right before the next reservation is
@@ -500,11 +511,21 @@ impl DealStore for MemoryStore {
         {
             return Ok(false);
         }
+        if !extra
+            .orders
+            .iter()
+            .all(|write| state.order_write_holds(&deal.id, write))
+        {
+            return Ok(false);
+        }
         if let Some(party_id) = &extra.client_party_id {
             let Some(party) = state.parties.get_mut(party_id) else {
                 return Ok(false);
             };
             party.kind = CounterpartyKind::Client;
+        }
+        for write in extra.orders {
+            state.apply_order_write(&deal.id, write);
         }
         if let Some((inquiry, _)) = extra.inquiry {
             state.inquiries.insert(inquiry.id.clone(), inquiry);
@@ -657,6 +678,157 @@ impl DealEventPublisher for MemoryPublisher {
             .unwrap_or_else(PoisonError::into_inner)
             .extend(events.iter().cloned());
         Ok(())
+    }
+}
+
+impl State {
+    fn batch_mut(&mut self, article: &str, batch_id: &str) -> Option<&mut Batch> {
+        self.stock
+            .get_mut(article)?
+            .iter_mut()
+            .find(|b| b.id == batch_id)
+    }
+
+    /// Whether an order write's condition holds, as DynamoDB's would.
+    fn order_write_holds(&mut self, deal_id: &str, write: &OrderWrite) -> bool {
+        let book = self.orders.get(deal_id);
+        match write {
+            OrderWrite::PlaceOrder(_) => book.is_none(),
+            OrderWrite::Order(_) => book.is_some(),
+            OrderWrite::Production {
+                order,
+                expected_version,
+            } => {
+                let current = book.and_then(|b| b.production.iter().find(|p| p.id == order.id));
+                current.map(|p| p.version) == *expected_version
+            }
+            OrderWrite::Supply {
+                order,
+                expected_version,
+            } => {
+                let current = book.and_then(|b| b.supply.iter().find(|s| s.id == order.id));
+                current.map(|s| s.version) == *expected_version
+            }
+            OrderWrite::Shipment(shipment) => {
+                book.is_some_and(|b| b.shipments.iter().all(|s| s.id != shipment.id))
+            }
+            OrderWrite::Stock(stock) => {
+                let now = self
+                    .batch_mut(&stock.article, &stock.batch_id)
+                    .map(|b| (b.on_hand, b.reserved));
+                now == stock.before
+            }
+        }
+    }
+
+    fn apply_order_write(&mut self, deal_id: &str, write: OrderWrite) {
+        match write {
+            OrderWrite::PlaceOrder(order) => {
+                self.orders.insert(
+                    deal_id.to_owned(),
+                    OrderBook {
+                        order,
+                        production: Vec::new(),
+                        supply: Vec::new(),
+                        shipments: Vec::new(),
+                    },
+                );
+            }
+            OrderWrite::Order(order) => {
+                if let Some(book) = self.orders.get_mut(deal_id) {
+                    book.order = order;
+                }
+            }
+            OrderWrite::Production { order, .. } => {
+                if let Some(book) = self.orders.get_mut(deal_id) {
+                    book.production.retain(|p| p.id != order.id);
+                    book.production.push(order);
+                    book.production.sort_by_key(|p| p.line);
+                }
+            }
+            OrderWrite::Supply { order, .. } => {
+                if let Some(book) = self.orders.get_mut(deal_id) {
+                    book.supply.retain(|s| s.id != order.id);
+                    book.supply.push(order);
+                    book.supply.sort_by_key(|s| s.line);
+                }
+            }
+            OrderWrite::Stock(stock) => self.move_stock(stock),
+            OrderWrite::Shipment(shipment) => {
+                for line in &shipment.lines {
+                    self.shipped_batches.push(BatchRecipient {
+                        article: line.article.clone(),
+                        batch_id: line.batch_id.clone(),
+                        party_id: shipment.party_id.clone(),
+                        deal_id: shipment.deal_id.clone(),
+                        shipment_id: shipment.id.clone(),
+                        quantity: line.quantity,
+                        shipped_at: shipment.shipped_at,
+                    });
+                }
+                if let Some(book) = self.orders.get_mut(deal_id) {
+                    book.shipments.push(shipment);
+                }
+            }
+        }
+    }
+
+    fn move_stock(&mut self, stock: StockMove) {
+        let (on_hand, reserved) = stock.after;
+        match self.batch_mut(&stock.article, &stock.batch_id) {
+            Some(batch) => {
+                batch.on_hand = on_hand;
+                batch.reserved = reserved;
+            }
+            None => self.stock.entry(stock.article).or_default().push(Batch {
+                id: stock.batch_id,
+                received_at: stock.received_at,
+                expiry: stock.expiry,
+                on_hand,
+                reserved,
+            }),
+        }
+    }
+}
+
+impl OrderStore for MemoryStore {
+    async fn order_book(&self, deal_id: &str) -> Result<Option<OrderBook>, StoreError> {
+        Ok(self.state().orders.get(deal_id).cloned())
+    }
+
+    async fn products(&self, skus: &[String]) -> Result<HashMap<String, Product>, StoreError> {
+        let state = self.state();
+        Ok(skus
+            .iter()
+            .filter_map(|sku| Some((sku.clone(), state.products.get(sku)?.clone())))
+            .collect())
+    }
+
+    async fn batch(&self, article: &str, batch_id: &str) -> Result<Option<Batch>, StoreError> {
+        Ok(self.state().batch_mut(article, batch_id).map(|b| b.clone()))
+    }
+
+    async fn open_production(&self) -> Result<Vec<ProductionOrder>, StoreError> {
+        Ok(self
+            .state()
+            .orders
+            .values()
+            .flat_map(|book| book.production.iter().filter(|p| !p.is_done()).cloned())
+            .collect())
+    }
+
+    async fn batch_recipients(
+        &self,
+        article: &str,
+        batch_id: &str,
+    ) -> Result<Vec<BatchRecipient>, StoreError> {
+        Ok(self
+            .state()
+            .shipped_batches
+            .iter()
+            .filter(|r| r.article == article && r.batch_id == batch_id)
+            .cloned()
+            .collect())
     }
 }
 

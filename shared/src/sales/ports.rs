@@ -3,6 +3,7 @@
 //! queue deal events are published on. Implemented by `adapters::dynamo` and
 //! `adapters::sqs` (AWS) and by `memory` (in-memory, for unit tests).
 
+use crate::orders::ports::OrderWrite;
 use crate::ports::{Directory, StoreError, SystemTasks};
 use chrono::{DateTime, Utc};
 use crm_domain::intake::Inquiry;
@@ -21,6 +22,8 @@ pub struct DealWrite {
     pub client_party_id: Option<String>,
     /// Audit entries of those other records.
     pub audit: Vec<AuditEntry>,
+    /// The customer order's writes: the deal is the aggregate that orders its story.
+    pub orders: Vec<OrderWrite>,
 }
 
 /// One inquiry change as it is written: the inquiry (conditional on the version it was

@@ -151,6 +151,7 @@ impl<S: InquiryStore + DealStore, P: DealEventPublisher> Qualifier<'_, S, P> {
                     inquiry: Some((qualified, inquiry.version)),
                     client_party_id: Some(party.id.clone()),
                     audit,
+                    orders: Vec::new(),
                 };
                 self.relay
                     .save(None, &deal, DealEventKind::Created, actor, source, extra)

@@ -3,7 +3,8 @@
 //! planned and promised dates. Production changes them ([`ProductionOrder::edited`]); a
 //! finished one is final, and its goods go into stock as a batch named after it, reserved
 //! for its order line. One whose promised date has passed is late
-//! ([`ProductionOrder::is_late`]).
+//! ([`ProductionOrder::is_late`]): the deal's manager and the heads get a task once per
+//! promised date (a new promise that is missed again is reported again).
 
 use super::order::OrderLine;
 use crate::sales::Deal;
@@ -48,9 +49,6 @@ pub struct ProductionOrder {
     /// The date promised to the client; past it, the order is late.
     #[serde(default)]
     pub promised_date: Option<NaiveDate>,
-    /// The manager and the head were given the "late production" task (once).
-    #[serde(default)]
-    pub late_reported: bool,
     pub version: u64,
     pub updated_at: DateTime<Utc>,
 }
@@ -104,7 +102,6 @@ impl ProductionOrder {
             readiness: 0,
             planned_date: None,
             promised_date: None,
-            late_reported: false,
             version: 1,
             updated_at: now,
         }
@@ -151,8 +148,6 @@ impl ProductionOrder {
         }
         if edit.promised_date.is_some() {
             new.promised_date = edit.promised_date;
-            // A new promise that is itself missed is reported again.
-            new.late_reported = false;
         }
         if new.status == ProductionStatus::Done {
             new.readiness = 100;

@@ -22,18 +22,21 @@ pub enum TaskKind {
     ConcludeServiceContract,
     /// A routed inquiry waited too long for its manager.
     FirstResponseOverdue,
+    /// A production order missed the date promised to the client.
+    LateProduction,
     /// Anything else, titled by hand.
     Other,
 }
 
 impl TaskKind {
-    pub const ALL: [TaskKind; 7] = [
+    pub const ALL: [TaskKind; 8] = [
         Self::CallBack,
         Self::CallClient,
         Self::CheckSellersWork,
         Self::OfferService,
         Self::ConcludeServiceContract,
         Self::FirstResponseOverdue,
+        Self::LateProduction,
         Self::Other,
     ];
 
@@ -45,6 +48,7 @@ impl TaskKind {
             Self::OfferService => "offer_service",
             Self::ConcludeServiceContract => "conclude_service_contract",
             Self::FirstResponseOverdue => "first_response_overdue",
+            Self::LateProduction => "late_production",
             Self::Other => "other",
         }
     }
@@ -62,6 +66,7 @@ impl TaskKind {
             Self::OfferService => "Предложить сервис",
             Self::ConcludeServiceContract => "Заключить договор на сервис",
             Self::FirstResponseOverdue => "Нет первой реакции на обращение",
+            Self::LateProduction => "Производство опаздывает",
             Self::Other => "Задача",
         }
     }

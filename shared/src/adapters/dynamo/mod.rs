@@ -44,11 +44,13 @@
 //! - an employee's tasks, soonest first: Query `gsi1` `ASSIGNEE#<id>`.
 //!
 //! Deals, audit entries, the event outbox and the sales side of inquiries and tasks are
-//! in `sales.rs`; the product catalogue in `catalog.rs`; stock batches in `stock.rs`.
+//! in `sales.rs`; the product catalogue in `catalog.rs`; stock batches in `stock.rs`;
+//! customer orders, production, supply, shipments and batch recipients in `orders.rs`.
 //!
 //! Timestamps in sort keys are RFC 3339 UTC with milliseconds, so they sort as text.
 
 mod catalog;
+mod orders;
 mod sales;
 mod stock;
 

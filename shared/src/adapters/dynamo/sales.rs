@@ -158,6 +158,7 @@ impl DynamoStore {
                 .map_err(build_error)?;
             items.push(TransactWriteItem::builder().update(update).build());
         }
+        items.extend(self.order_write_items(&deal.id, &extra.orders)?);
         self.transact_conditional(items).await
     }
 
