@@ -5,7 +5,9 @@
 //!
 //! Reads ([`reads`]): inquiries, counterparties, a counterparty and its timeline.
 //! The sales process ([`sales`]): routing, qualification, deals and their stages, the
-//! commercial proposal, audit trails. Tasks ([`tasks`]).
+//! commercial proposal, audit trails. Tasks ([`tasks`]). The catalogue ([`catalog`]),
+//! stock ([`warehouse`]), and customer orders with production, supply and shipping
+//! ([`orders`]).
 //!
 //! Access (`crm_domain::staff::access`, table in `SECURITY.md`): the caller must be an
 //! active employee whose record has the token's role; each route of [`routes::ROUTES`]
@@ -13,6 +15,7 @@
 //! each record is within the caller's scope ([`Caller::check_sees`]).
 
 mod catalog;
+mod orders;
 mod reads;
 pub mod routes;
 mod sales;
@@ -501,6 +504,23 @@ impl Api {
                 self.edit_product(caller, &id(), body(request)?, &source)
                     .await
             }
+            Endpoint::Order => self.get_order(caller, &id()).await,
+            Endpoint::OpenProduction => self.open_production(caller).await,
+            Endpoint::UpdateProduction => {
+                self.update_production(caller, &ids[0], &ids[1], body(request)?, &source)
+                    .await
+            }
+            Endpoint::EditSupply => {
+                self.edit_supply(caller, &ids[0], &ids[1], body(request)?, &source)
+                    .await
+            }
+            Endpoint::ReceiveSupply => {
+                self.receive_supply(caller, &ids[0], &ids[1], body(request)?, &source)
+                    .await
+            }
+            Endpoint::CheckShipment => self.check_shipment(caller, &id(), body(request)?).await,
+            Endpoint::Ship => self.ship(caller, &id(), body(request)?, &source).await,
+            Endpoint::BatchRecipients => self.batch_recipients(caller, &query).await,
         }
     }
 }

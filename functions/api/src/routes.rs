@@ -32,6 +32,14 @@ pub enum Endpoint {
     ReceiveStock,
     Stock,
     Expiring,
+    Order,
+    OpenProduction,
+    UpdateProduction,
+    EditSupply,
+    ReceiveSupply,
+    CheckShipment,
+    Ship,
+    BatchRecipients,
 }
 
 /// One route: method, path template (`{name}` is one path segment), endpoint, and the
@@ -203,6 +211,54 @@ pub const ROUTES: &[Route] = &[
         "/api/warehouse/expiring",
         Endpoint::Expiring,
         Capability::ReadStock,
+    ),
+    route(
+        "GET",
+        "/api/warehouse/recipients",
+        Endpoint::BatchRecipients,
+        Capability::ReadOrders,
+    ),
+    route(
+        "GET",
+        "/api/orders/{id}",
+        Endpoint::Order,
+        Capability::ReadOrders,
+    ),
+    route(
+        "GET",
+        "/api/production-orders",
+        Endpoint::OpenProduction,
+        Capability::ReadOrders,
+    ),
+    route(
+        "PATCH",
+        "/api/orders/{id}/production/{line}",
+        Endpoint::UpdateProduction,
+        Capability::UpdateProduction,
+    ),
+    route(
+        "PATCH",
+        "/api/orders/{id}/supply/{line}",
+        Endpoint::EditSupply,
+        Capability::ManageSupply,
+    ),
+    route(
+        "POST",
+        "/api/orders/{id}/supply/{line}/receipts",
+        Endpoint::ReceiveSupply,
+        Capability::ReceiveStock,
+    ),
+    route(
+        "POST",
+        "/api/orders/{id}/shipments/check",
+        Endpoint::CheckShipment,
+        Capability::ShipOrders,
+    ),
+    route(
+        "POST",
+        "/api/orders/{id}/shipments",
+        Endpoint::Ship,
+        Capability::ShipOrders,
     ),
 ];
 

@@ -11,11 +11,12 @@ use crm_domain::kernel::Department;
 use crm_domain::kernel::audit::diff;
 use crm_domain::sales::proposal::{commercial_proposal, proposal_number};
 use crm_domain::sales::{
-    Deal, DealEdit, DealEventKind, DealStage, DealTerms, DocumentRef, EditRefusal, Refusal,
-    check_transition, next_stages,
+    Deal, DealEdit, DealEventKind, DealItem, DealStage, DealTerms, DocumentRef, EditRefusal,
+    Refusal, check_transition, next_stages,
 };
-use crm_domain::staff::Role;
+use crm_domain::staff::{Capability, Role};
 use crm_shared::adapters::dynamo::DealScope;
+use crm_shared::orders::ports::OrderStore;
 use crm_shared::sales::deals::DealSaveError;
 use crm_shared::sales::ports::DealWrite;
 use crm_shared::sales::qualification::{Qualified, Qualifier, QualifyAs, QualifyError};
@@ -182,7 +183,10 @@ impl Api {
                 })?;
                 QualifyAs::NotALead { reason, comment }
             }
-            QualifyRequest::Deal { deal } => QualifyAs::Deal(deal),
+            QualifyRequest::Deal { deal } => {
+                self.check_articles(&deal.items).await?;
+                QualifyAs::Deal(deal)
+            }
         };
         let qualifier = Qualifier { relay: &self.relay };
         match qualifier
@@ -237,6 +241,33 @@ impl Api {
         Ok(json(StatusCode::OK, &self.sealed(page, &binding)))
     }
 
+    /// 422 naming each line whose article the catalogue does not have.
+    async fn check_articles(&self, items: &[DealItem]) -> Result<(), ApiError> {
+        let skus: Vec<String> = items.iter().filter_map(|i| i.sku.clone()).collect();
+        if skus.is_empty() {
+            return Ok(());
+        }
+        let known = self.store.products(&skus).await?;
+        let unknown: Vec<String> = items
+            .iter()
+            .enumerate()
+            .filter(|(_, item)| {
+                item.sku
+                    .as_ref()
+                    .is_some_and(|sku| !known.contains_key(sku))
+            })
+            .map(|(index, _)| format!("items[{index}].sku"))
+            .collect();
+        if unknown.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::missing(
+                "no product of the catalogue has this article",
+                unknown,
+            ))
+        }
+    }
+
     async fn load_deal(&self, caller: &Caller, id: &str) -> Result<Deal, ApiError> {
         let deal = self.store.deal(id).await?.ok_or_else(ApiError::not_found)?;
         caller.check_sees(deal.owner(), "deal")?;
@@ -267,9 +298,15 @@ impl Api {
     ) -> Result<Response<Body>, ApiError> {
         let deal = self.load_deal(caller, id).await?;
         let next = next_stages(&deal);
+        // The customer order with its parts, for whoever may read orders.
+        let order = if deal.order_placed && caller.actor.may(Capability::ReadOrders) {
+            self.store.order_book(id).await?
+        } else {
+            None
+        };
         Ok(json(
             StatusCode::OK,
-            &serde_json::json!({ "deal": deal, "next_stages": next }),
+            &serde_json::json!({ "deal": deal, "next_stages": next, "order": order }),
         ))
     }
 
@@ -286,7 +323,16 @@ impl Api {
             EditRefusal::Missing(missing) => {
                 ApiError::missing("the deal would lose required data", missing)
             }
+            EditRefusal::SetByOrder(fields) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "set_by_order",
+                "the customer order sets these fields: production, shipping and the items agreed",
+            )
+            .with_details(serde_json::json!({ "fields": fields })),
         })?;
+        if new.terms.items != old.terms.items {
+            self.check_articles(&new.terms.items).await?;
+        }
         let fields: Vec<String> = diff(
             &serde_json::to_value(&old).unwrap_or_default(),
             &serde_json::to_value(&new).unwrap_or_default(),

@@ -1,6 +1,8 @@
 //! The deal-events function: consumes the FIFO deal-events queue (one message group per
 //! deal, so each deal's events arrive in order) and runs the reactions of
-//! `crm_shared::sales::reactions` (tasks for an unfit deal, service offers and contracts).
+//! `crm_shared::sales::reactions` (tasks for an unfit deal, service offers and contracts)
+//! and of `crm_shared::orders::fulfilment` (an agreed deal gets its customer order: stock
+//! reserved, production and supplier orders made, the `order_placed` event published).
 //!
 //! Idempotent: tasks have ids derived from the deal, notifications go out only when a task
 //! is new, and every consumed event is logged once. FIFO batch semantics: processing stops
@@ -11,10 +13,12 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::Utc;
 use crm_domain::sales::DealEvent;
 use crm_domain::templates::Links;
-use crm_shared::adapters::{AwsClients, DynamoStore, SesNotifier};
+use crm_shared::adapters::{AwsClients, DynamoStore, SesNotifier, SqsDealEvents};
 use crm_shared::config::{BaseConfig, ConfigError, EnvReader, StaffMail};
 use crm_shared::error::error_chain;
+use crm_shared::orders::fulfilment::{Fulfilment, FulfilmentError};
 use crm_shared::ports::StoreError;
+use crm_shared::sales::deals::DealEventRelay;
 use crm_shared::sales::reactions::DealReactions;
 use std::collections::HashMap;
 
@@ -23,6 +27,8 @@ use std::collections::HashMap;
 pub struct Config {
     pub base: BaseConfig,
     pub mail: StaffMail,
+    /// The queue the order's own deal events go out on (this function's source).
+    pub deal_events_queue_url: String,
 }
 
 impl Config {
@@ -30,8 +36,13 @@ impl Config {
         let mut env = EnvReader::new(vars);
         let base = BaseConfig::read(&mut env);
         let mail = StaffMail::read(&mut env);
+        let deal_events_queue_url = env.required("DEAL_EVENTS_QUEUE_URL");
         env.finish()?;
-        Ok(Self { base, mail })
+        Ok(Self {
+            base,
+            mail,
+            deal_events_queue_url,
+        })
     }
 }
 
@@ -42,10 +53,13 @@ pub enum ConsumeError {
     NotADealEvent(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Fulfilment(#[from] FulfilmentError),
 }
 
 /// The handler with its adapters, built once per cold start.
 pub struct DealEventsHandler {
+    relay: DealEventRelay<DynamoStore, SqsDealEvents>,
     store: DynamoStore,
     notifier: SesNotifier,
     links: Links,
@@ -53,8 +67,10 @@ pub struct DealEventsHandler {
 
 impl DealEventsHandler {
     pub fn new(config: &Config, clients: &AwsClients) -> Self {
+        let store = config.base.store(clients);
         Self {
-            store: config.base.store(clients),
+            relay: SqsDealEvents::relay(store.clone(), clients, &config.deal_events_queue_url),
+            store,
             notifier: config.mail.notifier(clients),
             links: config.mail.links.clone(),
         }
@@ -88,8 +104,11 @@ impl DealEventsHandler {
             notifier: &self.notifier,
             links: &self.links,
         };
-        let first_time = reactions.consume(&event, Utc::now()).await?;
-        tracing::info!(deal = %event.deal_id, version = event.version, first_time, "deal event consumed");
+        let now = Utc::now();
+        reactions.react(&event, now).await?;
+        let placed = Fulfilment { relay: &self.relay }.react(&event, now).await?;
+        let first_time = self.store.record_consumed_deal_event(&event).await?;
+        tracing::info!(deal = %event.deal_id, version = event.version, first_time, placed, "deal event consumed");
         Ok(())
     }
 }

@@ -5,15 +5,20 @@
 //!   unrouted, oldest first, and what routed inquiries still wait for their manager;
 //! - `first_response_sla` (every 15 minutes): a routed inquiry whose manager has not acted
 //!   within the configured working hours gives the heads a task, once;
+//! - `late_production` (each working morning): a production order past the date promised
+//!   to the client gives the deal's manager and the heads a task, once per promise;
 //! - `outbox_sweep` (every minute): deal events a writer left in the outbox are sent, a
 //!   deal that cannot be sent is reported without holding back the others; notifications
 //!   left unsent (mail was down) are sent once they are a minute old.
 
 use chrono::{DateTime, Duration, Utc};
+use crm_domain::kernel::time::moscow;
 use crm_domain::templates::Links;
 use crm_shared::adapters::{AwsClients, DynamoStore, SesNotifier, SqsDealEvents};
 use crm_shared::config::{BaseConfig, ConfigError, EnvReader, StaffMail};
 use crm_shared::intake::{Intake, IntakeError};
+use crm_shared::orders::fulfilment::Fulfilment;
+use crm_shared::ports::StoreError;
 use crm_shared::sales::deals::{DealEventRelay, RelayError};
 use crm_shared::sales::jobs::{JobError as SalesJobError, SalesJobs};
 use serde::{Deserialize, Serialize};
@@ -72,7 +77,9 @@ const NOTIFICATION_GRACE_SECONDS: i64 = 60;
 
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
-    #[error("unknown job {0:?}: expected routing_digest, first_response_sla or outbox_sweep")]
+    #[error(
+        "unknown job {0:?}: expected routing_digest, first_response_sla, late_production or outbox_sweep"
+    )]
     Unknown(String),
     #[error(transparent)]
     Sales(#[from] SalesJobError),
@@ -80,6 +87,8 @@ pub enum JobError {
     Relay(#[from] RelayError),
     #[error(transparent)]
     Intake(#[from] IntakeError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// The jobs with their adapters, built once per cold start.
@@ -119,6 +128,15 @@ impl Jobs {
         Ok(self.sales().first_response_sla(now).await?)
     }
 
+    /// Production orders past their promised date as of `now`: how many tasks were given
+    /// (the deal's manager and the heads, once per promised date).
+    pub async fn late_production(&self, now: DateTime<Utc>) -> Result<usize, JobError> {
+        let today = now.with_timezone(&moscow()).date_naive();
+        Ok(Fulfilment { relay: &self.relay }
+            .late_production(&self.notifier, &self.links, now, today)
+            .await?)
+    }
+
     /// Both outboxes: deal events, and notifications older than the grace period.
     pub async fn sweep(&self, now: DateTime<Utc>) -> Result<JobReport, JobError> {
         let relayed = self.relay.sweep().await?;
@@ -143,6 +161,7 @@ impl Jobs {
         let done = match request.job.as_str() {
             "routing_digest" => self.routing_digest(now).await?,
             "first_response_sla" => self.first_response_sla(now).await?,
+            "late_production" => self.late_production(now).await?,
             "outbox_sweep" => {
                 let report = self.sweep(now).await?;
                 tracing::info!(

@@ -22,7 +22,9 @@ use crate::sales::deals::{DealEventRelay, DealSaveError};
 use crate::sales::ports::{DealEventPublisher, DealWrite};
 use crate::warehouse::reservations::{ReserveError, ReserveLine, Reserving};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use crm_domain::kernel::SYSTEM;
 use crm_domain::kernel::audit::{AuditEntry, audit_entries};
+use crm_domain::kernel::time::moscow;
 use crm_domain::orders::order::{place_order, stock_lines};
 use crm_domain::orders::production::{ProductionEdit, ProductionRefusal};
 use crm_domain::orders::shipment::{
@@ -32,7 +34,7 @@ use crm_domain::orders::supply::{SupplyEdit, SupplyRefusal};
 use crm_domain::orders::waybill::waybill_number;
 use crm_domain::orders::{CustomerOrder, OrderBook};
 use crm_domain::sales::task::Assignee;
-use crm_domain::sales::{Deal, DealEventKind, DocumentRef, Task, TaskKind};
+use crm_domain::sales::{Deal, DealEvent, DealEventKind, DealStage, DocumentRef, Task, TaskKind};
 use crm_domain::staff::heads_covering;
 use crm_domain::templates::{self, Links};
 use crm_domain::warehouse::allocation::{Allocation, Pick};
@@ -159,6 +161,35 @@ impl<S: OrderStore, P: DealEventPublisher> Fulfilment<'_, S, P> {
             Ok(_) => Ok(true),
             Err(DealSaveError::Conflict(_)) => Ok(false),
             Err(DealSaveError::Store(error)) => Err(error.into()),
+        }
+    }
+
+    /// The deal-events reaction: a deal that reached `agreed` gets its customer order
+    /// (once, however often the event comes). Returns whether an order was placed now.
+    pub async fn react(
+        &self,
+        event: &DealEvent,
+        now: DateTime<Utc>,
+    ) -> Result<bool, FulfilmentError> {
+        if !matches!(
+            event.kind,
+            DealEventKind::StageChanged {
+                to: DealStage::Agreed,
+                ..
+            }
+        ) {
+            return Ok(false);
+        }
+        let today = now.with_timezone(&moscow()).date_naive();
+        let source = format!("event:{}", event.event_id);
+        match self
+            .place(&event.deal_id, SYSTEM, &source, now, today)
+            .await
+        {
+            Ok(placed) => Ok(placed.is_some()),
+            // Unfit or closed since: nothing to fulfil.
+            Err(FulfilmentError::NotAgreed | FulfilmentError::NoDeal) => Ok(false),
+            Err(error) => Err(error),
         }
     }
 

@@ -55,7 +55,7 @@ pub struct ProductionOrder {
 
 /// What production changes; every field given replaces the order's.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct ProductionEdit {
     pub status: Option<ProductionStatus>,
     pub readiness: Option<u8>,

@@ -42,7 +42,7 @@ pub struct SupplierOrder {
 
 /// What the warehouse or a head changes before the goods arrive.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct SupplyEdit {
     /// `draft` or `ordered`; `received` comes from a receipt only.
     pub status: Option<SupplyStatus>,
