@@ -1,10 +1,14 @@
 //! The ports every bounded context shares, in domain terms: the errors a store, the blob
 //! store and the notifier report (each saying whether a retry can help), the staff and
-//! party directory, notifications, and system tasks. Context ports are in
-//! [`crate::intake::ports`] and [`crate::sales::ports`]; adapters are in
+//! party directory, notifications, system tasks, and the order writes a deal change
+//! carries ([`OrderWrite`]). Context ports are in [`crate::intake::ports`],
+//! [`crate::sales::ports`], [`crate::warehouse::ports`] and [`crate::orders::ports`];
+//! adapters are in
 //! [`crate::adapters`] (AWS) and [`crate::memory`] (in-memory, for unit tests).
 
+use chrono::{DateTime, NaiveDate, Utc};
 use crm_domain::kernel::ErrorKind;
+use crm_domain::orders::{CustomerOrder, ProductionOrder, Shipment, SupplierOrder};
 use crm_domain::party::Counterparty;
 use crm_domain::sales::Task;
 use crm_domain::staff::{Employee, Notification};
@@ -129,4 +133,39 @@ pub async fn active_employee<D: Directory>(
     id: &str,
 ) -> Result<Option<Employee>, StoreError> {
     Ok(directory.employee(id).await?.filter(|e| e.active))
+}
+
+/// A batch's stock moved from `before` to `after` (on hand, reserved): the write is
+/// conditional on the batch still being exactly `before` (`None`: a new batch), so the
+/// audit's before → after is true and nothing is lost to a race.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StockMove {
+    pub article: String,
+    pub batch_id: String,
+    pub before: Option<(u32, u32)>,
+    pub after: (u32, u32),
+    /// For a new batch: its expiry and receipt time.
+    pub expiry: Option<NaiveDate>,
+    pub received_at: DateTime<Utc>,
+}
+
+/// One write of fulfilment, part of a deal change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrderWrite {
+    /// The customer order, placed: it must not exist yet (one order per deal).
+    PlaceOrder(CustomerOrder),
+    /// The customer order as it becomes (the deal's version guards it).
+    Order(CustomerOrder),
+    /// A production order: new (`None`) or conditional on the version read.
+    Production {
+        order: ProductionOrder,
+        expected_version: Option<u64>,
+    },
+    Supply {
+        order: SupplierOrder,
+        expected_version: Option<u64>,
+    },
+    Stock(StockMove),
+    /// A shipment (once per id), with who got which batch.
+    Shipment(Shipment),
 }

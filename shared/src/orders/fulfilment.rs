@@ -25,7 +25,8 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use crm_domain::kernel::SYSTEM;
 use crm_domain::kernel::audit::{AuditEntry, audit_entries};
 use crm_domain::kernel::time::moscow;
-use crm_domain::orders::order::{place_order, stock_lines};
+use crm_domain::orders::book::place_order;
+use crm_domain::orders::order::stock_lines;
 use crm_domain::orders::production::{ProductionEdit, ProductionRefusal};
 use crm_domain::orders::shipment::{
     ScanRefusal, ScannedGoods, Shipment, confirm_scans, picking_list,

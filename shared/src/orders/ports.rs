@@ -1,54 +1,21 @@
 //! What fulfilment needs from persistence. An order's every change is a change of its
-//! deal: the writes below go into the deal change's transaction ([`DealWrite::orders`]),
+//! deal: its writes ([`OrderWrite`], defined with the shared ports so that the deal's
+//! write can carry them) go into the deal change's transaction ([`DealWrite::orders`]),
 //! so the deal's version orders them, its flags (`production_ready`, `shipped`) change
 //! with them, and their events go out on the deal's FIFO group in order.
 //!
 //! [`DealWrite::orders`]: crate::sales::ports::DealWrite::orders
 
 use crate::ports::StoreError;
+pub use crate::ports::{OrderWrite, StockMove};
 use crate::sales::ports::DealStore;
 use crate::warehouse::ports::StockStore;
-use chrono::{DateTime, NaiveDate, Utc};
-use crm_domain::orders::{CustomerOrder, OrderBook, ProductionOrder, Shipment, SupplierOrder};
+use chrono::{DateTime, Utc};
+use crm_domain::orders::{OrderBook, ProductionOrder};
 use crm_domain::warehouse::Product;
 use crm_domain::warehouse::allocation::Batch;
 use std::collections::HashMap;
 use std::future::Future;
-
-/// A batch's stock moved from `before` to `after` (on hand, reserved): the write is
-/// conditional on the batch still being exactly `before` (`None`: a new batch), so the
-/// audit's before → after is true and nothing is lost to a race.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StockMove {
-    pub article: String,
-    pub batch_id: String,
-    pub before: Option<(u32, u32)>,
-    pub after: (u32, u32),
-    /// For a new batch: its expiry and receipt time.
-    pub expiry: Option<NaiveDate>,
-    pub received_at: DateTime<Utc>,
-}
-
-/// One write of fulfilment, part of a deal change.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OrderWrite {
-    /// The customer order, placed: it must not exist yet (one order per deal).
-    PlaceOrder(CustomerOrder),
-    /// The customer order as it becomes (the deal's version guards it).
-    Order(CustomerOrder),
-    /// A production order: new (`None`) or conditional on the version read.
-    Production {
-        order: ProductionOrder,
-        expected_version: Option<u64>,
-    },
-    Supply {
-        order: SupplierOrder,
-        expected_version: Option<u64>,
-    },
-    Stock(StockMove),
-    /// A shipment (once per id), with who got which batch.
-    Shipment(Shipment),
-}
 
 /// Who got goods of a batch (traceability).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

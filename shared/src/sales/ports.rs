@@ -3,8 +3,7 @@
 //! queue deal events are published on. Implemented by `adapters::dynamo` and
 //! `adapters::sqs` (AWS) and by `memory` (in-memory, for unit tests).
 
-use crate::orders::ports::OrderWrite;
-use crate::ports::{Directory, StoreError, SystemTasks};
+use crate::ports::{Directory, OrderWrite, StoreError, SystemTasks};
 use chrono::{DateTime, Utc};
 use crm_domain::intake::Inquiry;
 use crm_domain::kernel::Department;

@@ -163,8 +163,8 @@ impl ProductionOrder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::orders::order::place_order;
-    use crate::orders::order::tests::{agreed, item};
+    use crate::orders::book::place_order;
+    use crate::orders::book::tests::{agreed, item};
     use std::collections::HashMap;
 
     fn order() -> ProductionOrder {

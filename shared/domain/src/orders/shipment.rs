@@ -207,8 +207,8 @@ impl CustomerOrder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::orders::order::place_order;
-    use crate::orders::order::tests::{agreed, item, product};
+    use crate::orders::book::place_order;
+    use crate::orders::book::tests::{agreed, item, product};
     use crate::warehouse::ProductKind;
     use crate::warehouse::allocation::{Allocation, Pick};
 

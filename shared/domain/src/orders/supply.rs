@@ -165,8 +165,8 @@ impl SupplierOrder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::orders::order::place_order;
-    use crate::orders::order::tests::{agreed, item};
+    use crate::orders::book::place_order;
+    use crate::orders::book::tests::{agreed, item};
     use std::collections::HashMap;
 
     fn order() -> SupplierOrder {

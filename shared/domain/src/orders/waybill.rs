@@ -231,8 +231,8 @@ pub fn waybill(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::orders::order::place_order;
-    use crate::orders::order::tests::{agreed, item, product};
+    use crate::orders::book::place_order;
+    use crate::orders::book::tests::{agreed, item, product};
     use crate::orders::shipment::{ScannedGoods, confirm_scans, picking_list};
     use crate::warehouse::ProductKind;
     use crate::warehouse::allocation::{Allocation, Pick};
