@@ -48,8 +48,26 @@ fn flag(args: &[String], name: &str) -> Option<String> {
         .cloned()
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+/// Stack of the runtime's threads. The functions run here unoptimised (debug builds),
+/// whose futures take several times the stack of a release build; 2 MiB, tokio's default,
+/// is not enough for placing an order with its reservations.
+const THREAD_STACK_BYTES: usize = 16 * 1024 * 1024;
+
+fn main() -> ExitCode {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(THREAD_STACK_BYTES)
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(run()),
+        Err(error) => {
+            eprintln!("cannot start the runtime: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

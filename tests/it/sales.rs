@@ -108,6 +108,16 @@ impl DealDriver<'_> {
         self.version = deal["version"].as_u64().unwrap();
     }
 
+    /// Reads the deal's version again (after changes the order made).
+    async fn reload(&mut self) {
+        let (status, body) = self
+            .t
+            .api_get(&format!("/api/deals/{}", self.id), self.manager())
+            .await;
+        assert_eq!(status, 200, "{body}");
+        self.version = body["deal"]["version"].as_u64().unwrap();
+    }
+
     async fn move_to(&mut self, stage: &str) -> (u16, Value) {
         let (status, body) = self
             .t
@@ -232,15 +242,52 @@ async fn a_climate_chamber_deal_runs_through_every_stage_to_closed() {
     );
 
     d.must_move("agreed").await;
+    // The agreed deal gets its customer order: the chamber is made in-house.
+    assert_eq!(t.process_deal_events().await, 0);
+    d.reload().await;
     d.refused("warehouse_sale", "not_allowed", &[]).await;
     d.must_move("production").await;
     d.refused("warehouse_sale", "missing_data", &["production_ready"])
         .await;
-    d.edit(json!({ "production_ready": true })).await;
+    // Nobody ticks production or shipping by hand: production and the warehouse do.
+    let (status, body) = t
+        .api_call(
+            "PATCH",
+            &format!("/api/deals/{}", d.id),
+            Some(json!({ "version": d.version, "production_ready": true })),
+            d.manager(),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"], "set_by_order");
+    let shop = t.add_employee("shop", Role::Production, None).await;
+    let (status, body) = t
+        .api_call(
+            "PATCH",
+            &format!("/api/orders/{}/production/1", d.id),
+            Some(json!({ "status": "done" })),
+            Some((&shop.id, Role::Production)),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["deal"]["production_ready"], true);
+    d.reload().await;
     d.must_move("warehouse_sale").await;
     d.refused("installation", "missing_data", &["shipped"])
         .await;
-    d.edit(json!({ "shipped": true })).await;
+    // The chamber leaves by the label of its production order, which is its batch.
+    let warehouse = t.add_employee("store", Role::Warehouse, None).await;
+    let (status, body) = t
+        .api_call(
+            "POST",
+            &format!("/api/orders/{}/shipments", d.id),
+            Some(json!({ "shipment_id": "chamber-1", "scans": [{ "scan": format!("{}-P1", d.id) }] })),
+            Some((&warehouse.id, Role::Warehouse)),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["shipped"], true);
+    d.reload().await;
     d.must_move("installation").await;
     d.refused("service", "not_allowed", &[]).await;
     d.refused("attestation", "missing_data", &["acceptance_signed"])
@@ -313,16 +360,26 @@ async fn a_climate_chamber_deal_runs_through_every_stage_to_closed() {
         Some(&("service".to_owned(), "closed".to_owned()))
     );
     assert_eq!(stages.len(), 9, "creation and eight moves: {stages:?}");
-    assert!(
+    // Stages by the manager; the order's flags turned on by the order's people.
+    let actor_of = |field: &str| -> Vec<String> {
         items(&audit)
             .iter()
-            .all(|e| e["actor"] == t.manager.id.as_str())
-    );
+            .filter(|e| e["field"] == field && (field == "stage" || e["new"] == true))
+            .map(|e| e["actor"].as_str().unwrap().to_owned())
+            .collect()
+    };
     assert!(
-        items(&audit)
-            .iter()
-            .all(|e| e["source"].as_str().unwrap().starts_with("api:"))
+        actor_of("stage").iter().all(|a| a == &t.manager.id),
+        "{audit}"
     );
+    assert_eq!(actor_of("order_placed"), ["system"]);
+    assert_eq!(actor_of("production_ready"), [shop.id.clone()]);
+    assert_eq!(actor_of("shipped"), [warehouse.id.clone()]);
+    // Each change names its source: an API request, or the event the order came from.
+    assert!(items(&audit).iter().all(|e| {
+        let source = e["source"].as_str().unwrap();
+        source.starts_with("api:") || (e["actor"] == "system" && source.starts_with("event:"))
+    }));
 }
 
 #[tokio::test]

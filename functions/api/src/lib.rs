@@ -504,22 +504,26 @@ impl Api {
                 self.edit_product(caller, &id(), body(request)?, &source)
                     .await
             }
-            Endpoint::Order => self.get_order(caller, &id()).await,
-            Endpoint::OpenProduction => self.open_production(caller).await,
+            // The order endpoints' futures are boxed: their state machines are large, and
+            // a debug build would otherwise carry them on the stack of every request.
+            Endpoint::Order => Box::pin(self.get_order(caller, &id())).await,
+            Endpoint::OpenProduction => Box::pin(self.open_production(caller)).await,
             Endpoint::UpdateProduction => {
-                self.update_production(caller, &ids[0], &ids[1], body(request)?, &source)
-                    .await
+                let request = body(request)?;
+                Box::pin(self.update_production(caller, &ids[0], &ids[1], request, &source)).await
             }
             Endpoint::EditSupply => {
-                self.edit_supply(caller, &ids[0], &ids[1], body(request)?, &source)
-                    .await
+                let request = body(request)?;
+                Box::pin(self.edit_supply(caller, &ids[0], &ids[1], request, &source)).await
             }
             Endpoint::ReceiveSupply => {
-                self.receive_supply(caller, &ids[0], &ids[1], body(request)?, &source)
-                    .await
+                let request = body(request)?;
+                Box::pin(self.receive_supply(caller, &ids[0], &ids[1], request, &source)).await
             }
-            Endpoint::CheckShipment => self.check_shipment(caller, &id(), body(request)?).await,
-            Endpoint::Ship => self.ship(caller, &id(), body(request)?, &source).await,
+            Endpoint::CheckShipment => {
+                Box::pin(self.check_shipment(caller, &id(), body(request)?)).await
+            }
+            Endpoint::Ship => Box::pin(self.ship(caller, &id(), body(request)?, &source)).await,
             Endpoint::BatchRecipients => self.batch_recipients(caller, &query).await,
         }
     }

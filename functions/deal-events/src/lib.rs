@@ -106,7 +106,8 @@ impl DealEventsHandler {
         };
         let now = Utc::now();
         reactions.react(&event, now).await?;
-        let placed = Fulfilment { relay: &self.relay }.react(&event, now).await?;
+        // Boxed: placing an order is a large future, kept off the stack.
+        let placed = Box::pin(Fulfilment { relay: &self.relay }.react(&event, now)).await?;
         let first_time = self.store.record_consumed_deal_event(&event).await?;
         tracing::info!(deal = %event.deal_id, version = event.version, first_time, placed, "deal event consumed");
         Ok(())

@@ -416,7 +416,10 @@ pub struct DealEdit {
     pub processed_materials: Option<String>,
     pub items: Option<Vec<DealItem>>,
     pub invoice_number: Option<String>,
+    /// Refused: the order sets it ([`EditRefusal::SetByOrder`]); kept so a client that
+    /// sends it is told so rather than ignored.
     pub production_ready: Option<bool>,
+    /// Refused, like `production_ready`.
     pub shipped: Option<bool>,
     pub acceptance_signed: Option<bool>,
     pub attestation_done: Option<bool>,
@@ -453,9 +456,11 @@ impl Deal {
         if self.stage.is_final() {
             return Err(EditRefusal::Final(self.stage));
         }
-        if self.order_placed {
+        // Production and shipping are what the order says, never ticked by hand; the
+        // items agreed are what the order was made from.
+        {
             let by_order: Vec<String> = [
-                ("items", edit.items.is_some()),
+                ("items", self.order_placed && edit.items.is_some()),
                 ("production_ready", edit.production_ready.is_some()),
                 ("shipped", edit.shipped.is_some()),
             ]
@@ -478,8 +483,6 @@ impl Deal {
         replace_some(&mut terms.processed_materials, edit.processed_materials);
         replace_some(&mut new.invoice_number, edit.invoice_number);
         replace_some(&mut new.service_decision, edit.service_decision);
-        replace(&mut new.production_ready, edit.production_ready);
-        replace(&mut new.shipped, edit.shipped);
         replace(&mut new.acceptance_signed, edit.acceptance_signed);
         replace(&mut new.attestation_done, edit.attestation_done);
         replace(&mut new.payment_received, edit.payment_received);
@@ -721,6 +724,14 @@ mod tests {
         assert!(!placed.needs_production(), "after: the split says");
         assert_eq!(next_stages(&placed), [WarehouseSale]);
         assert_eq!(
+            deal(Agreed).edited(DealEdit {
+                shipped: Some(true),
+                ..DealEdit::default()
+            }),
+            Err(EditRefusal::SetByOrder(vec!["shipped".into()])),
+            "never by hand, order or not"
+        );
+        assert_eq!(
             placed.edited(DealEdit {
                 shipped: Some(true),
                 production_ready: Some(true),
@@ -747,12 +758,12 @@ mod tests {
         let edited = old
             .edited(DealEdit {
                 needs: Some(vec!["два насоса".into()]),
-                shipped: Some(true),
+                acceptance_signed: Some(true),
                 ..DealEdit::default()
             })
             .unwrap();
         assert_eq!(edited.terms.needs, vec!["два насоса"]);
-        assert!(edited.shipped);
+        assert!(edited.acceptance_signed);
         assert_eq!(edited.terms.contact, old.terms.contact);
         assert_eq!(edited.version, old.version);
 

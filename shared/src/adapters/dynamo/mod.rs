@@ -595,6 +595,28 @@ impl DynamoStore {
         })
     }
 
+    /// Every item of a table partition as stored (up to [`MAX_QUERY_TRIPS`] pages), for
+    /// partitions that hold several entities.
+    pub(crate) async fn partition_items(&self, partition: String) -> Result<Vec<Item>, StoreError> {
+        let query = self.partition_query(None, partition);
+        let mut items = Vec::new();
+        let mut start = None;
+        for _ in 0..MAX_QUERY_TRIPS {
+            let output = query
+                .clone()
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| service_error("Query", e))?;
+            items.extend(output.items.unwrap_or_default());
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        Ok(items)
+    }
+
     /// Inquiries, newest first.
     pub async fn list_inquiries(
         &self,

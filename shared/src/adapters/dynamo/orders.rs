@@ -34,10 +34,6 @@ fn order_pk(deal_id: &str) -> String {
     format!("ORDER#{deal_id}")
 }
 
-fn decode<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, StoreError> {
-    serde_json::from_value(value).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
 fn trace_pk(article: &str, batch_id: &str) -> String {
     format!("TRACE#{article}#{batch_id}")
 }
@@ -212,17 +208,22 @@ impl DynamoStore {
 
 impl OrderStore for DynamoStore {
     async fn order_book(&self, deal_id: &str) -> Result<Option<OrderBook>, StoreError> {
-        let items: Vec<serde_json::Value> = self.partition(None, order_pk(deal_id)).await?;
+        let items = self.partition_items(order_pk(deal_id)).await?;
         let mut order: Option<CustomerOrder> = None;
         let mut production = Vec::new();
         let mut supply = Vec::new();
         let mut shipments: Vec<Shipment> = Vec::new();
         for item in items {
-            match item.get("entity").and_then(|e| e.as_str()) {
-                Some("order") => order = Some(decode(item)?),
-                Some("production") => production.push(decode::<ProductionOrder>(item)?),
-                Some("supply") => supply.push(decode::<SupplierOrder>(item)?),
-                Some("shipment") => shipments.push(decode(item)?),
+            let entity = item
+                .get("entity")
+                .and_then(|e| e.as_s().ok())
+                .cloned()
+                .unwrap_or_default();
+            match entity.as_str() {
+                "order" => order = Some(from_item(item)?),
+                "production" => production.push(from_item::<ProductionOrder>(item)?),
+                "supply" => supply.push(from_item::<SupplierOrder>(item)?),
+                "shipment" => shipments.push(from_item(item)?),
                 _ => {}
             }
         }
