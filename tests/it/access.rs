@@ -16,6 +16,7 @@ struct Callers {
     thermal_head: (String, Role),
     marketer: (String, Role),
     warehouse: (String, Role),
+    production: (String, Role),
     admin: (String, Role),
 }
 
@@ -32,12 +33,13 @@ impl Callers {
             thermal_head: add("thermal-head", Role::Head, Some(Department::Thermal)).await,
             marketer: add("marketer", Role::Marketer, None).await,
             warehouse: add("warehouse", Role::Warehouse, None).await,
+            production: add("production", Role::Production, None).await,
             admin: add("admin", Role::Admin, None).await,
         }
     }
 
     /// In the order of the columns of the expectations.
-    fn all(&self) -> [(&'static str, &(String, Role)); 7] {
+    fn all(&self) -> [(&'static str, &(String, Role)); 8] {
         [
             ("owner", &self.owner),
             ("other_manager", &self.other_manager),
@@ -45,6 +47,7 @@ impl Callers {
             ("thermal_head", &self.thermal_head),
             ("marketer", &self.marketer),
             ("warehouse", &self.warehouse),
+            ("production", &self.production),
             ("admin", &self.admin),
         ]
     }
@@ -60,90 +63,150 @@ async fn every_route_answers_every_role_as_the_policy_says() {
     let callers = Callers::new(&t).await;
 
     // method, path, body, expected status per caller (owner, other manager, head, head of
-    // another department, marketer, warehouse, admin). 409/404/400 mean "let in, then
+    // another department, marketer, warehouse, production, admin). 409/404/400 mean "let in, then
     // refused for another reason" (a stale version, no such document, nothing to route).
     let stale = json!({ "version": 0, "needs": ["чужое"] });
-    let cases: Vec<(&str, String, Option<Value>, [u16; 7])> = vec![
+    let cases: Vec<(&str, String, Option<Value>, [u16; 8])> = vec![
         (
             "GET",
             "/api/inquiries".into(),
             None,
-            [200, 200, 200, 200, 403, 403, 200],
+            [200, 200, 200, 200, 403, 403, 403, 200],
         ),
-        ("GET", "/api/counterparties".into(), None, [200; 7]),
+        (
+            "GET",
+            "/api/counterparties".into(),
+            None,
+            [200, 200, 200, 200, 200, 200, 403, 200],
+        ),
         (
             "GET",
             format!("/api/counterparties/{party}"),
             None,
-            [200; 7],
+            [200, 200, 200, 200, 200, 200, 403, 200],
         ),
         (
             "GET",
             format!("/api/counterparties/{party}/timeline"),
             None,
-            [200, 403, 200, 403, 403, 403, 200],
+            [200, 403, 200, 403, 403, 403, 403, 200],
         ),
         (
             "GET",
             format!("/api/deals/{deal_id}"),
             None,
-            [200, 403, 200, 403, 200, 200, 200],
+            [200, 403, 200, 403, 200, 200, 403, 200],
         ),
         (
             "PATCH",
             format!("/api/deals/{deal_id}"),
             Some(stale),
-            [409, 403, 409, 403, 403, 403, 409],
+            [409, 403, 409, 403, 403, 403, 403, 409],
         ),
         (
             "POST",
             format!("/api/deals/{deal_id}/stage"),
             Some(json!({ "version": 0, "to": "proposal" })),
-            [409, 403, 409, 403, 403, 403, 409],
+            [409, 403, 409, 403, 403, 403, 403, 409],
         ),
         (
             "POST",
             format!("/api/deals/{deal_id}/proposal"),
             Some(json!({ "version": 0 })),
-            [409, 403, 409, 403, 403, 403, 409],
+            [409, 403, 409, 403, 403, 403, 403, 409],
         ),
         (
             "GET",
             format!("/api/deals/{deal_id}/documents/none/url"),
             None,
-            [404, 403, 404, 403, 403, 404, 404],
+            [404, 403, 404, 403, 403, 404, 403, 404],
         ),
         (
             "GET",
             format!("/api/audit/deal/{deal_id}"),
             None,
-            [200, 403, 200, 403, 403, 403, 200],
+            [200, 403, 200, 403, 403, 403, 403, 200],
         ),
         (
             "GET",
             format!("/api/audit/inquiry/{inquiry}"),
             None,
-            [200, 403, 200, 403, 403, 403, 200],
+            [200, 403, 200, 403, 403, 403, 403, 200],
         ),
         (
             "GET",
             format!("/api/audit/counterparty/{party}"),
             None,
-            [200, 403, 200, 403, 403, 403, 200],
+            [200, 403, 200, 403, 403, 403, 403, 200],
         ),
         (
             "POST",
             "/api/inquiries/route".into(),
             Some(json!({ "inquiry_ids": [], "department": "high", "manager_id": "x" })),
-            [403, 403, 400, 400, 403, 403, 400],
+            [403, 403, 400, 400, 403, 403, 403, 400],
         ),
         (
             "POST",
             format!("/api/inquiries/{inquiry}/qualify"),
             Some(json!({ "outcome": "not_a_lead", "reason": "spam" })),
-            [409, 403, 409, 403, 403, 403, 409],
+            [409, 403, 409, 403, 403, 403, 403, 409],
         ),
-        ("GET", "/api/tasks".into(), None, [200; 7]),
+        ("GET", "/api/tasks".into(), None, [200; 8]),
+        // Orders: the deal has none yet, so whoever gets past access is told 409.
+        (
+            "GET",
+            format!("/api/orders/{deal_id}"),
+            None,
+            [409, 403, 409, 403, 403, 409, 409, 409],
+        ),
+        (
+            "GET",
+            "/api/production-orders".into(),
+            None,
+            [200, 200, 200, 200, 403, 200, 200, 200],
+        ),
+        (
+            "PATCH",
+            format!("/api/orders/{deal_id}/production/1"),
+            Some(json!({ "status": "done" })),
+            [403, 403, 403, 403, 403, 403, 409, 409],
+        ),
+        (
+            "PATCH",
+            format!("/api/orders/{deal_id}/supply/1"),
+            Some(json!({ "status": "ordered" })),
+            [403, 403, 409, 403, 403, 409, 403, 409],
+        ),
+        (
+            "POST",
+            format!("/api/orders/{deal_id}/supply/1/receipts"),
+            Some(json!({ "version": 1 })),
+            [403, 403, 403, 403, 403, 409, 403, 409],
+        ),
+        (
+            "POST",
+            format!("/api/orders/{deal_id}/shipments/check"),
+            Some(json!({ "shipment_id": "s1", "scans": [{ "scan": "x" }] })),
+            [403, 403, 403, 403, 403, 409, 403, 409],
+        ),
+        (
+            "POST",
+            format!("/api/orders/{deal_id}/shipments"),
+            Some(json!({ "shipment_id": "s1", "scans": [{ "scan": "x" }] })),
+            [403, 403, 403, 403, 403, 409, 403, 409],
+        ),
+        (
+            "GET",
+            "/api/warehouse/recipients?sku=OIL-5&batch=L1".into(),
+            None,
+            [200, 200, 200, 200, 403, 200, 200, 200],
+        ),
+        (
+            "POST",
+            "/api/warehouse/receipts".into(),
+            Some(json!({ "scan": "not a barcode" })),
+            [403, 403, 403, 403, 403, 422, 403, 422],
+        ),
     ];
     let mut wrong = Vec::new();
     for (method, path, body, expected) in &cases {
