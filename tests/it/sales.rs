@@ -26,7 +26,7 @@ fn legal_entity() -> Value {
     })
 }
 
-fn deal_input(items: Value) -> Value {
+pub(crate) fn deal_input(items: Value) -> Value {
     json!({
         "needs": ["камера тепла-холода −70…+180 °C", "объём 1 м³"],
         "legal_entity": legal_entity(),
@@ -168,7 +168,40 @@ impl DealDriver<'_> {
     }
 }
 
-async fn http_get_bytes(url: &str) -> (u16, Vec<u8>) {
+/// The text of an .xlsx as LibreOffice prints it to PDF (read back with pdftotext).
+pub(crate) async fn pdf_text(xlsx: &[u8], dir_name: &str) -> String {
+    let dir = std::env::temp_dir().join(dir_name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("document.xlsx");
+    std::fs::write(&file, xlsx).unwrap();
+    let converted = tokio::process::Command::new("libreoffice")
+        .args([
+            "--headless",
+            "--norestore",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+        ])
+        .arg(&dir)
+        .arg(&file)
+        .env("HOME", &dir)
+        .output()
+        .await
+        .expect("libreoffice is installed (make install)");
+    assert!(
+        converted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&converted.stderr)
+    );
+    let text = std::process::Command::new("pdftotext")
+        .arg(dir.join("document.pdf"))
+        .arg("-")
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&text.stdout).into_owned()
+}
+
+pub(crate) async fn http_get_bytes(url: &str) -> (u16, Vec<u8>) {
     let rest = url.strip_prefix("http://").expect("a local http URL");
     let (host, path) = rest.split_once('/').unwrap();
     let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
@@ -373,8 +406,8 @@ async fn a_climate_chamber_deal_runs_through_every_stage_to_closed() {
         "{audit}"
     );
     assert_eq!(actor_of("order_placed"), ["system"]);
-    assert_eq!(actor_of("production_ready"), [shop.id.clone()]);
-    assert_eq!(actor_of("shipped"), [warehouse.id.clone()]);
+    assert_eq!(actor_of("production_ready"), [shop.id.as_str()]);
+    assert_eq!(actor_of("shipped"), [warehouse.id.as_str()]);
     // Each change names its source: an API request, or the event the order came from.
     assert!(items(&audit).iter().all(|e| {
         let source = e["source"].as_str().unwrap();
@@ -777,35 +810,7 @@ async fn the_commercial_proposal_opens_in_libreoffice_with_its_items_and_totals(
     let (status, xlsx) = http_get_bytes(link["url"].as_str().unwrap()).await;
     assert_eq!(status, 200);
 
-    let dir = std::env::temp_dir().join(format!("proposal-{}", t.name));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("proposal.xlsx");
-    std::fs::write(&file, &xlsx).unwrap();
-    let converted = tokio::process::Command::new("libreoffice")
-        .args([
-            "--headless",
-            "--norestore",
-            "--convert-to",
-            "pdf",
-            "--outdir",
-        ])
-        .arg(&dir)
-        .arg(&file)
-        .env("HOME", &dir)
-        .output()
-        .await
-        .expect("libreoffice is installed (make install)");
-    assert!(
-        converted.status.success(),
-        "{}",
-        String::from_utf8_lossy(&converted.stderr)
-    );
-    let text = std::process::Command::new("pdftotext")
-        .arg(dir.join("proposal.pdf"))
-        .arg("-")
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&text.stdout).into_owned();
+    let text = pdf_text(&xlsx, &format!("proposal-{}", t.name)).await;
     assert!(text.contains("Насос НВР-16Д"), "{text}");
     assert!(text.contains("АО «Радиоприбор»"), "{text}");
     assert!(text.contains("Итого с НДС"), "{text}");

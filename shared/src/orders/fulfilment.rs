@@ -90,7 +90,7 @@ pub struct ReceivedGoods {
 #[derive(Debug, Clone)]
 pub enum PreparedShipment {
     /// This shipment id was shipped before: nothing more ships.
-    Shipped(Shipment),
+    Shipped(Box<Shipment>),
     Ready(Box<ReadyShipment>),
 }
 
@@ -471,7 +471,7 @@ impl<S: OrderStore, P: DealEventPublisher> Fulfilment<'_, S, P> {
     ) -> Result<PreparedShipment, FulfilmentError> {
         let (deal, book) = self.deal_and_book(deal_id).await?;
         if let Some(done) = book.shipments.iter().find(|s| s.id == shipment_id) {
-            return Ok(PreparedShipment::Shipped(done.clone()));
+            return Ok(PreparedShipment::Shipped(Box::new(done.clone())));
         }
         let lines = confirm_scans(&picking_list(&book.order), scans)?;
         let mut taken = BTreeMap::<(String, String), u32>::new();

@@ -70,7 +70,8 @@ pub fn waybill(
         .set_num_format("# ##0.00")
         .set_border(FormatBorder::Thin);
 
-    let widths = [5.0, 40.0, 16.0, 16.0, 7.0, 9.0, 14.0, 16.0, 14.0];
+    // The batch column fits a production batch code (`<deal id>-P<line>`) on one line.
+    let widths = [5.0, 36.0, 14.0, 40.0, 6.0, 8.0, 14.0, 16.0, 14.0];
     for (column, width) in widths.into_iter().enumerate() {
         sheet.set_column_width(column as u16, width)?;
     }

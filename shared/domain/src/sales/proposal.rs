@@ -197,10 +197,11 @@ pub fn commercial_proposal(
     workbook.save_to_buffer()
 }
 
-/// The VAT included in a total with VAT, in kopecks (widened: `total × 20` may not fit
-/// in `i64`).
+/// The VAT included in a total with VAT, in kopecks, rounded to the nearest kopeck (half
+/// up, as tax documents print it); widened, since `total × 20` may not fit in `i64`.
 pub fn vat_included(total_kopecks: i64) -> i64 {
-    let vat = i128::from(total_kopecks) * i128::from(VAT_PERCENT) / i128::from(100 + VAT_PERCENT);
+    let divisor = i128::from(100 + VAT_PERCENT);
+    let vat = (i128::from(total_kopecks) * i128::from(VAT_PERCENT) * 2 + divisor) / (2 * divisor);
     i64::try_from(vat).unwrap_or(i64::MAX)
 }
 
@@ -215,6 +216,9 @@ mod tests {
     #[test]
     fn vat_is_exact_even_for_the_largest_deal() {
         assert_eq!(vat_included(12_000), 2_000);
+        // 2 959 000,00 ₽ holds 493 166,666… ₽ of VAT: printed 493 166,67.
+        assert_eq!(vat_included(295_900_000), 49_316_667);
+        assert_eq!(vat_included(5), 1, "0,83 kopeck rounds up");
         assert_eq!(
             vat_included(2_000_000_000_000_000_000),
             333_333_333_333_333_333

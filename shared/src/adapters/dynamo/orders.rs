@@ -227,7 +227,7 @@ impl OrderStore for DynamoStore {
                 _ => {}
             }
         }
-        shipments.sort_by(|a, b| a.shipped_at.cmp(&b.shipped_at));
+        shipments.sort_by_key(|s| s.shipped_at);
         Ok(order.map(|order| OrderBook {
             order,
             production,

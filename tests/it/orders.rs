@@ -1,0 +1,519 @@
+//! Orders end to end against DynamoDB Local and LocalStack: an agreed deal of three lines
+//! (one in stock, one made in-house, one bought) becomes one order with one reservation,
+//! one production order and one supplier order; production finishes and its goods are
+//! stock for the deal; the supplier's goods arrive by scan; the warehouse ships by scan,
+//! oldest expiry first, a wrong scan refused with what was expected; the waybill opens in
+//! LibreOffice with its lines, batches, requisites and totals; who got a batch is known.
+
+use crate::sales::{deal_input, http_get_bytes, items, pdf_text, routed_inquiry};
+use aws_lambda_events::event::sqs::SqsEvent;
+use crm_domain::sales::{Deal, DealEvent, DealEventKind, DealStage};
+use crm_domain::staff::Role;
+use crm_shared::adapters::DynamoStore;
+use crm_shared::orders::fulfilment::Fulfilment;
+use crm_shared::sales::deals::DealEventRelay;
+use integration_tests::TestStack;
+use serde_json::{Value, json};
+
+const GS: char = '\u{1d}';
+
+/// The catalogue of these tests: a pump bought and tracked by batch and expiry, a chamber
+/// made in-house, oil bought and tracked by batch.
+async fn catalogue(t: &TestStack) {
+    let head = Some((t.heads[0].id.as_str(), Role::Head));
+    for product in [
+        json!({ "sku": "PUMP-16", "name": "Насос НВР-16Д", "unit": "шт", "kind": "purchased",
+                "equipment_type": "vacuum_pump", "barcodes": ["4006381333931"],
+                "tracks_batches": true, "tracks_expiry": true, "default_supplier": "ООО «Вакуумтех»" }),
+        json!({ "sku": "KTX-1000", "name": "Камера КТХ-1000", "unit": "шт", "kind": "own_production",
+                "equipment_type": "climate_chamber", "barcodes": [] }),
+        json!({ "sku": "OIL-5", "name": "Масло вакуумное, 5 л", "unit": "шт", "kind": "purchased",
+                "equipment_type": "other", "barcodes": ["96385074"],
+                "tracks_batches": true, "default_supplier": "ООО «Смазки»" }),
+    ] {
+        let (status, body) = t
+            .api_call("POST", "/api/products", Some(product), head)
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+}
+
+fn lines() -> Value {
+    json!([
+        { "product": "Насос НВР-16Д", "equipment_type": "vacuum_pump", "quantity": 3,
+          "unit_price_kopecks": 15_000_000, "sku": "PUMP-16" },
+        { "product": "Камера КТХ-1000", "equipment_type": "climate_chamber", "quantity": 1,
+          "unit_price_kopecks": 250_000_000, "sku": "KTX-1000" },
+        { "product": "Масло вакуумное, 5 л", "equipment_type": "other", "quantity": 2,
+          "unit_price_kopecks": 450_000, "sku": "OIL-5" },
+    ])
+}
+
+/// Calls the API as `who` and checks the status.
+async fn call(
+    t: &TestStack,
+    who: (&str, Role),
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+    want: u16,
+) -> Value {
+    let (status, answer) = t.api_call(method, path, body, Some(who)).await;
+    assert_eq!(status, want, "{method} {path}: {answer}");
+    answer
+}
+
+/// A deal with `lines`, qualified and moved by its manager to `agreed` (through the
+/// invoice); returns the deal as it is then.
+async fn agreed_deal(t: &TestStack, from: &str, lines: Value) -> Value {
+    let manager = (t.manager.id.as_str(), Role::Manager);
+    let inquiry = routed_inquiry(t, from).await;
+    let deal = call(
+        t,
+        manager,
+        "POST",
+        &format!("/api/inquiries/{inquiry}/qualify"),
+        Some(json!({ "outcome": "deal", "deal": deal_input(lines) })),
+        201,
+    )
+    .await;
+    let id = deal["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/deals/{id}");
+    let deal = call(
+        t,
+        manager,
+        "PATCH",
+        &path,
+        Some(json!({ "version": deal["version"], "invoice_number": "СЧ-77" })),
+        200,
+    )
+    .await;
+    let deal = call(
+        t,
+        manager,
+        "POST",
+        &format!("{path}/stage"),
+        Some(json!({ "version": deal["version"], "to": "invoice" })),
+        200,
+    )
+    .await;
+    call(
+        t,
+        manager,
+        "POST",
+        &format!("{path}/stage"),
+        Some(json!({ "version": deal["version"], "to": "agreed" })),
+        200,
+    )
+    .await
+}
+
+async fn move_deal(t: &TestStack, id: &str, to: &str) -> Value {
+    let manager = (t.manager.id.as_str(), Role::Manager);
+    let current = call(t, manager, "GET", &format!("/api/deals/{id}"), None, 200).await;
+    let (status, body) = t
+        .api_call(
+            "POST",
+            &format!("/api/deals/{id}/stage"),
+            Some(json!({ "version": current["deal"]["version"], "to": to })),
+            Some(manager),
+        )
+        .await;
+    assert_eq!(status, 200, "to {to}: {body}");
+    body
+}
+
+/// Delivers `event` to the deal-events function again, as SQS would after a timeout.
+async fn redeliver(t: &TestStack, event: &DealEvent) {
+    let batch: SqsEvent = serde_json::from_value(json!({
+        "Records": [{
+            "messageId": "replayed",
+            "body": serde_json::to_string(event).unwrap(),
+            "attributes": {},
+            "messageAttributes": {}
+        }]
+    }))
+    .unwrap();
+    let response = t.deal_events.handle_batch(batch).await;
+    assert!(response.batch_item_failures.is_empty());
+}
+
+#[tokio::test]
+async fn an_agreed_deal_is_reserved_made_bought_and_shipped_by_scan_oldest_expiry_first() {
+    let t = TestStack::new().await;
+    catalogue(&t).await;
+    let warehouse = t.add_employee("store", Role::Warehouse, None).await;
+    let wh = (warehouse.id.as_str(), Role::Warehouse);
+    let shop = t.add_employee("shop", Role::Production, None).await;
+    let production = (shop.id.as_str(), Role::Production);
+    let manager = (t.manager.id.as_str(), Role::Manager);
+
+    // Two batches of pumps: the one received later expires first.
+    for (scan, batch) in [
+        (format!("010400638133393117270630{GS}10PA{GS}305"), "PA"),
+        (format!("010400638133393117270331{GS}10PB{GS}304"), "PB"),
+    ] {
+        let body = call(
+            &t,
+            wh,
+            "POST",
+            "/api/warehouse/receipts",
+            Some(json!({ "scan": scan })),
+            201,
+        )
+        .await;
+        assert_eq!(body["batch_id"], batch);
+    }
+
+    let deal = agreed_deal(&t, "Ольга <olga@orders-test.ru>", lines()).await;
+    let id = deal["id"].as_str().unwrap().to_owned();
+    assert_eq!(t.process_deal_events().await, 0);
+
+    // One order: the pumps reserved (3 of the batch expiring first), the chamber to
+    // production, the oil to its supplier.
+    let shown = call(&t, manager, "GET", &format!("/api/deals/{id}"), None, 200).await;
+    let order = &shown["order"];
+    let splits: Vec<&Value> = order["order"]["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| &l["split"])
+        .collect();
+    assert_eq!(
+        splits,
+        [
+            &json!({ "reserve": 3, "produce": 0, "purchase": 0 }),
+            &json!({ "reserve": 0, "produce": 1, "purchase": 0 }),
+            &json!({ "reserve": 0, "produce": 0, "purchase": 2 }),
+        ],
+        "{order}"
+    );
+    assert_eq!(
+        order["order"]["lines"][0]["reserved"],
+        json!([{ "batch_id": "PB", "quantity": 3 }])
+    );
+    assert_eq!(order["production"].as_array().unwrap().len(), 1);
+    assert_eq!(order["production"][0]["status"], "planned");
+    assert_eq!(order["supply"].as_array().unwrap().len(), 1);
+    assert_eq!(order["supply"][0]["supplier"], "ООО «Смазки»");
+    assert_eq!(shown["deal"]["production_required"], true);
+    assert_eq!(shown["next_stages"], json!(["production"]));
+
+    // The `agreed` event delivered again: no second order, nothing more reserved.
+    let mut at_agreement: Deal = serde_json::from_value(deal.clone()).unwrap();
+    at_agreement.stage = DealStage::Agreed;
+    redeliver(
+        &t,
+        &DealEvent::new(
+            &at_agreement,
+            DealEventKind::StageChanged {
+                from: DealStage::Invoice,
+                to: DealStage::Agreed,
+            },
+            &t.manager.id,
+        ),
+    )
+    .await;
+    let stock = call(&t, wh, "GET", "/api/warehouse/stock?sku=PUMP-16", None, 200).await;
+    let reserved: u64 = items(&stock)
+        .iter()
+        .map(|b| b["reserved"].as_u64().unwrap())
+        .sum();
+    assert_eq!(reserved, 3, "{stock}");
+    let again = call(&t, manager, "GET", &format!("/api/deals/{id}"), None, 200).await;
+    assert_eq!(
+        again["deal"]["version"], shown["deal"]["version"],
+        "no second order"
+    );
+
+    // Production: a manager may not touch it; the shop finishes it and the chamber is in
+    // stock for this deal.
+    let path = format!("/api/orders/{id}/production/2");
+    call(
+        &t,
+        manager,
+        "PATCH",
+        &path,
+        Some(json!({ "status": "done" })),
+        403,
+    )
+    .await;
+    call(
+        &t,
+        production,
+        "PATCH",
+        &path,
+        Some(json!({ "readiness": 150 })),
+        422,
+    )
+    .await;
+    let done = call(
+        &t,
+        production,
+        "PATCH",
+        &path,
+        Some(json!({ "status": "done", "version": 1 })),
+        200,
+    )
+    .await;
+    assert_eq!(done["deal"]["production_ready"], true);
+    let chamber = call(
+        &t,
+        wh,
+        "GET",
+        "/api/warehouse/stock?sku=KTX-1000",
+        None,
+        200,
+    )
+    .await;
+    assert_eq!(items(&chamber)[0]["batch_id"], format!("{id}-P2"));
+    assert_eq!(items(&chamber)[0]["reserved"], 1);
+    move_deal(&t, &id, "production").await;
+    move_deal(&t, &id, "warehouse_sale").await;
+
+    // The oil is ordered, then arrives by scan; a pump label is not the oil.
+    let supply = format!("/api/orders/{id}/supply/3");
+    let ordered = call(
+        &t,
+        wh,
+        "PATCH",
+        &supply,
+        Some(json!({ "status": "ordered", "expected_date": "2026-12-10" })),
+        200,
+    )
+    .await;
+    let version = ordered["supply"][0]["version"].clone();
+    call(
+        &t,
+        wh,
+        "POST",
+        &format!("{supply}/receipts"),
+        Some(json!({ "version": version, "scan": format!("010400638133393117270630{GS}10PA") })),
+        422,
+    )
+    .await;
+    let received = call(
+        &t,
+        wh,
+        "POST",
+        &format!("{supply}/receipts"),
+        Some(json!({ "version": version, "scan": format!("010000009638507410OL-9{GS}302") })),
+        201,
+    )
+    .await;
+    assert_eq!(received["supply"][0]["status"], "received");
+    assert_eq!(
+        received["order"]["lines"][2]["reserved"],
+        json!([{ "batch_id": "OL-9", "quantity": 2 }])
+    );
+
+    // Shipping: the picking list names the batches; a pump of the other batch is refused
+    // with what is expected, and nothing moves.
+    let picking = call(&t, wh, "GET", &format!("/api/orders/{id}"), None, 200).await;
+    assert_eq!(picking["picking"].as_array().unwrap().len(), 3, "{picking}");
+    let wrong = call(
+        &t,
+        wh,
+        "POST",
+        &format!("/api/orders/{id}/shipments"),
+        Some(json!({ "shipment_id": "ship-1", "scans": [{ "scan": format!("010400638133393110PA{GS}303") }] })),
+        422,
+    )
+    .await;
+    assert_eq!(wrong["error"], "wrong_scan");
+    let expected = wrong["refusal"]["expected"].as_array().unwrap();
+    assert!(
+        expected
+            .iter()
+            .any(|p| p["batch_id"] == "PB" && p["quantity"] == 3),
+        "{wrong}"
+    );
+    let untouched = call(&t, wh, "GET", "/api/warehouse/stock?sku=PUMP-16", None, 200).await;
+    assert_eq!(untouched, stock, "a refused shipment moves nothing");
+
+    let scans = json!([
+        { "scan": format!("010400638133393110PB{GS}303") },
+        { "scan": format!("{id}-P2") },
+        { "scan": format!("010000009638507410OL-9{GS}302") },
+    ]);
+    let shipped = call(
+        &t,
+        wh,
+        "POST",
+        &format!("/api/orders/{id}/shipments"),
+        Some(json!({ "shipment_id": "ship-1", "scans": scans })),
+        201,
+    )
+    .await;
+    assert_eq!(shipped["shipped"], true, "{shipped}");
+    // The same shipment again (a double click) ships nothing more.
+    let repeated = call(
+        &t,
+        wh,
+        "POST",
+        &format!("/api/orders/{id}/shipments"),
+        Some(json!({ "shipment_id": "ship-1", "scans": scans })),
+        200,
+    )
+    .await;
+    assert_eq!(repeated["repeated"], true);
+    let after = call(&t, wh, "GET", "/api/warehouse/stock?sku=PUMP-16", None, 200).await;
+    let pb = items(&after)
+        .iter()
+        .find(|b| b["batch_id"] == "PB")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (pb["on_hand"].as_u64(), pb["reserved"].as_u64()),
+        (Some(1), Some(0)),
+        "{after}"
+    );
+
+    // Who got batch PB: this deal's client.
+    let recipients = call(
+        &t,
+        wh,
+        "GET",
+        "/api/warehouse/recipients?sku=PUMP-16&batch=PB",
+        None,
+        200,
+    )
+    .await;
+    assert_eq!(items(&recipients).len(), 1);
+    assert_eq!(items(&recipients)[0]["party_id"], deal["party_id"]);
+    assert_eq!(items(&recipients)[0]["quantity"], 3);
+
+    // Every stock movement of the batch is audited: who, from where, before → after.
+    let movements = t.store.audit_trail("stock", "PUMP-16/PB").await.unwrap();
+    let shipped_entry = movements
+        .iter()
+        .rev()
+        .find(|e| e.actor == warehouse.id && e.field == "on_hand")
+        .expect("the shipment's movement");
+    assert_eq!(shipped_entry.old, json!({ "on_hand": 4, "reserved": 3 }));
+    assert_eq!(shipped_entry.new, json!({ "on_hand": 1, "reserved": 0 }));
+    assert!(shipped_entry.source.starts_with("api:"));
+    assert!(
+        movements
+            .iter()
+            .any(|e| e.actor == "system" && e.field == "reserved"),
+        "the reservation at agreement: {movements:?}"
+    );
+
+    // The waybill is linked to the deal and prints its lines, batches, both parties and
+    // the totals with VAT.
+    let link = call(
+        &t,
+        wh,
+        "GET",
+        &format!("/api/deals/{id}/documents/shipment-ship-1/url"),
+        None,
+        200,
+    )
+    .await;
+    let (status, xlsx) = http_get_bytes(link["url"].as_str().unwrap()).await;
+    assert_eq!(status, 200);
+    let text = pdf_text(&xlsx, &format!("waybill-{}", t.name)).await;
+    for expected in [
+        "Универсальный передаточный документ",
+        "Насос НВР-16Д",
+        "PB",
+        "OL-9",
+        &format!("{id}-P2"),
+        "АО «Радиоприбор»",
+        "7830002293",
+        t.api_config.seller.name.as_str(),
+        "Всего к оплате",
+    ] {
+        assert!(text.contains(expected), "{expected:?} in {text}");
+    }
+    let digits: String = text
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '\u{a0}')
+        .collect();
+    // 3 × 150 000 + 2 500 000 + 2 × 4 500 = 2 959 000,00 with VAT 493 166,67.
+    assert!(
+        digits.contains("2959000,00") || digits.contains("2959000.00"),
+        "{text}"
+    );
+    assert!(
+        digits.contains("493166,67") || digits.contains("493166.67"),
+        "{text}"
+    );
+
+    // Shipped: the deal moves on.
+    let installed = move_deal(&t, &id, "installation").await;
+    assert_eq!(installed["stage"], "installation");
+}
+
+#[tokio::test]
+async fn deals_agreed_at_once_for_scarce_stock_never_oversell_and_the_rest_is_bought() {
+    let t = TestStack::new().await;
+    catalogue(&t).await;
+    let warehouse = t.add_employee("store", Role::Warehouse, None).await;
+    let scan = format!("010400638133393117270630{GS}10PA{GS}305");
+    call(
+        &t,
+        (warehouse.id.as_str(), Role::Warehouse),
+        "POST",
+        "/api/warehouse/receipts",
+        Some(json!({ "scan": scan })),
+        201,
+    )
+    .await;
+    // Six deals of two pumps each, for five pumps in stock, placed at the same moment.
+    let mut ids = Vec::new();
+    for n in 0..6 {
+        let deal = agreed_deal(
+            &t,
+            &format!("Клиент {n} <client{n}@race-test.ru>"),
+            json!([{ "product": "Насос НВР-16Д", "equipment_type": "vacuum_pump", "quantity": 2,
+                     "unit_price_kopecks": 15_000_000, "sku": "PUMP-16" }]),
+        )
+        .await;
+        ids.push(deal["id"].as_str().unwrap().to_owned());
+    }
+    let relay = std::sync::Arc::new(DealEventRelay {
+        store: t.store.clone(),
+        publisher: crm_shared::adapters::SqsDealEvents {
+            sqs: t.setup.sqs.clone(),
+            queue_url: t.api_config.deal_events_queue_url.clone(),
+        },
+    });
+    let placing = ids.iter().map(|id| {
+        let relay = relay.clone();
+        let id = id.clone();
+        tokio::spawn(async move {
+            let today = chrono::Utc::now().date_naive();
+            Fulfilment::<DynamoStore, _> { relay: &relay }
+                .place(&id, "system", "test", chrono::Utc::now(), today)
+                .await
+                .unwrap()
+                .expect("placed once")
+        })
+    });
+    let books = futures::future::join_all(placing).await;
+    let mut reserved = 0;
+    let mut bought = 0;
+    for book in books {
+        let book = book.unwrap();
+        let split = book.order.lines[0].split;
+        assert_eq!(
+            split.reserve + split.purchase,
+            2,
+            "every unit is reserved or bought"
+        );
+        if split.purchase > 0 {
+            assert_eq!(
+                book.supply[0].quantity, split.purchase,
+                "the loser is told what is missing"
+            );
+        }
+        reserved += split.reserve;
+        bought += split.purchase;
+    }
+    assert_eq!((reserved, bought), (5, 7), "five in stock, never more");
+    let stock = t.get_as_head("/api/warehouse/stock?sku=PUMP-16").await;
+    assert_eq!(items(&stock)[0]["reserved"], 5);
+    assert_eq!(items(&stock)[0]["free"], 0);
+}
