@@ -517,3 +517,66 @@ async fn deals_agreed_at_once_for_scarce_stock_never_oversell_and_the_rest_is_bo
     assert_eq!(items(&stock)[0]["reserved"], 5);
     assert_eq!(items(&stock)[0]["free"], 0);
 }
+
+#[tokio::test]
+async fn placing_an_order_costs_two_round_trips_per_stock_line() {
+    let t = TestStack::new().await;
+    catalogue(&t).await;
+    let warehouse = t.add_employee("store", Role::Warehouse, None).await;
+    let wh = (warehouse.id.as_str(), Role::Warehouse);
+    for scan in [
+        format!("010400638133393117270630{GS}10PA{GS}305"),
+        format!("010000009638507410OL-1{GS}3010"),
+    ] {
+        call(
+            &t,
+            wh,
+            "POST",
+            "/api/warehouse/receipts",
+            Some(json!({ "scan": scan })),
+            201,
+        )
+        .await;
+    }
+    let lines = json!([
+        { "product": "Насос НВР-16Д", "equipment_type": "vacuum_pump", "quantity": 2,
+          "unit_price_kopecks": 15_000_000, "sku": "PUMP-16" },
+        { "product": "Масло вакуумное, 5 л", "equipment_type": "other", "quantity": 4,
+          "unit_price_kopecks": 450_000, "sku": "OIL-5" },
+    ]);
+    let deal = agreed_deal(&t, "Ирина <irina@rt-orders.ru>", lines).await;
+    let mut at_agreement: Deal = serde_json::from_value(deal.clone()).unwrap();
+    at_agreement.stage = DealStage::Agreed;
+    let event = DealEvent::new(
+        &at_agreement,
+        DealEventKind::StageChanged {
+            from: DealStage::Invoice,
+            to: DealStage::Agreed,
+        },
+        &t.manager.id,
+    );
+    t.counted.round_trips.take();
+    redeliver(&t, &event).await;
+    // The deal; the products in one batch; per stock line its batches and one
+    // transaction (batches + reservation + audit); the deal change with the order, its
+    // production and supplier orders in one transaction; the event out (its outbox read,
+    // sent, removed); the consumer's log entry.
+    let trips = t.counted.round_trips.take();
+    let expected: std::collections::BTreeMap<String, usize> = [
+        ("DynamoDB.GetItem", 1),
+        ("DynamoDB.BatchGetItem", 1),
+        ("DynamoDB.Query", 2 + 1),
+        ("DynamoDB.TransactWriteItems", 2 + 1),
+        ("SQS.SendMessageBatch", 1),
+        ("DynamoDB.DeleteItem", 1),
+        ("DynamoDB.PutItem", 1),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    assert_eq!(trips, expected);
+    let order = t
+        .get_as_head(&format!("/api/orders/{}", deal["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(order["order"]["lines"][1]["split"]["reserve"], 4, "{order}");
+}

@@ -46,13 +46,16 @@ impl<S: StockStore> Reserving<'_, S> {
         today: NaiveDate,
     ) -> Result<Allocation, ReserveError> {
         for _ in 0..MAX_ATTEMPTS {
-            if let Some(done) = self.store.reservation(&line.reservation_id).await? {
-                return Ok(allocation_of(&done, line.quantity));
-            }
+            // Two round trips in the common case: the batches, then the transaction. The
+            // reservation made before is read only when the write says there is one, or
+            // when nothing is free (it may hold what this line got earlier).
             let batches = self.store.batches(&line.sku).await?;
             let allocation = allocate(&batches, line.quantity, today);
             if allocation.picks.is_empty() {
-                return Ok(allocation);
+                return Ok(match self.store.reservation(&line.reservation_id).await? {
+                    Some(done) => allocation_of(&done, line.quantity),
+                    None => allocation,
+                });
             }
             let reservation = Reservation {
                 id: line.reservation_id.clone(),
@@ -78,8 +81,14 @@ impl<S: StockStore> Reserving<'_, S> {
                 .collect();
             match self.store.reserve(&reservation, &audit).await? {
                 ReserveWrite::Reserved => return Ok(allocation),
-                // The same line reserved at this moment by another request: read it back.
-                ReserveWrite::AlreadyReserved | ReserveWrite::StockChanged => continue,
+                // Reserved before (a redelivered event, or a twin request right now): what
+                // it got then is the answer.
+                ReserveWrite::AlreadyReserved => {
+                    if let Some(done) = self.store.reservation(&line.reservation_id).await? {
+                        return Ok(allocation_of(&done, line.quantity));
+                    }
+                }
+                ReserveWrite::StockChanged => {}
             }
         }
         Err(ReserveError::Contention(MAX_ATTEMPTS))
