@@ -580,3 +580,59 @@ async fn placing_an_order_costs_two_round_trips_per_stock_line() {
         .await;
     assert_eq!(order["order"]["lines"][1]["split"]["reserve"], 4, "{order}");
 }
+
+#[tokio::test]
+async fn a_missed_promise_gives_the_manager_and_the_heads_a_task_once() {
+    let t = TestStack::new().await;
+    catalogue(&t).await;
+    let deal = agreed_deal(
+        &t,
+        "Пётр <petr@late-test.ru>",
+        json!([{ "product": "Камера КТХ-1000", "equipment_type": "climate_chamber", "quantity": 1,
+                 "unit_price_kopecks": 250_000_000, "sku": "KTX-1000" }]),
+    )
+    .await;
+    let id = deal["id"].as_str().unwrap();
+    assert_eq!(t.process_deal_events().await, 0);
+    let shop = t.add_employee("shop", Role::Production, None).await;
+    let production = (shop.id.as_str(), Role::Production);
+    let now = chrono::Utc::now();
+    let yesterday = (now - chrono::Duration::days(1)).date_naive();
+    let listed = call(&t, production, "GET", "/api/production-orders", None, 200).await;
+    assert_eq!(items(&listed).len(), 1, "{listed}");
+    call(
+        &t,
+        production,
+        "PATCH",
+        &format!("/api/orders/{id}/production/1"),
+        Some(json!({ "readiness": 60, "promised_date": yesterday })),
+        200,
+    )
+    .await;
+    assert_eq!(t.jobs.late_production(now).await.unwrap(), 2);
+    assert_eq!(t.jobs.late_production(now).await.unwrap(), 0, "once");
+    let (_, mine) = t
+        .api_get(
+            "/api/tasks?scope=mine",
+            Some((&t.manager.id, Role::Manager)),
+        )
+        .await;
+    let late: Vec<&Value> = items(&mine)
+        .iter()
+        .filter(|task| task["kind"] == "late_production")
+        .collect();
+    assert_eq!(late.len(), 1, "{mine}");
+    assert_eq!(late[0]["deal_id"], id);
+    // Done: no longer open, nothing late.
+    call(
+        &t,
+        production,
+        "PATCH",
+        &format!("/api/orders/{id}/production/1"),
+        Some(json!({ "status": "done" })),
+        200,
+    )
+    .await;
+    let listed = call(&t, production, "GET", "/api/production-orders", None, 200).await;
+    assert!(items(&listed).is_empty(), "{listed}");
+}

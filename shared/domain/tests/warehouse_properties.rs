@@ -1,9 +1,12 @@
 //! Properties of the allocator and the scan parser over random input (256 cases each in
 //! `make test`, `FUZZ_CASES` for more): the allocator never takes expired stock or more
 //! than is free, and always takes the earliest expiry, then the oldest receipt; the
-//! parser reads every identifier with and without separators and never panics.
+//! parser reads every identifier with and without separators and never panics; shipping
+//! by scan never ships more of a batch than the order holds reserved, and ships exactly
+//! what the accepted scans say.
 
 use chrono::{Datelike, Duration, NaiveDate, TimeZone, Utc};
+use crm_domain::orders::shipment::{ExpectedPick, ScannedGoods, confirm_scans};
 use crm_domain::warehouse::allocation::{Batch, allocate, fefo_order};
 use crm_domain::warehouse::barcode::{GS, gtin_check_digit_ok, parse_scan};
 use proptest::prelude::*;
@@ -136,5 +139,45 @@ proptest! {
         let last = gtin.chars().last().unwrap().to_digit(10).unwrap();
         let broken = format!("{}{}", &gtin[..12], (last + wrong) % 10);
         prop_assert!(parse_scan(&broken).is_err());
+    }
+
+    #[test]
+    fn a_shipment_never_takes_more_than_is_reserved(
+        reserved in proptest::collection::vec((0u32..3, 0u32..4, 1u32..6), 1..8),
+        scans in proptest::collection::vec((0u32..3, proptest::option::of(0u32..5), 1u32..8), 1..10),
+    ) {
+        let list: Vec<ExpectedPick> = reserved
+            .iter()
+            .enumerate()
+            .map(|(line, (article, batch, quantity))| ExpectedPick {
+                line: line as u32 + 1,
+                article: format!("A{article}"),
+                product: String::new(),
+                batch_id: format!("B{batch}"),
+                quantity: *quantity,
+            })
+            .collect();
+        let scanned: Vec<ScannedGoods> = scans
+            .iter()
+            .map(|(article, batch, quantity)| ScannedGoods {
+                scan: String::new(),
+                article: Some(format!("A{article}")),
+                batch: batch.map(|b| format!("B{b}")),
+                batch_required: false,
+                quantity: *quantity,
+            })
+            .collect();
+        if let Ok(shipped) = confirm_scans(&list, &scanned) {
+            let total: u32 = shipped.iter().map(|s| s.quantity).sum();
+            prop_assert_eq!(total, scanned.iter().map(|s| s.quantity).sum::<u32>());
+            for part in &shipped {
+                let pick = list
+                    .iter()
+                    .find(|p| p.line == part.line && p.batch_id == part.batch_id)
+                    .expect("shipped from the list");
+                prop_assert_eq!(&pick.article, &part.article);
+                prop_assert!(part.quantity <= pick.quantity);
+            }
+        }
     }
 }
