@@ -636,3 +636,87 @@ async fn a_missed_promise_gives_the_manager_and_the_heads_a_task_once() {
     let listed = call(&t, production, "GET", "/api/production-orders", None, 200).await;
     assert!(items(&listed).is_empty(), "{listed}");
 }
+
+/// A deal of two pumps, agreed and reserved from batch PB (4 in stock).
+async fn reserved_pumps(t: &TestStack, from: &str) -> String {
+    catalogue(t).await;
+    let warehouse = t.add_employee("store", Role::Warehouse, None).await;
+    call(
+        t,
+        (warehouse.id.as_str(), Role::Warehouse),
+        "POST",
+        "/api/warehouse/receipts",
+        Some(json!({ "scan": format!("010400638133393117270331{GS}10PB{GS}304") })),
+        201,
+    )
+    .await;
+    let deal = agreed_deal(
+        t,
+        from,
+        json!([{ "product": "Насос НВР-16Д", "equipment_type": "vacuum_pump", "quantity": 2,
+                 "unit_price_kopecks": 15_000_000, "sku": "PUMP-16" }]),
+    )
+    .await;
+    assert_eq!(t.process_deal_events().await, 0);
+    deal["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn two_shipments_of_the_same_goods_at_once_ship_them_once() {
+    let t = TestStack::new().await;
+    let id = reserved_pumps(&t, "Гоша <gosha@race-ship.ru>").await;
+    let warehouse = t.add_employee("store-2", Role::Warehouse, None).await;
+    let wh = Some((warehouse.id.as_str(), Role::Warehouse));
+    let path = format!("/api/orders/{id}/shipments");
+    let body = |shipment: &str| {
+        Some(
+            json!({ "shipment_id": shipment, "scans": [{ "scan": format!("010400638133393110PB{GS}302") }] }),
+        )
+    };
+    let (first, second) = tokio::join!(
+        t.api_call("POST", &path, body("double-a"), wh),
+        t.api_call("POST", &path, body("double-b"), wh),
+    );
+    let mut statuses = [first.0, second.0];
+    statuses.sort_unstable();
+    assert!(
+        statuses == [201, 409] || statuses == [201, 422],
+        "one ships, the other is told the goods are gone: {first:?} {second:?}"
+    );
+    let stock = t.get_as_head("/api/warehouse/stock?sku=PUMP-16").await;
+    assert_eq!(items(&stock)[0]["on_hand"], 2, "{stock}");
+    assert_eq!(items(&stock)[0]["reserved"], 0, "{stock}");
+    let order = t.get_as_head(&format!("/api/orders/{id}")).await;
+    assert_eq!(order["shipments"].as_array().unwrap().len(), 1, "{order}");
+}
+
+#[tokio::test]
+async fn a_shipment_whose_document_cannot_be_stored_ships_nothing() {
+    let t = TestStack::new().await;
+    let id = reserved_pumps(&t, "Лена <lena@s3-down.ru>").await;
+    let warehouse = t.add_employee("store-2", Role::Warehouse, None).await;
+    let wh = Some((warehouse.id.as_str(), Role::Warehouse));
+    let mut broken_config = t.api_config.clone();
+    broken_config.documents_bucket = format!("{}-gone", t.api_config.documents_bucket);
+    let broken = api::Api::new(
+        &broken_config,
+        &t.counted,
+        crm_shared::cursor::CursorSeal::new("this test lists nothing"),
+    );
+    let path = format!("/api/orders/{id}/shipments");
+    let body = Some(
+        json!({ "shipment_id": "s3-down", "scans": [{ "scan": format!("010400638133393110PB{GS}302") }] }),
+    );
+    let (status, answer) = t
+        .api_call_with(&broken, "POST", &path, body.clone(), wh)
+        .await;
+    assert_eq!(status, 503, "{answer}");
+    let stock = t.get_as_head("/api/warehouse/stock?sku=PUMP-16").await;
+    assert_eq!(items(&stock)[0]["reserved"], 2, "nothing moved: {stock}");
+    let deal = t.get_as_head(&format!("/api/deals/{id}")).await;
+    assert_eq!(deal["deal"]["shipped"], false);
+    // Storage back: the same request ships.
+    let (status, answer) = t.api_call("POST", &path, body, wh).await;
+    assert_eq!(status, 201, "{answer}");
+    assert_eq!(answer["shipped"], true);
+}

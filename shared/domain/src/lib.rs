@@ -15,13 +15,14 @@
 //! | [`sales`] | deals and their stage machine, routing rules, tasks, deal events, the commercial proposal |
 //! | [`warehouse`] | the product catalogue, barcodes and GS1 element strings as scanned, receipts, batch allocation (FEFO, then FIFO) |
 //! | [`orders`] | the customer order of an agreed deal and its split between stock, production and suppliers; production and supplier orders; shipping by scan; the waybill (УПД) |
+//! | [`marketing`] | segments over the contact cards, the Mailchimp CSV and the telemarketing call list written row by row, addresses never exported again |
 //! | [`templates`] | every Russian text staff receive, with the links into the app |
 //!
-//! Room is left for the next contexts: `marketing` and `migration`, each a folder of its
-//! own.
+//! Room is left for the next context, `migration`, a folder of its own.
 
 pub mod intake;
 pub mod kernel;
+pub mod marketing;
 pub mod orders;
 pub mod party;
 pub mod sales;
