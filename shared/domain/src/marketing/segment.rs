@@ -6,18 +6,22 @@
 
 use crate::kernel::Department;
 use crate::party::{Channel, CounterpartyKind};
-use crate::sales::{DealStage, EquipmentType};
+use crate::sales::{Deal, DealStage, EquipmentType};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
-/// What marketing knows of one counterparty: its contacts and the summary of its
-/// correspondence and deals.
+/// What marketing knows of one counterparty — its contact card: who it is, how to reach
+/// it, its latest contact and a summary of each of its deals. Kept up to date by intake,
+/// routing and the deal-events function; read page by page by segments and exports.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContactCard {
     pub party_id: String,
     pub kind: CounterpartyKind,
     #[serde(default)]
     pub department: Option<Department>,
+    #[serde(default)]
+    pub manager_id: Option<String>,
     /// The counterparty's name (a person's full name for most leads).
     pub name: String,
     #[serde(default)]
@@ -35,19 +39,47 @@ pub struct ContactCard {
     pub region: Option<String>,
     #[serde(default)]
     pub tags: Vec<String>,
+    /// Its deals by id.
     #[serde(default)]
-    pub equipment_types: Vec<EquipmentType>,
-    /// Every stage any of its deals reached.
-    #[serde(default)]
-    pub stages_reached: Vec<DealStage>,
-    /// The deal still running, and its stage.
-    #[serde(default)]
-    pub open_deal: Option<OpenDeal>,
-    #[serde(default)]
-    pub manager_name: Option<String>,
+    pub deals: BTreeMap<String, DealSummary>,
     #[serde(default)]
     pub last_activity: Option<Activity>,
     pub created_at: DateTime<Utc>,
+}
+
+/// A deal as the contact card keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DealSummary {
+    pub stage: DealStage,
+    #[serde(default)]
+    pub equipment_types: Vec<EquipmentType>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl DealSummary {
+    pub fn of(deal: &Deal) -> Self {
+        let mut equipment_types: Vec<EquipmentType> =
+            deal.terms.items.iter().map(|i| i.equipment_type).collect();
+        equipment_types.extend(deal.terms.equipment_type);
+        equipment_types.sort_by_key(|e| format!("{e:?}"));
+        equipment_types.dedup();
+        Self {
+            stage: deal.stage,
+            equipment_types,
+            updated_at: deal.updated_at,
+        }
+    }
+}
+
+/// Whether a deal now at `current` has been through `stage`. The stages are taken in the
+/// order of the process (a deal at `invoice` counts as past `proposal`); an unfit deal
+/// reached only `unfit`.
+pub fn reached(current: DealStage, stage: DealStage) -> bool {
+    match (current, stage) {
+        (DealStage::Unfit, wanted) => wanted == DealStage::Unfit,
+        (_, DealStage::Unfit) => false,
+        (current, wanted) => wanted <= current,
+    }
 }
 
 impl ContactCard {
@@ -57,6 +89,25 @@ impl ContactCard {
 
     pub fn has_phone(&self) -> bool {
         !self.phones.is_empty()
+    }
+
+    /// The equipment its deals are about.
+    pub fn equipment_types(&self) -> impl Iterator<Item = EquipmentType> + '_ {
+        self.deals
+            .values()
+            .flat_map(|d| d.equipment_types.iter().copied())
+    }
+
+    /// The deal still running that changed last.
+    pub fn open_deal(&self) -> Option<OpenDeal> {
+        self.deals
+            .iter()
+            .filter(|(_, d)| !d.stage.is_final())
+            .max_by_key(|(_, d)| d.updated_at)
+            .map(|(id, d)| OpenDeal {
+                deal_id: id.clone(),
+                stage: d.stage,
+            })
     }
 }
 
@@ -115,15 +166,14 @@ impl SegmentDefinition {
         ) && in_list(self.kinds.is_empty(), self.kinds.contains(&card.kind))
             && in_list(
                 self.equipment_types.is_empty(),
-                card.equipment_types
-                    .iter()
-                    .any(|e| self.equipment_types.contains(e)),
+                card.equipment_types()
+                    .any(|e| self.equipment_types.contains(&e)),
             )
             && self
                 .stage_reached
-                .is_none_or(|stage| card.stages_reached.contains(&stage))
+                .is_none_or(|stage| card.deals.values().any(|d| reached(d.stage, stage)))
             && (!self.never_qualified
-                || (card.kind == CounterpartyKind::Lead && card.stages_reached.is_empty()))
+                || (card.kind == CounterpartyKind::Lead && card.deals.is_empty()))
             && in_list(
                 self.regions.is_empty(),
                 self.regions.iter().any(|r| in_region(card, r)),
@@ -220,10 +270,8 @@ pub(crate) mod tests {
             phones: vec!["+73432100000".into()],
             region: Some("г. Екатеринбург, ул. Ленина, 1".into()),
             tags: vec!["выставка".into()],
-            equipment_types: vec![EquipmentType::VacuumPump],
-            stages_reached: vec![],
-            open_deal: None,
-            manager_name: None,
+            deals: BTreeMap::new(),
+            manager_id: None,
             last_activity: Some(Activity {
                 at: now() - Duration::days(10),
                 channel: Channel::Email,
@@ -238,15 +286,24 @@ pub(crate) mod tests {
 
     #[test]
     fn every_filter_narrows_and_an_empty_definition_takes_everyone() {
-        let card = card("p1");
+        let mut card = card("p1");
+        card.kind = CounterpartyKind::Client;
+        card.deals.insert(
+            "d1".into(),
+            DealSummary {
+                stage: DealStage::Proposal,
+                equipment_types: vec![EquipmentType::VacuumPump],
+                updated_at: now(),
+            },
+        );
         let all = SegmentDefinition::default();
         assert!(all.matches(&card, now()));
         let hit = |definition: SegmentDefinition| definition.matches(&card, now());
         assert!(hit(SegmentDefinition {
             departments: vec![Department::High],
-            kinds: vec![CounterpartyKind::Lead],
+            kinds: vec![CounterpartyKind::Client],
             equipment_types: vec![EquipmentType::VacuumPump, EquipmentType::Pump],
-            never_qualified: true,
+            stage_reached: Some(DealStage::EquipmentSelection),
             regions: vec!["екатеринбург".into()],
             tags: vec!["Выставка".into()],
             active_within_days: Some(30),
@@ -266,7 +323,11 @@ pub(crate) mod tests {
                 ..all.clone()
             },
             SegmentDefinition {
-                kinds: vec![CounterpartyKind::Client],
+                kinds: vec![CounterpartyKind::Lead],
+                ..all.clone()
+            },
+            SegmentDefinition {
+                never_qualified: true,
                 ..all.clone()
             },
             SegmentDefinition {
@@ -310,7 +371,14 @@ pub(crate) mod tests {
     fn clients_with_a_closed_deal_and_leads_never_qualified() {
         let mut client = card("c1");
         client.kind = CounterpartyKind::Client;
-        client.stages_reached = vec![DealStage::EquipmentSelection, DealStage::Closed];
+        client.deals.insert(
+            "d1".into(),
+            DealSummary {
+                stage: DealStage::Closed,
+                equipment_types: vec![],
+                updated_at: now(),
+            },
+        );
         let closed = SegmentDefinition {
             stage_reached: Some(DealStage::Closed),
             ..SegmentDefinition::default()
@@ -323,6 +391,16 @@ pub(crate) mod tests {
         assert!(!never.matches(&client, now()));
         assert!(never.matches(&card("l1"), now()));
         assert!(!closed.matches(&card("l1"), now()));
+    }
+
+    #[test]
+    fn a_stage_is_reached_by_the_deals_that_went_through_it() {
+        assert!(reached(DealStage::Invoice, DealStage::Proposal));
+        assert!(reached(DealStage::Closed, DealStage::Agreed));
+        assert!(!reached(DealStage::Proposal, DealStage::Agreed));
+        assert!(!reached(DealStage::Unfit, DealStage::Proposal));
+        assert!(reached(DealStage::Unfit, DealStage::Unfit));
+        assert!(!reached(DealStage::Closed, DealStage::Unfit));
     }
 
     #[test]

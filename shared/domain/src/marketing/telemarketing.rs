@@ -85,8 +85,8 @@ impl CallListWriter {
         self.workbook.worksheet_from_index(0)
     }
 
-    /// One contact's row.
-    pub fn write(&mut self, card: &ContactCard) -> Result<(), XlsxError> {
+    /// One contact's row; `manager` is the responsible manager's name.
+    pub fn write(&mut self, card: &ContactCard, manager: Option<&str>) -> Result<(), XlsxError> {
         self.row += 1;
         let row = self.row;
         let date = self.date.clone();
@@ -103,7 +103,7 @@ impl CallListWriter {
             sheet.write_string(row, 2 + index as u16, dial_format(phone))?;
         }
         let after = 2 + PHONE_COLUMNS;
-        if let Some(manager) = &card.manager_name {
+        if let Some(manager) = manager {
             sheet.write_string(row, after, manager)?;
         }
         if let Some(activity) = &card.last_activity {
@@ -116,7 +116,7 @@ impl CallListWriter {
             sheet.write_datetime_with_format(row, after + 1, &day, &date)?;
             sheet.write_string(row, after + 2, channel_name(activity.channel))?;
         }
-        if let Some(deal) = &card.open_deal {
+        if let Some(deal) = &card.open_deal() {
             sheet.write_string(row, after + 3, &deal.deal_id)?;
             sheet.write_string(row, after + 4, stage_name(deal.stage))?;
         }
@@ -139,8 +139,9 @@ mod tests {
     use super::*;
     use crate::marketing::segment::tests::card;
 
-    use crate::marketing::segment::OpenDeal;
+    use crate::marketing::segment::DealSummary;
     use calamine::{Data, Reader, Xlsx};
+    use chrono::Utc;
 
     #[test]
     fn the_call_list_reads_back_with_russian_headers_and_dialling_phones() {
@@ -148,14 +149,17 @@ mod tests {
         let mut first = card("p0");
         first.phones = vec!["+79123456789".into(), "+73432100000".into()];
         first.contact_name = Some("Игорь Петров".into());
-        first.manager_name = Some("Олег Васильев".into());
-        first.open_deal = Some(OpenDeal {
-            deal_id: "d-1".into(),
-            stage: DealStage::Proposal,
-        });
-        writer.write(&first).unwrap();
+        first.deals.insert(
+            "d-1".into(),
+            DealSummary {
+                stage: DealStage::Proposal,
+                equipment_types: vec![],
+                updated_at: Utc::now(),
+            },
+        );
+        writer.write(&first, Some("Олег Васильев")).unwrap();
         for n in 1..3 {
-            writer.write(&card(&format!("p{n}"))).unwrap();
+            writer.write(&card(&format!("p{n}")), None).unwrap();
         }
         assert_eq!(writer.rows(), 3);
         let bytes = writer.finish().unwrap();
