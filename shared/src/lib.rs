@@ -26,6 +26,7 @@ pub mod config;
 pub mod cursor;
 pub mod error;
 pub mod intake;
+pub mod marketing;
 pub mod memory;
 pub mod orders;
 pub mod ports;

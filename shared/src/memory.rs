@@ -8,6 +8,7 @@ use crate::intake::ports::{
     CallRecord, CallStore, CallUpdate, ContactPointOwner, HistoryEntry, IntakeLookup, IntakeRecord,
     IntakeStore, NewLead, WriteOutcome,
 };
+use crate::marketing::ports::{CardPage, ExportFiles, MarketingStore};
 use crate::orders::ports::{BatchRecipient, OrderStore, OrderWrite, StockMove};
 use crate::ports::{Directory, Notifier, NotifyError, StoreError, SystemTasks};
 use crate::sales::ports::{
@@ -17,7 +18,10 @@ use crate::warehouse::ports::{Reservation, ReserveWrite, StockStore};
 use chrono::{DateTime, Utc};
 use crm_domain::intake::call::CallEvent;
 use crm_domain::intake::{Inquiry, InquiryStatus, Interaction};
+use crm_domain::kernel::Department;
 use crm_domain::kernel::audit::AuditEntry;
+use crm_domain::marketing::unsubscribes::OptOut;
+use crm_domain::marketing::{ContactCard, ExportRecord, Segment};
 use crm_domain::orders::{OrderBook, ProductionOrder};
 use crm_domain::party::{ContactPoint, Counterparty, CounterpartyKind};
 use crm_domain::sales::{Deal, DealEvent, Task};
@@ -49,6 +53,11 @@ struct State {
     /// Customer orders with their parts, by deal.
     orders: HashMap<String, OrderBook>,
     shipped_batches: Vec<BatchRecipient>,
+    /// Contact cards by party id (party ids sort like the store's keys).
+    cards: BTreeMap<String, ContactCard>,
+    segments: BTreeMap<String, Segment>,
+    opt_outs: BTreeMap<String, OptOut>,
+    exports: BTreeMap<String, ExportRecord>,
     /// Units another order takes from a batch just before the next reservation is written
     /// (sku, batch, units): a race, on demand.
     steal: Option<(String, String, u32)>,
@@ -74,6 +83,10 @@ impl MemoryStore {
             .entry(sku.to_owned())
             .or_default()
             .push(batch);
+    }
+
+    pub fn put_card(&self, card: ContactCard) {
+        self.state().cards.insert(card.party_id.clone(), card);
     }
 
     pub fn put_product(&self, product: Product) {
@@ -829,6 +842,164 @@ impl OrderStore for MemoryStore {
             .filter(|r| r.article == article && r.batch_id == batch_id)
             .cloned()
             .collect())
+    }
+}
+
+impl MarketingStore for MemoryStore {
+    async fn segment(&self, id: &str) -> Result<Option<Segment>, StoreError> {
+        Ok(self.state().segments.get(id).cloned())
+    }
+
+    async fn save_segment(
+        &self,
+        segment: &Segment,
+        expected_version: Option<u64>,
+        audit: &[AuditEntry],
+    ) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        if state.segments.get(&segment.id).map(|s| s.version) != expected_version {
+            return Ok(false);
+        }
+        state.segments.insert(segment.id.clone(), segment.clone());
+        state.audit.extend(audit.iter().cloned());
+        Ok(true)
+    }
+
+    async fn delete_segment(&self, id: &str, audit: &[AuditEntry]) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        let removed = state.segments.remove(id).is_some();
+        if removed {
+            state.audit.extend(audit.iter().cloned());
+        }
+        Ok(removed)
+    }
+
+    async fn segments(&self) -> Result<Vec<Segment>, StoreError> {
+        Ok(self.state().segments.values().cloned().collect())
+    }
+
+    async fn cards_page(
+        &self,
+        department: Option<Department>,
+        kind: crm_domain::party::CounterpartyKind,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<CardPage, StoreError> {
+        let state = self.state();
+        let cards: Vec<ContactCard> = state
+            .cards
+            .values()
+            .filter(|c| c.department == department && c.kind == kind)
+            .filter(|c| after.is_none_or(|a| c.party_id.as_str() > a))
+            .take(limit + 1)
+            .cloned()
+            .collect();
+        let more = cards.len() > limit;
+        let cards: Vec<ContactCard> = cards.into_iter().take(limit).collect();
+        Ok(CardPage {
+            next_after: more
+                .then(|| cards.last().map(|c| c.party_id.clone()))
+                .flatten(),
+            cards,
+        })
+    }
+
+    async fn opted_out(&self, emails: &[String]) -> Result<HashSet<String>, StoreError> {
+        let state = self.state();
+        Ok(emails
+            .iter()
+            .filter(|e| state.opt_outs.contains_key(e.as_str()))
+            .cloned()
+            .collect())
+    }
+
+    async fn put_opt_outs(&self, opt_outs: &[OptOut]) -> Result<usize, StoreError> {
+        let mut state = self.state();
+        let mut added = 0;
+        for out in opt_outs {
+            if !state.opt_outs.contains_key(&out.email) {
+                state.opt_outs.insert(out.email.clone(), out.clone());
+                added += 1;
+            }
+        }
+        Ok(added)
+    }
+
+    async fn export(&self, id: &str) -> Result<Option<ExportRecord>, StoreError> {
+        Ok(self.state().exports.get(id).cloned())
+    }
+
+    async fn save_export(
+        &self,
+        record: &ExportRecord,
+        create: bool,
+        audit: &[AuditEntry],
+    ) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        if create && state.exports.contains_key(&record.id) {
+            return Ok(false);
+        }
+        state.exports.insert(record.id.clone(), record.clone());
+        state.audit.extend(audit.iter().cloned());
+        Ok(true)
+    }
+
+    async fn employees(&self) -> Result<Vec<Employee>, StoreError> {
+        Ok(self.state().employees.values().cloned().collect())
+    }
+}
+
+/// Export files kept in memory, by key.
+#[derive(Debug, Default)]
+pub struct MemoryFiles {
+    files: Mutex<BTreeMap<String, Vec<u8>>>,
+}
+
+impl MemoryFiles {
+    pub fn get(&self, key: &str) -> Option<Vec<u8>> {
+        self.files
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(key)
+            .cloned()
+    }
+
+    pub fn keys(&self) -> Vec<String> {
+        self.files
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .keys()
+            .cloned()
+            .collect()
+    }
+}
+
+impl ExportFiles for MemoryFiles {
+    async fn put_file(
+        &self,
+        key: &str,
+        path: &std::path::Path,
+        _content_type: &str,
+    ) -> Result<(), crate::ports::BlobError> {
+        let bytes = std::fs::read(path).map_err(|e| crate::ports::BlobError::Service {
+            operation: "PutObject",
+            message: e.to_string(),
+            retryable: false,
+        })?;
+        self.put_bytes(key, bytes, "").await
+    }
+
+    async fn put_bytes(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        _content_type: &str,
+    ) -> Result<(), crate::ports::BlobError> {
+        self.files
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key.to_owned(), bytes);
+        Ok(())
     }
 }
 

@@ -197,6 +197,53 @@ impl<W: Write> MailchimpWriter<W> {
     }
 }
 
+/// The same rows as an .xlsx for people (constant memory, header frozen, autofilter).
+pub struct MailchimpSheet {
+    workbook: rust_xlsxwriter::Workbook,
+    row: u32,
+}
+
+impl MailchimpSheet {
+    pub fn new() -> Result<Self, rust_xlsxwriter::XlsxError> {
+        let mut workbook = rust_xlsxwriter::Workbook::new();
+        let header = rust_xlsxwriter::Format::new().set_bold();
+        let sheet = workbook.add_worksheet_with_constant_memory()?;
+        sheet.set_name("Mailchimp")?;
+        for (column, (title, width)) in HEADER
+            .iter()
+            .zip([32.0, 16.0, 20.0, 18.0, 36.0, 30.0])
+            .enumerate()
+        {
+            sheet.set_column_width(column as u16, width)?;
+            sheet.write_string_with_format(0, column as u16, *title, &header)?;
+        }
+        sheet.set_freeze_panes(1, 0)?;
+        sheet.autofilter(0, 0, 0, HEADER.len() as u16 - 1)?;
+        Ok(Self { workbook, row: 0 })
+    }
+
+    pub fn write(&mut self, row: &MailchimpRow) -> Result<(), rust_xlsxwriter::XlsxError> {
+        self.row += 1;
+        let at = self.row;
+        let sheet = self.workbook.worksheet_from_index(0)?;
+        for (column, field) in row.fields().iter().enumerate() {
+            if !field.is_empty() {
+                sheet.write_string(at, column as u16, *field)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+        self.workbook.save_to_buffer()
+    }
+
+    /// Writes the workbook to `path`, never whole in memory.
+    pub fn save(mut self, path: &std::path::Path) -> Result<(), rust_xlsxwriter::XlsxError> {
+        self.workbook.save(path)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -132,6 +132,11 @@ impl CallListWriter {
     pub fn finish(mut self) -> Result<Vec<u8>, XlsxError> {
         self.workbook.save_to_buffer()
     }
+
+    /// Writes the workbook to `path`, never whole in memory.
+    pub fn save(mut self, path: &std::path::Path) -> Result<(), XlsxError> {
+        self.workbook.save(path)
+    }
 }
 
 #[cfg(test)]
