@@ -560,7 +560,7 @@ async fn placing_an_order_costs_two_round_trips_per_stock_line() {
     // The deal; the products in one batch; per stock line its batches and one
     // transaction (batches + reservation + audit); the deal change with the order, its
     // production and supplier orders in one transaction; the event out (its outbox read,
-    // sent, removed); the consumer's log entry.
+    // sent, removed); the contact card; the consumer's log entry.
     let trips = t.counted.round_trips.take();
     let expected: std::collections::BTreeMap<String, usize> = [
         ("DynamoDB.GetItem", 1),
@@ -569,6 +569,7 @@ async fn placing_an_order_costs_two_round_trips_per_stock_line() {
         ("DynamoDB.TransactWriteItems", 2 + 1),
         ("SQS.SendMessageBatch", 1),
         ("DynamoDB.DeleteItem", 1),
+        ("DynamoDB.UpdateItem", 1),
         ("DynamoDB.PutItem", 1),
     ]
     .into_iter()

@@ -2,7 +2,8 @@
 //! deal, so each deal's events arrive in order) and runs the reactions of
 //! `crm_shared::sales::reactions` (tasks for an unfit deal, service offers and contracts)
 //! and of `crm_shared::orders::fulfilment` (an agreed deal gets its customer order: stock
-//! reserved, production and supplier orders made, the `order_placed` event published).
+//! reserved, production and supplier orders made, the `order_placed` event published);
+//! every event also updates the counterparty's contact card (marketing's segments read it).
 //!
 //! Idempotent: tasks have ids derived from the deal, notifications go out only when a task
 //! is new, and every consumed event is logged once. FIFO batch semantics: processing stops
@@ -108,6 +109,8 @@ impl DealEventsHandler {
         reactions.react(&event, now).await?;
         // Boxed: placing an order is a large future, kept off the stack.
         let placed = Box::pin(Fulfilment { relay: &self.relay }.react(&event, now)).await?;
+        // The counterparty's contact card learns the deal's stage and equipment.
+        self.store.record_deal_on_card(&event.deal).await?;
         let first_time = self.store.record_consumed_deal_event(&event).await?;
         tracing::info!(deal = %event.deal_id, version = event.version, first_time, placed, "deal event consumed");
         Ok(())

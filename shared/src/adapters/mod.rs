@@ -14,9 +14,9 @@ pub use dynamo::{
     StockBatch,
 };
 pub use round_trips::RoundTrips;
-pub use s3::Blobs;
+pub use s3::{Blobs, ExportBucket};
 pub use ses::SesNotifier;
-pub use sqs::SqsDealEvents;
+pub use sqs::{SqsDealEvents, SqsExports};
 
 use aws_config::BehaviorVersion;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;

@@ -90,3 +90,42 @@ impl Blobs {
         Ok(())
     }
 }
+
+/// The exports bucket as the place export files go: files are streamed from disk.
+#[derive(Debug, Clone)]
+pub struct ExportBucket {
+    pub blobs: Blobs,
+    pub bucket: String,
+}
+
+impl crate::marketing::ports::ExportFiles for ExportBucket {
+    async fn put_file(
+        &self,
+        key: &str,
+        path: &std::path::Path,
+        content_type: &str,
+    ) -> Result<(), BlobError> {
+        let body = ByteStream::from_path(path)
+            .await
+            .map_err(|e| BlobError::Service {
+                operation: "PutObject",
+                message: e.to_string(),
+                retryable: false,
+            })?;
+        self.blobs
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| service_error("PutObject", e))?;
+        Ok(())
+    }
+
+    async fn put_bytes(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), BlobError> {
+        self.blobs.put(&self.bucket, key, bytes, content_type).await
+    }
+}

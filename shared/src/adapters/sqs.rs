@@ -77,3 +77,27 @@ impl DealEventPublisher for SqsDealEvents {
         Ok(())
     }
 }
+
+/// The exports queue: one message per export to run.
+#[derive(Debug, Clone)]
+pub struct SqsExports {
+    pub sqs: aws_sdk_sqs::Client,
+    pub queue_url: String,
+}
+
+impl crate::marketing::ports::ExportQueue for SqsExports {
+    async fn enqueue(&self, export_id: &str) -> Result<(), crate::ports::BlobError> {
+        self.sqs
+            .send_message()
+            .queue_url(&self.queue_url)
+            .message_body(serde_json::json!({ "export_id": export_id }).to_string())
+            .send()
+            .await
+            .map_err(|e| crate::ports::BlobError::Service {
+                operation: "SendMessage",
+                message: aws_sdk_sqs::error::DisplayErrorContext(&e).to_string(),
+                retryable: true,
+            })?;
+        Ok(())
+    }
+}

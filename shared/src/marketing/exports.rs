@@ -332,6 +332,45 @@ impl<S: MarketingStore, F: ExportFiles> Exporter<'_, S, F> {
     }
 }
 
+/// Queues the exports of the segments whose schedule is due at `now`, once per due time
+/// (the export id is the segment and the due time). Returns how many were queued.
+pub async fn queue_due_exports<S: MarketingStore, Q: super::ports::ExportQueue>(
+    store: &S,
+    queue: &Q,
+    now: DateTime<Utc>,
+) -> Result<usize, ExportError> {
+    let mut queued = 0;
+    for segment in store.segments().await? {
+        let Some(schedule) = &segment.schedule else {
+            continue;
+        };
+        if !schedule.due(segment.last_scheduled_at, now) {
+            continue;
+        }
+        let due = schedule.last_due(now);
+        let id = format!("{}-{}", segment.id, due.format("%Y%m%dT%H%MZ"));
+        let record = ExportRecord::queued(id.clone(), &segment, "schedule", now);
+        let created = store.save_export(&record, true, &[]).await?;
+        // Queued before but perhaps never sent (a crash in between): send again; the
+        // exports function runs an export once.
+        let waiting = created
+            || store
+                .export(&id)
+                .await?
+                .is_some_and(|e| e.status == ExportStatus::Queued);
+        if waiting {
+            queue.enqueue(&id).await?;
+            queued += 1;
+        }
+        let mut updated = segment.clone();
+        updated.last_scheduled_at = Some(due);
+        updated.version += 1;
+        // Another run updating it at the same moment is fine: the export id is the due time.
+        store.save_segment(&updated, Some(segment.version), &[]).await?;
+    }
+    Ok(queued)
+}
+
 /// The most tasks one segment request gives.
 pub const MAX_SEGMENT_TASKS: usize = 5_000;
 

@@ -99,3 +99,8 @@ pub trait ExportFiles: Send + Sync {
         content_type: &str,
     ) -> impl Future<Output = Result<(), BlobError>> + Send;
 }
+
+/// The queue exports wait in for the exports function.
+pub trait ExportQueue: Send + Sync {
+    fn enqueue(&self, export_id: &str) -> impl Future<Output = Result<(), BlobError>> + Send;
+}

@@ -50,6 +50,7 @@
 //! Timestamps in sort keys are RFC 3339 UTC with milliseconds, so they sort as text.
 
 mod catalog;
+mod marketing;
 mod orders;
 mod sales;
 mod stock;
@@ -64,6 +65,8 @@ use crate::intake::ports::{
     IntakeStore, NewLead, WriteOutcome,
 };
 use crate::ports::{Directory, StoreError, SystemTasks};
+use crm_domain::marketing::ContactCard;
+use crm_domain::marketing::segment::Activity;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
@@ -158,6 +161,30 @@ fn event_pk(event_key: &str) -> String {
 fn point_pk(point: &ContactPoint) -> String {
     format!("CP#{}", point.key())
 }
+/// The contact card of a new lead.
+fn new_card(lead: &NewLead) -> ContactCard {
+    let party = &lead.counterparty;
+    ContactCard {
+        party_id: party.id.clone(),
+        kind: party.kind,
+        department: party.department,
+        manager_id: party.responsible_manager_id.clone(),
+        name: party.name.clone(),
+        company: party.company.clone(),
+        contact_name: lead.contact.name.clone().filter(|n| n != &party.name),
+        emails: lead.contact.emails.iter().map(ToString::to_string).collect(),
+        phones: lead.contact.phones.iter().map(|p| p.e164.clone()).collect(),
+        region: None,
+        tags: Vec::new(),
+        deals: Default::default(),
+        last_activity: Some(Activity {
+            at: lead.interaction.at,
+            channel: lead.interaction.channel,
+        }),
+        created_at: party.created_at,
+    }
+}
+
 fn employee_pk(id: &str) -> String {
     format!("EMP#{id}")
 }
@@ -1228,6 +1255,7 @@ impl IntakeStore for DynamoStore {
         )?);
         items.push(self.put(inquiry_item(inquiry)?, None)?);
         items.push(self.put(self.interaction_item(&lead.interaction)?, None)?);
+        items.push(self.put(marketing::card_item(&new_card(lead))?, None)?);
         for item in audit_items(&lead.audit)? {
             items.push(self.put(item, None)?);
         }
@@ -1290,6 +1318,33 @@ impl IntakeStore for DynamoStore {
                 .map_err(build_error)?;
             items.push(TransactWriteItem::builder().update(update).build());
         }
+        let new_emails: Vec<String> = entry
+            .new_contact_points
+            .iter()
+            .filter_map(|p| match p {
+                ContactPoint::Email(e) => Some(e.to_string()),
+                ContactPoint::Phone(_) => None,
+            })
+            .collect();
+        let new_phones: Vec<String> = entry
+            .new_contact_points
+            .iter()
+            .filter_map(|p| match p {
+                ContactPoint::Phone(e164) => Some(e164.clone()),
+                ContactPoint::Email(_) => None,
+            })
+            .collect();
+        let card = marketing::card_contact_update(
+            &self.table,
+            &interaction.party_id,
+            &Activity {
+                at: interaction.at,
+                channel: interaction.channel,
+            },
+            new_emails,
+            new_phones,
+        )?;
+        items.push(TransactWriteItem::builder().update(card).build());
         for item in audit_items(&entry.audit)? {
             items.push(self.put(item, None)?);
         }

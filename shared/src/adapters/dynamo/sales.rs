@@ -331,6 +331,13 @@ impl InquiryStore for DynamoStore {
                 .build()
                 .map_err(build_error)?;
             items.push(TransactWriteItem::builder().update(update).build());
+            let card = super::marketing::card_assignment_update(
+                &self.table,
+                &assignment.party_id,
+                &assignment.manager_id,
+                assignment.department,
+            )?;
+            items.push(TransactWriteItem::builder().update(card).build());
         }
         self.transact_conditional(items).await
     }
