@@ -38,6 +38,12 @@ impl QueueFunction for deal_events::DealEventsHandler {
     }
 }
 
+impl QueueFunction for exports::ExportsHandler {
+    fn handle_batch(&self, event: SqsEvent) -> impl Future<Output = SqsBatchResponse> + Send {
+        exports::ExportsHandler::handle_batch(self, event)
+    }
+}
+
 impl HttpFunction for api::Api {
     fn handle(
         &self,
@@ -84,6 +90,7 @@ pub struct Functions {
     pub webhooks: Arc<webhooks::Webhooks>,
     pub secrets: webhooks::Secrets,
     pub deal_events: Arc<deal_events::DealEventsHandler>,
+    pub exports: Arc<exports::ExportsHandler>,
     pub jobs: Arc<jobs::Jobs>,
 }
 
@@ -114,6 +121,10 @@ impl Functions {
             secrets,
             deal_events: Arc::new(deal_events::DealEventsHandler::new(
                 &deal_events::Config::from_env(env("DealEventsFunction")?)?,
+                clients,
+            )),
+            exports: Arc::new(exports::ExportsHandler::new(
+                &exports::Config::from_env(env("ExportsFunction")?)?,
                 clients,
             )),
             jobs: Arc::new(jobs::Jobs::new(

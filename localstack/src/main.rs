@@ -288,6 +288,8 @@ async fn up() -> Result<(), Failure> {
         "DealEventsFunction",
         batch_handler(functions.deal_events.clone()),
     )?;
+    let exports_binding =
+        stack.queue_binding("ExportsFunction", batch_handler(functions.exports.clone()))?;
     let jobs = functions.jobs.clone();
     let mut schedules = Vec::new();
     for (expression, timezone, input) in stack.schedules("JobsFunction")? {
@@ -337,6 +339,7 @@ async fn up() -> Result<(), Failure> {
             clients.sqs.clone(),
             deal_events_binding,
         )),
+        tokio::spawn(crm_local::poller::run(clients.sqs.clone(), exports_binding)),
         tokio::spawn(crm_local::scheduler::run(schedules)),
         tokio::spawn(async move {
             if let Err(error) = crm_local::gateway::serve(http, gateway).await {

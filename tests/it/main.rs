@@ -7,6 +7,7 @@ mod catalog;
 mod email_intake;
 mod hardening;
 mod local_triggers;
+mod marketing;
 mod orders;
 mod round_trips;
 mod sales;

@@ -37,6 +37,7 @@ pub struct TestStack {
     pub webhooks: Arc<Webhooks>,
     pub secrets: Secrets,
     pub deal_events: Arc<deal_events::DealEventsHandler>,
+    pub exports: Arc<exports::ExportsHandler>,
     pub jobs: Arc<jobs::Jobs>,
     pub api_config: api::Config,
     pub heads: Vec<Employee>,
@@ -113,6 +114,7 @@ impl TestStack {
             .unwrap_or_else(|e| panic!("the functions of stack {name} cannot be built: {e}"));
         Self {
             deal_events: functions.deal_events,
+            exports: functions.exports,
             jobs: functions.jobs,
             api_config: functions.api_config,
             webhooks: functions.webhooks,
@@ -406,6 +408,32 @@ impl TestStack {
             .unwrap_or_else(|| panic!("LocalStack's sent-mail list has no messages: {value}"))
     }
 
+    /// Consumes the exports queue as Lambda would until it stays empty for a moment;
+    /// returns how many messages failed.
+    pub async fn process_exports(&self) -> usize {
+        let handler = crm_local::functions::batch_handler(self.exports.clone());
+        let binding = self
+            .stack
+            .queue_binding("ExportsFunction", handler)
+            .unwrap();
+        let mut failed = 0;
+        let mut wait = 0;
+        loop {
+            let outcome = poll_once(&self.setup.sqs, &binding, wait, 0)
+                .await
+                .unwrap();
+            failed += outcome.failed;
+            if outcome.received == 0 {
+                if wait > 0 {
+                    return failed;
+                }
+                wait = 1;
+            } else {
+                wait = 0;
+            }
+        }
+    }
+
     /// Consumes the deal-events queue as Lambda would until it stays empty for a moment;
     /// returns how many messages failed.
     pub async fn process_deal_events(&self) -> usize {
@@ -419,7 +447,7 @@ impl TestStack {
         // is deleted: the queue is empty only when a short wait brings nothing either.
         let mut wait = 0;
         loop {
-            let outcome = poll_once(&self.setup.sqs, &binding, 1, wait).await.unwrap();
+            let outcome = poll_once(&self.setup.sqs, &binding, wait, 0).await.unwrap();
             failed += outcome.failed;
             if outcome.received == 0 {
                 if wait > 0 {

@@ -6,8 +6,8 @@
 //! Reads ([`reads`]): inquiries, counterparties, a counterparty and its timeline.
 //! The sales process ([`sales`]): routing, qualification, deals and their stages, the
 //! commercial proposal, audit trails. Tasks ([`tasks`]). The catalogue ([`catalog`]),
-//! stock ([`warehouse`]), and customer orders with production, supply and shipping
-//! ([`orders`]).
+//! stock ([`warehouse`]), customer orders with production, supply and shipping
+//! ([`orders`]), and marketing's segments, exports and opt-outs ([`marketing`]).
 //!
 //! Access (`crm_domain::staff::access`, table in `SECURITY.md`): the caller must be an
 //! active employee whose record has the token's role; each route of [`routes::ROUTES`]
@@ -15,6 +15,7 @@
 //! each record is within the caller's scope ([`Caller::check_sees`]).
 
 mod catalog;
+mod marketing;
 mod orders;
 mod reads;
 pub mod routes;
@@ -28,7 +29,7 @@ use crm_domain::staff::{Actor, Owner, Role};
 use crm_domain::warehouse::product::sku_is_valid;
 use crm_shared::adapters::secrets::{SecretError, read_secret};
 use crm_shared::adapters::{
-    AwsClients, Blobs, Cursor, DynamoStore, ListError, Page, SqsDealEvents,
+    AwsClients, Blobs, Cursor, DynamoStore, ListError, Page, SqsDealEvents, SqsExports,
 };
 use crm_shared::auth::Principal;
 use crm_shared::config::{BaseConfig, ConfigError, EnvReader};
@@ -54,6 +55,10 @@ pub struct Config {
     pub base: BaseConfig,
     pub documents_bucket: String,
     pub deal_events_queue_url: String,
+    /// Where segment exports are written (and handed out from).
+    pub exports_bucket: String,
+    /// The queue exports wait in for the exports function.
+    pub exports_queue_url: String,
     /// The Secrets Manager secret that keys list cursors.
     pub cursor_secret_id: String,
     pub seller: Seller,
@@ -67,6 +72,8 @@ impl Config {
         let base = BaseConfig::read(&mut env);
         let documents_bucket = env.required("DOCUMENTS_BUCKET");
         let deal_events_queue_url = env.required("DEAL_EVENTS_QUEUE_URL");
+        let exports_bucket = env.required("EXPORTS_BUCKET");
+        let exports_queue_url = env.required("EXPORTS_QUEUE_URL");
         let cursor_secret_id = env.required("CURSOR_SECRET_ID");
         let company_name = env.required("COMPANY_NAME");
         let company_details = env.optional("COMPANY_DETAILS").unwrap_or_default();
@@ -91,6 +98,8 @@ impl Config {
             base,
             documents_bucket,
             deal_events_queue_url,
+            exports_bucket,
+            exports_queue_url,
             cursor_secret_id,
             seller: Seller {
                 name: company_name,
@@ -344,6 +353,7 @@ pub struct Api {
     pub(crate) blobs: Blobs,
     pub(crate) s3: aws_sdk_s3::Client,
     pub(crate) relay: DealEventRelay<DynamoStore, SqsDealEvents>,
+    pub(crate) exports_queue: SqsExports,
     pub(crate) cursors: CursorSeal,
     pub(crate) config: Config,
 }
@@ -363,6 +373,10 @@ impl Api {
         let store = config.base.store(clients);
         Self {
             relay: SqsDealEvents::relay(store.clone(), clients, &config.deal_events_queue_url),
+            exports_queue: SqsExports {
+                sqs: clients.sqs.clone(),
+                queue_url: config.exports_queue_url.clone(),
+            },
             store,
             cursors,
             blobs: Blobs::new(clients.s3.clone()),
@@ -525,6 +539,26 @@ impl Api {
             }
             Endpoint::Ship => Box::pin(self.ship(caller, &id(), body(request)?, &source)).await,
             Endpoint::BatchRecipients => self.batch_recipients(caller, &query).await,
+            Endpoint::ListSegments => self.list_segments().await,
+            Endpoint::CreateSegment => {
+                Box::pin(self.save_segment(caller, None, body(request)?, &source)).await
+            }
+            Endpoint::Segment => self.get_segment(&id()).await,
+            Endpoint::EditSegment => {
+                let request = body(request)?;
+                Box::pin(self.save_segment(caller, Some(&id()), request, &source)).await
+            }
+            Endpoint::DeleteSegment => self.delete_segment(caller, &id(), &source).await,
+            Endpoint::PreviewSegment => Box::pin(self.preview_segment(&id())).await,
+            Endpoint::ExportSegment => self.export_segment(caller, &id()).await,
+            Endpoint::Export => self.get_export(&id()).await,
+            Endpoint::SegmentCallTasks => {
+                let request = body(request)?;
+                Box::pin(self.segment_call_tasks(caller, &id(), request)).await
+            }
+            Endpoint::MarkOptOut => self.mark_opt_out(caller, body(request)?, &source).await,
+            Endpoint::ImportOptOuts => self.import_opt_outs(caller, body(request)?).await,
+            Endpoint::SetTags => self.set_tags(&id(), body(request)?).await,
         }
     }
 }

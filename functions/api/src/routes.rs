@@ -40,6 +40,18 @@ pub enum Endpoint {
     CheckShipment,
     Ship,
     BatchRecipients,
+    ListSegments,
+    CreateSegment,
+    Segment,
+    EditSegment,
+    DeleteSegment,
+    PreviewSegment,
+    ExportSegment,
+    Export,
+    SegmentCallTasks,
+    MarkOptOut,
+    ImportOptOuts,
+    SetTags,
 }
 
 /// One route: method, path template (`{name}` is one path segment), endpoint, and the
@@ -260,6 +272,78 @@ pub const ROUTES: &[Route] = &[
         Endpoint::Ship,
         Capability::ShipOrders,
     ),
+    route(
+        "GET",
+        "/api/segments",
+        Endpoint::ListSegments,
+        Capability::ManageSegments,
+    ),
+    route(
+        "POST",
+        "/api/segments",
+        Endpoint::CreateSegment,
+        Capability::ManageSegments,
+    ),
+    route(
+        "GET",
+        "/api/segments/{id}",
+        Endpoint::Segment,
+        Capability::ManageSegments,
+    ),
+    route(
+        "PUT",
+        "/api/segments/{id}",
+        Endpoint::EditSegment,
+        Capability::ManageSegments,
+    ),
+    route(
+        "DELETE",
+        "/api/segments/{id}",
+        Endpoint::DeleteSegment,
+        Capability::ManageSegments,
+    ),
+    route(
+        "GET",
+        "/api/segments/{id}/preview",
+        Endpoint::PreviewSegment,
+        Capability::ManageSegments,
+    ),
+    route(
+        "POST",
+        "/api/segments/{id}/exports",
+        Endpoint::ExportSegment,
+        Capability::ExportSegments,
+    ),
+    route(
+        "GET",
+        "/api/exports/{id}",
+        Endpoint::Export,
+        Capability::ExportSegments,
+    ),
+    route(
+        "POST",
+        "/api/segments/{id}/call-tasks",
+        Endpoint::SegmentCallTasks,
+        Capability::ManageSegments,
+    ),
+    route(
+        "POST",
+        "/api/opt-outs",
+        Endpoint::MarkOptOut,
+        Capability::ManageSegments,
+    ),
+    route(
+        "POST",
+        "/api/opt-outs/mailchimp",
+        Endpoint::ImportOptOuts,
+        Capability::ManageSegments,
+    ),
+    route(
+        "PUT",
+        "/api/counterparties/{id}/tags",
+        Endpoint::SetTags,
+        Capability::ManageSegments,
+    ),
 ];
 
 /// Why no route answers a request.
@@ -373,12 +457,15 @@ mod tests {
             return "—";
         }
         match route.capability {
-            // Not anyone's records: the catalogue, and counterparties' names.
+            // Not anyone's records: the catalogue, counterparties' names, and marketing's
+            // segments over the whole contact base.
             Capability::ListCounterparties
             | Capability::ReadProducts
             | Capability::ManageProducts
             | Capability::ReadStock
-            | Capability::ReceiveStock => return "all",
+            | Capability::ReceiveStock
+            | Capability::ManageSegments
+            | Capability::ExportSegments => return "all",
             Capability::ReadTasks | Capability::CreateTasks | Capability::CompleteTasks => {
                 return "task rule";
             }

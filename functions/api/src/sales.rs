@@ -449,6 +449,12 @@ impl Api {
     }
 
     async fn presigned(&self, key: &str) -> Result<String, ApiError> {
+        let bucket = self.config.documents_bucket.clone();
+        self.presigned_in(&bucket, key).await
+    }
+
+    /// A 15-minute download link to an object.
+    pub(crate) async fn presigned_in(&self, bucket: &str, key: &str) -> Result<String, ApiError> {
         let config = aws_sdk_s3::presigning::PresigningConfig::expires_in(
             std::time::Duration::from_secs(15 * 60),
         )
@@ -456,7 +462,7 @@ impl Api {
         let request = self
             .s3
             .get_object()
-            .bucket(&self.config.documents_bucket)
+            .bucket(bucket)
             .key(key)
             .presigned(config)
             .await

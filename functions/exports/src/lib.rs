@@ -159,7 +159,12 @@ impl ExportsHandler {
         let imported = read_mailchimp(&bytes, &source, Utc::now())
             .map_err(|e| ExportsError::Unreadable(format!("{key}: {e}")))?;
         let recorded = self.store.put_opt_outs(&imported.opt_outs).await?;
-        tracing::info!(key, recorded, skipped = imported.skipped, "opt-outs imported");
+        tracing::info!(
+            key,
+            recorded,
+            skipped = imported.skipped,
+            "opt-outs imported"
+        );
         Ok(recorded)
     }
 }

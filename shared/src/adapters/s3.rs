@@ -125,7 +125,12 @@ impl crate::marketing::ports::ExportFiles for ExportBucket {
         Ok(())
     }
 
-    async fn put_bytes(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), BlobError> {
+    async fn put_bytes(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> Result<(), BlobError> {
         self.blobs.put(&self.bucket, key, bytes, content_type).await
     }
 }

@@ -366,7 +366,9 @@ pub async fn queue_due_exports<S: MarketingStore, Q: super::ports::ExportQueue>(
         updated.last_scheduled_at = Some(due);
         updated.version += 1;
         // Another run updating it at the same moment is fine: the export id is the due time.
-        store.save_segment(&updated, Some(segment.version), &[]).await?;
+        store
+            .save_segment(&updated, Some(segment.version), &[])
+            .await?;
     }
     Ok(queued)
 }
@@ -574,7 +576,10 @@ mod tests {
         );
         let text = String::from_utf8(csv.clone()).unwrap();
         assert_eq!(text.lines().count(), 11);
-        assert!(text.contains("igor0@zavod.ru,Игорь,Петров,+7 912 000-00-00"), "{text}");
+        assert!(
+            text.contains("igor0@zavod.ru,Игорь,Петров,+7 912 000-00-00"),
+            "{text}"
+        );
 
         store
             .put_opt_outs(&[OptOut {

@@ -60,10 +60,14 @@ pub enum Capability {
     ManageSupply,
     /// Ship orders by scan (stock leaves the warehouse).
     ShipOrders,
+    /// Segments, their previews and call tasks, tags, opt-outs.
+    ManageSegments,
+    /// Export a segment and download its files (contact data leaves the system).
+    ExportSegments,
 }
 
 impl Capability {
-    pub const ALL: [Capability; 22] = [
+    pub const ALL: [Capability; 24] = [
         Self::ReadInquiries,
         Self::RouteInquiries,
         Self::QualifyInquiries,
@@ -86,6 +90,8 @@ impl Capability {
         Self::UpdateProduction,
         Self::ManageSupply,
         Self::ShipOrders,
+        Self::ManageSegments,
+        Self::ExportSegments,
     ];
 
     pub fn code(self) -> &'static str {
@@ -112,6 +118,8 @@ impl Capability {
             Self::UpdateProduction => "update_production",
             Self::ManageSupply => "manage_supply",
             Self::ShipOrders => "ship_orders",
+            Self::ManageSegments => "manage_segments",
+            Self::ExportSegments => "export_segments",
         }
     }
 }
@@ -135,6 +143,8 @@ pub fn permits(role: Role, capability: Capability) -> bool {
                 | ShipOrders
                 | UpdateProduction
                 | ManageSupply
+                | ManageSegments
+                | ExportSegments
         ),
         Role::Marketer => matches!(
             capability,
@@ -145,6 +155,8 @@ pub fn permits(role: Role, capability: Capability) -> bool {
                 | CreateTasks
                 | CompleteTasks
                 | ReadProducts
+                | ManageSegments
+                | ExportSegments
         ),
         Role::Warehouse => matches!(
             capability,
@@ -296,6 +308,13 @@ mod tests {
             );
         }
         assert!(permits(Role::Manager, Capability::ReadOrders));
+        for role in Role::ALL {
+            assert_eq!(
+                permits(role, Capability::ExportSegments),
+                matches!(role, Role::Marketer | Role::Head | Role::Admin),
+                "only marketers, heads and admins export: {role}"
+            );
+        }
         assert!(!permits(Role::Marketer, Capability::ReadOrders));
     }
 }

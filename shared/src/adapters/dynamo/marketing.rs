@@ -71,7 +71,9 @@ pub(super) fn card_contact_update(
 ) -> Result<Update, StoreError> {
     let activity = serde_dynamo::to_attribute_value(activity)
         .map_err(|e| StoreError::Corrupt(format!("cannot map activity: {e}")))?;
-    let list = |values: Vec<String>| AttributeValue::L(values.into_iter().map(AttributeValue::S).collect());
+    let list = |values: Vec<String>| {
+        AttributeValue::L(values.into_iter().map(AttributeValue::S).collect())
+    };
     Update::builder()
         .table_name(table)
         .set_key(Some(key(card_pk(party_id), "CARD")))
@@ -287,13 +289,12 @@ impl MarketingStore for DynamoStore {
         let mut cards = Vec::new();
         let mut last = None;
         for item in output.items.unwrap_or_default() {
-            let party = item
-                .get("party_id")
-                .and_then(|v| v.as_s().ok())
-                .cloned();
+            let party = item.get("party_id").and_then(|v| v.as_s().ok()).cloned();
             match from_item::<ContactCard>(item) {
                 Ok(card) => cards.push(card),
-                Err(error) => tracing::warn!(%error, "a contact card that cannot be read is left out"),
+                Err(error) => {
+                    tracing::warn!(%error, "a contact card that cannot be read is left out")
+                }
             }
             last = party.or(last);
         }
@@ -328,7 +329,12 @@ impl MarketingStore for DynamoStore {
         let requests: Vec<WriteRequest> = unique
             .values()
             .map(|out| {
-                let item = to_item(&Stored::new(opt_out_pk(&out.email), "OPTOUT", "opt_out", out))?;
+                let item = to_item(&Stored::new(
+                    opt_out_pk(&out.email),
+                    "OPTOUT",
+                    "opt_out",
+                    out,
+                ))?;
                 let put = PutRequest::builder()
                     .set_item(Some(item))
                     .build()

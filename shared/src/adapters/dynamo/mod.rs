@@ -65,8 +65,6 @@ use crate::intake::ports::{
     IntakeStore, NewLead, WriteOutcome,
 };
 use crate::ports::{Directory, StoreError, SystemTasks};
-use crm_domain::marketing::ContactCard;
-use crm_domain::marketing::segment::Activity;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
@@ -81,6 +79,8 @@ use crm_domain::intake::call::CallEvent;
 use crm_domain::intake::{Inquiry, InquiryKind, InquiryStatus, Interaction};
 use crm_domain::kernel::Department;
 use crm_domain::kernel::audit::AuditEntry;
+use crm_domain::marketing::ContactCard;
+use crm_domain::marketing::segment::Activity;
 use crm_domain::party::{
     Channel, ContactPerson, ContactPoint, Counterparty, CounterpartyKind, PhoneNumber, PhoneParse,
 };
@@ -172,7 +172,12 @@ fn new_card(lead: &NewLead) -> ContactCard {
         name: party.name.clone(),
         company: party.company.clone(),
         contact_name: lead.contact.name.clone().filter(|n| n != &party.name),
-        emails: lead.contact.emails.iter().map(ToString::to_string).collect(),
+        emails: lead
+            .contact
+            .emails
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
         phones: lead.contact.phones.iter().map(|p| p.e164.clone()).collect(),
         region: None,
         tags: Vec::new(),

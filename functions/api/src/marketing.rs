@@ -1,0 +1,443 @@
+//! Marketing: saved segments and their previews, exports (queued for the exports
+//! function, answered 202; their files handed out by 15-minute links), "Call client"
+//! tasks for a whole segment, tags on counterparties, and addresses opted out of
+//! mailing (one by hand, or a Mailchimp file). Only marketers, heads and admins; every
+//! export is audited by the exports function.
+
+use crate::{Api, ApiError, Caller, json, valid_id};
+use chrono::{DateTime, Utc};
+use crm_domain::kernel::audit::{audit_entries, created_entry};
+use crm_domain::kernel::new_id;
+use crm_domain::marketing::export::ExportStatus;
+use crm_domain::marketing::mailchimp::{dial_format, split_name};
+use crm_domain::marketing::unsubscribes::{OptOut, OptOutKind, read_mailchimp};
+use crm_domain::marketing::{
+    ContactCard, ExportRecord, ExportSchedule, Segment, SegmentDefinition,
+};
+use crm_domain::party::EmailAddress;
+use crm_shared::marketing::exports::{
+    SegmentCalls, SegmentTasksError, give_call_tasks, partitions,
+};
+use crm_shared::marketing::ports::{ExportQueue, MarketingStore};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Response};
+use serde::Deserialize;
+
+/// Rows a preview shows.
+const PREVIEW_ROWS: usize = 20;
+/// Cards a preview counts at most (beyond, it says "more than").
+const PREVIEW_COUNT_CAP: usize = 100_000;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SegmentRequest {
+    name: String,
+    #[serde(default)]
+    definition: SegmentDefinition,
+    #[serde(default)]
+    schedule: Option<ExportSchedule>,
+    /// The version read, to change a segment.
+    #[serde(default)]
+    version: Option<u64>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct CallTasksRequest {
+    request_id: String,
+    title: String,
+    #[serde(default)]
+    note: Option<String>,
+    due_at: DateTime<Utc>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct OptOutRequest {
+    email: String,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct MailchimpImportRequest {
+    /// The file's name, for the record.
+    filename: String,
+    /// The CSV as exported by Mailchimp (larger files: put them under
+    /// `imports/mailchimp/` in the exports bucket).
+    csv: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct TagsRequest {
+    tags: Vec<String>,
+}
+
+fn refused(reason: &str, fields: Vec<String>) -> ApiError {
+    ApiError::missing(reason.to_owned(), fields)
+}
+
+/// A card as a preview shows it.
+fn preview_row(card: &ContactCard) -> serde_json::Value {
+    let (first_name, last_name) = split_name(card.contact_name.as_deref().unwrap_or(&card.name));
+    serde_json::json!({
+        "party_id": card.party_id,
+        "kind": card.kind,
+        "department": card.department,
+        "name": card.name,
+        "first_name": first_name,
+        "last_name": last_name,
+        "company": card.company,
+        "emails": card.emails,
+        "phones": card.phones.iter().map(|p| dial_format(p)).collect::<Vec<_>>(),
+        "open_deal": card.open_deal(),
+        "last_activity": card.last_activity,
+    })
+}
+
+impl Api {
+    async fn load_segment(&self, id: &str) -> Result<Segment, ApiError> {
+        self.store
+            .segment(id)
+            .await?
+            .ok_or_else(ApiError::not_found)
+    }
+
+    pub(crate) async fn list_segments(&self) -> Result<Response<Body>, ApiError> {
+        let segments = self.store.segments().await?;
+        Ok(json(
+            StatusCode::OK,
+            &serde_json::json!({ "items": segments }),
+        ))
+    }
+
+    pub(crate) async fn get_segment(&self, id: &str) -> Result<Response<Body>, ApiError> {
+        let segment = self.load_segment(id).await?;
+        let exports = self.store.exports_of(id).await?;
+        Ok(json(
+            StatusCode::OK,
+            &serde_json::json!({ "segment": segment, "exports": exports }),
+        ))
+    }
+
+    /// Creates (`id` None) or replaces a segment.
+    pub(crate) async fn save_segment(
+        &self,
+        caller: &Caller,
+        id: Option<&str>,
+        request: SegmentRequest,
+        source: &str,
+    ) -> Result<Response<Body>, ApiError> {
+        let now = Utc::now();
+        let old = match id {
+            Some(id) => Some(self.load_segment(id).await?),
+            None => None,
+        };
+        if let Some(old) = &old
+            && request.version != Some(old.version)
+        {
+            return Err(ApiError::conflict(format!(
+                "the segment is at version {}; read it again",
+                old.version
+            )));
+        }
+        let segment = Segment {
+            id: old.as_ref().map_or_else(new_id, |o| o.id.clone()),
+            name: request.name.trim().to_owned(),
+            definition: request.definition,
+            schedule: request.schedule,
+            last_scheduled_at: old.as_ref().and_then(|o| o.last_scheduled_at),
+            created_by: old
+                .as_ref()
+                .map_or_else(|| caller.id().to_owned(), |o| o.created_by.clone()),
+            created_at: old.as_ref().map_or(now, |o| o.created_at),
+            updated_at: now,
+            version: old.as_ref().map_or(1, |o| o.version + 1),
+        };
+        let problems = segment.problems();
+        if !problems.is_empty() {
+            return Err(refused("the segment has fields out of range", problems));
+        }
+        let audit = match &old {
+            Some(old) => audit_entries(
+                "segment",
+                &segment.id,
+                Some(old),
+                &segment,
+                caller.id(),
+                source,
+                now,
+            ),
+            None => vec![created_entry(
+                "segment",
+                &segment.id,
+                &segment,
+                caller.id(),
+                source,
+                now,
+            )],
+        };
+        if !self
+            .store
+            .save_segment(&segment, old.as_ref().map(|o| o.version), &audit)
+            .await?
+        {
+            return Err(ApiError::conflict(
+                "the segment changed meanwhile; read it again",
+            ));
+        }
+        let status = if old.is_some() {
+            StatusCode::OK
+        } else {
+            StatusCode::CREATED
+        };
+        Ok(json(status, &segment))
+    }
+
+    pub(crate) async fn delete_segment(
+        &self,
+        caller: &Caller,
+        id: &str,
+        source: &str,
+    ) -> Result<Response<Body>, ApiError> {
+        let old = self.load_segment(id).await?;
+        let audit = audit_entries::<Segment>(
+            "segment",
+            id,
+            Some(&old),
+            &old,
+            caller.id(),
+            source,
+            Utc::now(),
+        );
+        if !self.store.delete_segment(id, &audit).await? {
+            return Err(ApiError::not_found());
+        }
+        Ok(json(StatusCode::OK, &serde_json::json!({ "deleted": id })))
+    }
+
+    /// How many counterparties the segment holds, and the first of them.
+    pub(crate) async fn preview_segment(&self, id: &str) -> Result<Response<Body>, ApiError> {
+        let segment = self.load_segment(id).await?;
+        let now = Utc::now();
+        let mut count = 0usize;
+        let mut rows = Vec::new();
+        'partitions: for (department, kind) in partitions(&segment.definition) {
+            let mut after: Option<String> = None;
+            loop {
+                let page = self
+                    .store
+                    .cards_page(department, kind, after.as_deref(), 500)
+                    .await?;
+                for card in page
+                    .cards
+                    .iter()
+                    .filter(|c| segment.definition.matches(c, now))
+                {
+                    count += 1;
+                    if rows.len() < PREVIEW_ROWS {
+                        rows.push(preview_row(card));
+                    }
+                    if count >= PREVIEW_COUNT_CAP {
+                        break 'partitions;
+                    }
+                }
+                match page.next_after {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+        }
+        Ok(json(
+            StatusCode::OK,
+            &serde_json::json!({
+                "count": count,
+                "capped": count >= PREVIEW_COUNT_CAP,
+                "rows": rows,
+            }),
+        ))
+    }
+
+    /// Queues an export of the segment: 202 with its id.
+    pub(crate) async fn export_segment(
+        &self,
+        caller: &Caller,
+        id: &str,
+    ) -> Result<Response<Body>, ApiError> {
+        let segment = self.load_segment(id).await?;
+        let record = ExportRecord::queued(new_id(), &segment, caller.id(), Utc::now());
+        self.store.save_export(&record, true, &[]).await?;
+        self.exports_queue.enqueue(&record.id).await.map_err(|e| {
+            tracing::error!(error = %e, "export not queued");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the export could not be queued; try again shortly",
+            )
+        })?;
+        Ok(json(
+            StatusCode::ACCEPTED,
+            &serde_json::json!({ "export_id": record.id, "status": record.status }),
+        ))
+    }
+
+    /// An export's state; when done, a 15-minute link to each file and the manifest.
+    pub(crate) async fn get_export(&self, id: &str) -> Result<Response<Body>, ApiError> {
+        let record = self
+            .store
+            .export(id)
+            .await?
+            .ok_or_else(ApiError::not_found)?;
+        let mut links = serde_json::Map::new();
+        if record.status == ExportStatus::Done {
+            for file in &record.files {
+                let url = self
+                    .presigned_in(&self.config.exports_bucket, &file.key)
+                    .await?;
+                links.insert(file.name.clone(), serde_json::Value::String(url));
+            }
+            let manifest = format!("{}manifest.json", record.folder());
+            let url = self
+                .presigned_in(&self.config.exports_bucket, &manifest)
+                .await?;
+            links.insert("manifest.json".into(), serde_json::Value::String(url));
+        }
+        Ok(json(
+            StatusCode::OK,
+            &serde_json::json!({ "export": record, "links": links }),
+        ))
+    }
+
+    pub(crate) async fn segment_call_tasks(
+        &self,
+        caller: &Caller,
+        id: &str,
+        request: CallTasksRequest,
+    ) -> Result<Response<Body>, ApiError> {
+        let segment = self.load_segment(id).await?;
+        let request_id = valid_id(&request.request_id)
+            .map_err(|_| {
+                refused(
+                    "request_id: letters, digits and '-', up to 80",
+                    vec!["request_id".into()],
+                )
+            })?
+            .to_owned();
+        let title = request.title.trim();
+        if title.is_empty() || title.chars().count() > 200 {
+            return Err(refused(
+                "a title of 1 to 200 characters",
+                vec!["title".into()],
+            ));
+        }
+        if request
+            .note
+            .as_deref()
+            .is_some_and(|n| n.chars().count() > 1000)
+        {
+            return Err(refused(
+                "the note is over 1000 characters",
+                vec!["note".into()],
+            ));
+        }
+        let calls = SegmentCalls {
+            request_id,
+            title: title.to_owned(),
+            note: request.note,
+            due_at: request.due_at,
+        };
+        match give_call_tasks(
+            &self.store,
+            &segment.definition,
+            &calls,
+            caller.id(),
+            Utc::now(),
+        )
+        .await
+        {
+            Ok(given) => Ok(json(StatusCode::OK, &given)),
+            Err(SegmentTasksError::TooMany) => Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "too_many",
+                SegmentTasksError::TooMany.to_string(),
+            )),
+            Err(SegmentTasksError::Store(error)) => Err(error.into()),
+            Err(SegmentTasksError::Export(error)) => Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                error.to_string(),
+            )),
+        }
+    }
+
+    pub(crate) async fn mark_opt_out(
+        &self,
+        caller: &Caller,
+        request: OptOutRequest,
+        source: &str,
+    ) -> Result<Response<Body>, ApiError> {
+        let email = EmailAddress::parse(&request.email)
+            .ok_or_else(|| refused("not an email address", vec!["email".into()]))?;
+        let out = OptOut {
+            email: email.as_str().to_lowercase(),
+            kind: OptOutKind::Marked,
+            at: Utc::now(),
+            reason: request
+                .reason
+                .map(|r| r.chars().take(200).collect::<String>()),
+            source: format!("{source} by {}", caller.id()),
+        };
+        self.store.put_opt_outs(std::slice::from_ref(&out)).await?;
+        Ok(json(StatusCode::CREATED, &out))
+    }
+
+    pub(crate) async fn import_opt_outs(
+        &self,
+        caller: &Caller,
+        request: MailchimpImportRequest,
+    ) -> Result<Response<Body>, ApiError> {
+        let name: String = request.filename.chars().take(200).collect();
+        let imported = read_mailchimp(
+            request.csv.as_bytes(),
+            &format!("mailchimp:{name} by {}", caller.id()),
+            Utc::now(),
+        )
+        .map_err(|e| refused(&e.to_string(), vec!["csv".into()]))?;
+        let recorded = self.store.put_opt_outs(&imported.opt_outs).await?;
+        Ok(json(
+            StatusCode::OK,
+            &serde_json::json!({ "recorded": recorded, "skipped": imported.skipped }),
+        ))
+    }
+
+    pub(crate) async fn set_tags(
+        &self,
+        party_id: &str,
+        request: TagsRequest,
+    ) -> Result<Response<Body>, ApiError> {
+        // Marketing tags the whole contact base (the route is theirs and the heads').
+        let mut tags: Vec<String> = Vec::new();
+        for (index, tag) in request.tags.iter().enumerate() {
+            let tag = tag.trim();
+            if tag.is_empty() || tag.chars().count() > 100 {
+                return Err(refused(
+                    "a tag is 1 to 100 characters",
+                    vec![format!("tags[{index}]")],
+                ));
+            }
+            if !tags.iter().any(|t| t.eq_ignore_ascii_case(tag)) {
+                tags.push(tag.to_owned());
+            }
+        }
+        if tags.len() > 50 {
+            return Err(refused("at most 50 tags", vec!["tags".into()]));
+        }
+        if !self.store.set_card_tags(party_id, &tags).await? {
+            return Err(ApiError::conflict(
+                "this counterparty has no contact card yet",
+            ));
+        }
+        Ok(json(
+            StatusCode::OK,
+            &serde_json::json!({ "party_id": party_id, "tags": tags }),
+        ))
+    }
+}
