@@ -419,9 +419,7 @@ impl TestStack {
         let mut failed = 0;
         let mut wait = 0;
         loop {
-            let outcome = poll_once(&self.setup.sqs, &binding, wait, 0)
-                .await
-                .unwrap();
+            let outcome = poll_once(&self.setup.sqs, &binding, wait, 0).await.unwrap();
             failed += outcome.failed;
             if outcome.received == 0 {
                 if wait > 0 {
