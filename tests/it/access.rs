@@ -201,6 +201,37 @@ async fn every_route_answers_every_role_as_the_policy_says() {
             None,
             [200, 200, 200, 200, 403, 200, 200, 200],
         ),
+        // Marketing: marketers, heads and admins; the contact base leaves through them only.
+        (
+            "GET",
+            "/api/segments".into(),
+            None,
+            [403, 403, 200, 200, 200, 403, 403, 200],
+        ),
+        (
+            "POST",
+            "/api/segments/none/exports".into(),
+            None,
+            [403, 403, 404, 404, 404, 403, 403, 404],
+        ),
+        (
+            "GET",
+            "/api/exports/none".into(),
+            None,
+            [403, 403, 404, 404, 404, 403, 403, 404],
+        ),
+        (
+            "POST",
+            "/api/opt-outs".into(),
+            Some(json!({ "email": "not an address" })),
+            [403, 403, 422, 422, 422, 403, 403, 422],
+        ),
+        (
+            "PUT",
+            format!("/api/counterparties/{party}/tags"),
+            Some(json!({ "tags": ["выставка"] })),
+            [403, 403, 200, 200, 200, 403, 403, 200],
+        ),
         (
             "POST",
             "/api/warehouse/receipts".into(),
