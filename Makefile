@@ -69,6 +69,7 @@ bench: emulators
 	$(CARGO) bench --locked -p crm-domain --bench allocation
 	$(CARGO) bench --locked -p integration-tests --bench webhooks
 	$(CARGO) bench --locked -p integration-tests --bench orders
+	$(CARGO) bench --locked -p integration-tests --bench exports
 
 ## fuzz: the property suite over every untrusted-input parser with many more cases
 ## (FUZZ_CASES, default 100000) than `make test` runs (256, fixed seed), from a random
