@@ -349,3 +349,22 @@ async fn call_tasks_for_fifty_counterparties_go_to_the_right_people_once() {
         .count();
     assert_eq!(calls, 10);
 }
+
+#[tokio::test]
+async fn a_bounce_of_our_mail_opts_the_address_out_of_exports() {
+    use crm_shared::marketing::ports::MarketingStore;
+    let t = TestStack::new().await;
+    t.deliver(&integration_tests::fixture("email/bounce.eml"))
+        .await;
+    assert_eq!(t.process_inbound(1).await, 0);
+    let out = t
+        .store
+        .opted_out(&[
+            "nobody@nonexistent-domain.ru".to_owned(),
+            "manager1@vacuum-zavod.ru".to_owned(),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(out.len(), 1);
+    assert!(out.contains("nobody@nonexistent-domain.ru"));
+}

@@ -9,15 +9,19 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::{DateTime, Utc};
-use crm_domain::intake::email::{EmailAttachment, InboundEmail, MAX_MESSAGE_BYTES, parse_email};
+use crm_domain::intake::email::{
+    EmailAttachment, EmailKind, InboundEmail, MAX_MESSAGE_BYTES, parse_email,
+};
 use crm_domain::intake::{AttachmentRef, InboundMessage, InquiryKind};
 use crm_domain::kernel::{ErrorKind, sha256_hex};
+use crm_domain::marketing::unsubscribes::{OptOut, OptOutKind, bounced_recipients};
 use crm_domain::party::Channel;
 use crm_domain::templates::Links;
 use crm_shared::adapters::{AwsClients, Blobs, DynamoStore, RoundTrips, SesNotifier};
 use crm_shared::config::{BaseConfig, ConfigError, EnvReader, StaffMail};
 use crm_shared::error::error_chain;
 use crm_shared::intake::{Intake, IntakeError, IntakeOutcome};
+use crm_shared::marketing::ports::MarketingStore;
 use futures::StreamExt;
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -218,6 +222,12 @@ impl InboundEmailHandler {
     ) -> Result<IntakeOutcome, IntakeError> {
         let raw = self.blobs.get(bucket, key, MAX_MESSAGE_BYTES).await?;
         let mut email = parse_email(&raw).map_err(IntakeError::Unreadable)?;
+        // A bounce of our own mail: the addresses that failed are never exported again.
+        let bounced = if email.kind == EmailKind::Bounce {
+            bounced_recipients(&raw)
+        } else {
+            Vec::new()
+        };
         drop(raw);
         let intake = Intake {
             store: &self.store,
@@ -227,7 +237,21 @@ impl InboundEmailHandler {
         let Some(kind) = email.kind.inquiry_kind() else {
             let message =
                 self.inbound_message(&email, key, received_at, Vec::new(), InquiryKind::Manual);
-            return intake.record_ignored(&message, email.kind.code()).await;
+            let outcome = intake.record_ignored(&message, email.kind.code()).await?;
+            if !bounced.is_empty() {
+                let opt_outs: Vec<OptOut> = bounced
+                    .into_iter()
+                    .map(|address| OptOut {
+                        email: address,
+                        kind: OptOutKind::Bounced,
+                        at: received_at,
+                        reason: None,
+                        source: format!("intake:{}", email.natural_key),
+                    })
+                    .collect();
+                self.store.put_opt_outs(&opt_outs).await?;
+            }
+            return Ok(outcome);
         };
         if let Some(problem) = email.sender_problem {
             tracing::warn!(key, problem, "no contact point in the message");

@@ -119,9 +119,56 @@ pub fn read_mailchimp(
     Ok(imported)
 }
 
+/// The most addresses one bounce report gives.
+const MAX_BOUNCED: usize = 50;
+
+/// The addresses a delivery report (a bounce of our own mail) says failed: its
+/// `Final-Recipient: rfc822; …` lines (or `Original-Recipient:` when there is no final
+/// one). One pass over the message, at most 50 addresses.
+pub fn bounced_recipients(raw: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(raw);
+    let mut finals = Vec::new();
+    let mut originals = Vec::new();
+    for line in text.lines() {
+        let (list, rest) = match line.split_once(':') {
+            Some((name, rest)) if name.trim().eq_ignore_ascii_case("final-recipient") => {
+                (&mut finals, rest)
+            }
+            Some((name, rest)) if name.trim().eq_ignore_ascii_case("original-recipient") => {
+                (&mut originals, rest)
+            }
+            _ => continue,
+        };
+        let address = rest.rsplit(';').next().unwrap_or(rest);
+        if let Some(email) = EmailAddress::parse(address.trim()) {
+            let email = email.as_str().to_lowercase();
+            if !list.contains(&email) && list.len() < MAX_BOUNCED {
+                list.push(email);
+            }
+        }
+    }
+    if finals.is_empty() { originals } else { finals }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_delivery_report_names_the_addresses_that_failed() {
+        let report = "Content-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.ru\r\n\r\n\
+            Final-Recipient: rfc822; Nobody@Nonexistent-Domain.ru\r\nAction: failed\r\n\
+            Original-Recipient: rfc822;other@x.ru\r\n";
+        assert_eq!(
+            bounced_recipients(report.as_bytes()),
+            ["nobody@nonexistent-domain.ru"]
+        );
+        assert_eq!(
+            bounced_recipients(b"Original-Recipient: rfc822; a@b.ru\n"),
+            ["a@b.ru"]
+        );
+        assert!(bounced_recipients(b"no report here").is_empty());
+    }
 
     #[test]
     fn unsubscribed_and_cleaned_files_give_their_addresses() {
