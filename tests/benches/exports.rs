@@ -26,14 +26,14 @@ fn card(n: u32) -> ContactCard {
     ][(n % 4) as usize];
     ContactCard {
         party_id: format!("01900000-0000-7000-8000-{n:012}"),
-        kind: if n % 3 == 0 {
+        kind: if n.is_multiple_of(3) {
             CounterpartyKind::Client
         } else {
             CounterpartyKind::Lead
         },
         department,
         manager_id: None,
-        name: if n % 2 == 0 {
+        name: if n.is_multiple_of(2) {
             "Петров Игорь".into()
         } else {
             "Анна Смирнова".into()
