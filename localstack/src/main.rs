@@ -19,8 +19,8 @@ use crm_local::emulators::{self, repo_root};
 use crm_local::functions::{Functions, batch_handler, http_handler};
 use crm_local::stack::local_parameters;
 use crm_local::{Endpoints, LocalStack};
-use crm_shared::adapters::DynamoStore;
 use crm_shared::adapters::RoundTrips;
+use crm_shared::adapters::{DynamoStore, SqsExports};
 use futures::FutureExt;
 use std::collections::HashMap;
 use std::process::ExitCode;
@@ -52,6 +52,25 @@ fn flag(args: &[String], name: &str) -> Option<String> {
 /// whose futures take several times the stack of a release build; 2 MiB, tokio's default,
 /// is not enough for placing an order with its reservations.
 const THREAD_STACK_BYTES: usize = 16 * 1024 * 1024;
+
+/// Fires the segments' export schedules that are due, every minute.
+async fn play_segment_schedules(store: DynamoStore, queue: SqsExports) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        match crm_shared::marketing::exports::play_segment_schedules(
+            &store,
+            &queue,
+            chrono::Utc::now(),
+        )
+        .await
+        {
+            Ok(0) => {}
+            Ok(fired) => tracing::info!(fired, "segment schedules fired"),
+            Err(error) => tracing::warn!(%error, "segment schedules not played"),
+        }
+    }
+}
 
 fn main() -> ExitCode {
     match tokio::runtime::Builder::new_multi_thread()
@@ -340,6 +359,15 @@ async fn up() -> Result<(), Failure> {
             deal_events_binding,
         )),
         tokio::spawn(crm_local::poller::run(clients.sqs.clone(), exports_binding)),
+        // EventBridge Scheduler keeps the segments' schedules in the cloud; LocalStack
+        // stores them without firing, so they are played here, every minute.
+        tokio::spawn(play_segment_schedules(
+            store.clone(),
+            SqsExports {
+                sqs: clients.sqs.clone(),
+                queue_url: stack.queue_url("ExportsQueue")?,
+            },
+        )),
         tokio::spawn(crm_local::scheduler::run(schedules)),
         tokio::spawn(async move {
             if let Err(error) = crm_local::gateway::serve(http, gateway).await {

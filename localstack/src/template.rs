@@ -396,6 +396,16 @@ pub fn resolve(
                 reference: named("Name")?,
                 attributes: HashMap::new(),
             },
+            "AWS::IAM::Role" => {
+                let name = named("RoleName")?;
+                Physical {
+                    attributes: HashMap::from([(
+                        "Arn",
+                        format!("arn:aws:iam::{LOCAL_ACCOUNT}:role/{name}"),
+                    )]),
+                    reference: name,
+                }
+            }
             "AWS::Serverless::Function" => Physical {
                 reference: named("FunctionName")?,
                 attributes: HashMap::new(),

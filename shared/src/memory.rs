@@ -949,6 +949,43 @@ impl MarketingStore for MemoryStore {
     }
 }
 
+/// The exports queue, in memory: what was sent, in order.
+#[derive(Debug, Default)]
+pub struct MemoryExportQueue {
+    sent: Mutex<Vec<serde_json::Value>>,
+}
+
+impl MemoryExportQueue {
+    pub fn sent(&self) -> Vec<serde_json::Value> {
+        self.sent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl crate::marketing::ports::ExportQueue for MemoryExportQueue {
+    async fn enqueue(&self, export_id: &str) -> Result<(), crate::ports::BlobError> {
+        self.sent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(serde_json::json!({ "export_id": export_id }));
+        Ok(())
+    }
+
+    async fn enqueue_scheduled(
+        &self,
+        segment_id: &str,
+        scheduled_at: DateTime<Utc>,
+    ) -> Result<(), crate::ports::BlobError> {
+        self.sent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(serde_json::json!({ "segment_id": segment_id, "scheduled_at": scheduled_at }));
+        Ok(())
+    }
+}
+
 /// Export files kept in memory, by key.
 #[derive(Debug, Default)]
 pub struct MemoryFiles {

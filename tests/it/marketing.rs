@@ -368,3 +368,115 @@ async fn a_bounce_of_our_mail_opts_the_address_out_of_exports() {
     assert_eq!(out.len(), 1);
     assert!(out.contains("nobody@nonexistent-domain.ru"));
 }
+
+#[tokio::test]
+async fn a_segments_schedule_is_an_eventbridge_schedule_and_fires_one_export() {
+    let t = TestStack::new().await;
+    let marketer_employee = t.add_employee("mkt", Role::Marketer, None).await;
+    let marketer = (marketer_employee.id.as_str(), Role::Marketer);
+    leads(&t, "sched", 2).await;
+    let segment = call(
+        &t,
+        marketer,
+        "POST",
+        "/api/segments",
+        Some(json!({ "name": "Лиды", "definition": { "kinds": ["lead"] },
+                     "schedule": { "frequency": "weekly", "weekday": "Mon", "time": "09:00:00" } })),
+        201,
+    )
+    .await;
+    let id = segment["id"].as_str().unwrap();
+    let name = format!("{}-segment-{id}", t.api_config.segment_schedule_prefix);
+    let schedule = t
+        .setup
+        .scheduler
+        .get_schedule()
+        .name(&name)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(schedule.schedule_expression(), Some("cron(0 9 ? * MON *)"));
+    assert_eq!(
+        schedule.schedule_expression_timezone(),
+        Some("Europe/Moscow")
+    );
+    let target = schedule.target().unwrap();
+    assert_eq!(target.arn(), t.api_config.exports_queue_arn);
+    assert!(target.input().unwrap().contains(id));
+    assert!(
+        target
+            .input()
+            .unwrap()
+            .contains("<aws.scheduler.scheduled-time>")
+    );
+
+    // Daily now: the schedule follows.
+    call(
+        &t,
+        marketer,
+        "PUT",
+        &format!("/api/segments/{id}"),
+        Some(
+            json!({ "name": "Лиды", "definition": { "kinds": ["lead"] }, "version": 1,
+                     "schedule": { "frequency": "daily", "time": "07:30:00" } }),
+        ),
+        200,
+    )
+    .await;
+    let schedule = t
+        .setup
+        .scheduler
+        .get_schedule()
+        .name(&name)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(schedule.schedule_expression(), Some("cron(30 7 * * ? *)"));
+
+    // What it sends when it fires, delivered twice: one export.
+    let fired = json!({ "segment_id": id, "scheduled_at": "2026-11-30T04:30:00Z" }).to_string();
+    for _ in 0..2 {
+        t.setup
+            .sqs
+            .send_message()
+            .queue_url(&t.api_config.exports_queue_url)
+            .message_body(&fired)
+            .send()
+            .await
+            .unwrap();
+    }
+    assert_eq!(t.process_exports().await, 0);
+    let shown = call(
+        &t,
+        marketer,
+        "GET",
+        &format!("/api/segments/{id}"),
+        None,
+        200,
+    )
+    .await;
+    let exports = shown["exports"].as_array().unwrap();
+    assert_eq!(exports.len(), 1, "{shown}");
+    assert_eq!(exports[0]["requested_by"], "schedule");
+    assert_eq!(exports[0]["contacts"], 2);
+
+    // Deleted: the schedule goes with it.
+    call(
+        &t,
+        marketer,
+        "DELETE",
+        &format!("/api/segments/{id}"),
+        None,
+        200,
+    )
+    .await;
+    assert!(
+        t.setup
+            .scheduler
+            .get_schedule()
+            .name(&name)
+            .send()
+            .await
+            .is_err()
+    );
+}

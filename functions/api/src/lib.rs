@@ -29,7 +29,8 @@ use crm_domain::staff::{Actor, Owner, Role};
 use crm_domain::warehouse::product::sku_is_valid;
 use crm_shared::adapters::secrets::{SecretError, read_secret};
 use crm_shared::adapters::{
-    AwsClients, Blobs, Cursor, DynamoStore, ListError, Page, SqsDealEvents, SqsExports,
+    AwsClients, Blobs, Cursor, DynamoStore, ListError, Page, SegmentScheduler, SqsDealEvents,
+    SqsExports,
 };
 use crm_shared::auth::Principal;
 use crm_shared::config::{BaseConfig, ConfigError, EnvReader};
@@ -59,6 +60,10 @@ pub struct Config {
     pub exports_bucket: String,
     /// The queue exports wait in for the exports function.
     pub exports_queue_url: String,
+    /// Where segment schedules send, as whom, and how they are named.
+    pub exports_queue_arn: String,
+    pub segment_schedule_role_arn: String,
+    pub segment_schedule_prefix: String,
     /// The Secrets Manager secret that keys list cursors.
     pub cursor_secret_id: String,
     pub seller: Seller,
@@ -74,6 +79,9 @@ impl Config {
         let deal_events_queue_url = env.required("DEAL_EVENTS_QUEUE_URL");
         let exports_bucket = env.required("EXPORTS_BUCKET");
         let exports_queue_url = env.required("EXPORTS_QUEUE_URL");
+        let exports_queue_arn = env.required("EXPORTS_QUEUE_ARN");
+        let segment_schedule_role_arn = env.required("SEGMENT_SCHEDULE_ROLE_ARN");
+        let segment_schedule_prefix = env.required("SEGMENT_SCHEDULE_PREFIX");
         let cursor_secret_id = env.required("CURSOR_SECRET_ID");
         let company_name = env.required("COMPANY_NAME");
         let company_details = env.optional("COMPANY_DETAILS").unwrap_or_default();
@@ -100,6 +108,9 @@ impl Config {
             deal_events_queue_url,
             exports_bucket,
             exports_queue_url,
+            exports_queue_arn,
+            segment_schedule_role_arn,
+            segment_schedule_prefix,
             cursor_secret_id,
             seller: Seller {
                 name: company_name,
@@ -354,6 +365,7 @@ pub struct Api {
     pub(crate) s3: aws_sdk_s3::Client,
     pub(crate) relay: DealEventRelay<DynamoStore, SqsDealEvents>,
     pub(crate) exports_queue: SqsExports,
+    pub(crate) schedules: SegmentScheduler,
     pub(crate) cursors: CursorSeal,
     pub(crate) config: Config,
 }
@@ -376,6 +388,12 @@ impl Api {
             exports_queue: SqsExports {
                 sqs: clients.sqs.clone(),
                 queue_url: config.exports_queue_url.clone(),
+            },
+            schedules: SegmentScheduler {
+                client: clients.scheduler.clone(),
+                prefix: config.segment_schedule_prefix.clone(),
+                exports_queue_arn: config.exports_queue_arn.clone(),
+                role_arn: config.segment_schedule_role_arn.clone(),
             },
             store,
             cursors,

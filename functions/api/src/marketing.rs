@@ -18,7 +18,7 @@ use crm_domain::party::EmailAddress;
 use crm_shared::marketing::exports::{
     SegmentCalls, SegmentTasksError, give_call_tasks, partitions,
 };
-use crm_shared::marketing::ports::{ExportQueue, MarketingStore};
+use crm_shared::marketing::ports::{ExportQueue, MarketingStore, SegmentSchedules};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use serde::Deserialize;
@@ -99,6 +99,27 @@ impl Api {
             .segment(id)
             .await?
             .ok_or_else(ApiError::not_found)
+    }
+
+    /// Makes the segment's EventBridge schedule what the segment says. The segment is
+    /// saved first: when this fails the answer says so, and saving again sets it.
+    async fn sync_schedule(
+        &self,
+        segment_id: &str,
+        schedule: Option<&ExportSchedule>,
+    ) -> Result<(), ApiError> {
+        let synced = match schedule {
+            Some(schedule) => self.schedules.put(segment_id, schedule).await,
+            None => self.schedules.remove(segment_id).await,
+        };
+        synced.map_err(|e| {
+            tracing::error!(error = %e, "segment schedule not set");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the segment is saved, its schedule is not; save it again shortly",
+            )
+        })
     }
 
     pub(crate) async fn list_segments(&self) -> Result<Response<Body>, ApiError> {
@@ -184,6 +205,8 @@ impl Api {
                 "the segment changed meanwhile; read it again",
             ));
         }
+        self.sync_schedule(&segment.id, segment.schedule.as_ref())
+            .await?;
         let status = if old.is_some() {
             StatusCode::OK
         } else {
@@ -211,6 +234,7 @@ impl Api {
         if !self.store.delete_segment(id, &audit).await? {
             return Err(ApiError::not_found());
         }
+        self.sync_schedule(id, None).await?;
         Ok(json(StatusCode::OK, &serde_json::json!({ "deleted": id })))
     }
 

@@ -1,5 +1,6 @@
-//! The exports function: consumes the exports queue. A message is either an export to
-//! run (`{"export_id": …}`, queued by the API or by the schedule job) or the exports
+//! The exports function: consumes the exports queue. A message is an export to run
+//! (`{"export_id": …}`, queued by the API), a segment's schedule firing
+//! (`{"segment_id", "scheduled_at"}`: one export per segment and time), or the exports
 //! bucket telling that a Mailchimp unsubscribed/cleaned file was put under
 //! `imports/mailchimp/`, whose addresses are recorded as opted out. Each message stands
 //! alone (a standard queue: failures are reported one by one and retried, then the DLQ).
@@ -10,7 +11,7 @@ use crm_domain::marketing::unsubscribes::read_mailchimp;
 use crm_shared::adapters::{AwsClients, Blobs, DynamoStore, ExportBucket};
 use crm_shared::config::{BaseConfig, ConfigError, EnvReader};
 use crm_shared::error::error_chain;
-use crm_shared::marketing::exports::{ExportError, Exporter};
+use crm_shared::marketing::exports::{ExportError, Exporter, scheduled_export};
 use crm_shared::marketing::ports::MarketingStore;
 use crm_shared::ports::{BlobError, StoreError};
 use serde::Deserialize;
@@ -64,6 +65,13 @@ pub enum ExportsError {
 #[derive(Deserialize)]
 struct ExportMessage {
     export_id: String,
+}
+
+/// What a segment's schedule sends when it fires.
+#[derive(Deserialize)]
+struct ScheduledMessage {
+    segment_id: String,
+    scheduled_at: chrono::DateTime<Utc>,
 }
 
 #[derive(Deserialize)]
@@ -130,14 +138,32 @@ impl ExportsHandler {
 
     async fn handle(&self, record: &SqsMessage) -> Result<(), ExportsError> {
         let body = record.body.as_deref().unwrap_or_default();
+        let exporter = Exporter {
+            store: &self.store,
+            files: &self.files,
+            scratch: self.scratch.clone(),
+        };
         if let Ok(message) = serde_json::from_str::<ExportMessage>(body) {
-            let exporter = Exporter {
-                store: &self.store,
-                files: &self.files,
-                scratch: self.scratch.clone(),
-            };
             let done = Box::pin(exporter.run(&message.export_id, Utc::now())).await?;
             tracing::info!(export = %done.id, contacts = done.contacts, "export written");
+            return Ok(());
+        }
+        if let Ok(message) = serde_json::from_str::<ScheduledMessage>(body) {
+            let done = Box::pin(scheduled_export(
+                &exporter,
+                &message.segment_id,
+                message.scheduled_at,
+                Utc::now(),
+            ))
+            .await?;
+            match done {
+                Some(done) => {
+                    tracing::info!(export = %done.id, contacts = done.contacts, "scheduled export written")
+                }
+                None => {
+                    tracing::warn!(segment = %message.segment_id, "a schedule fired for a segment that is gone")
+                }
+            }
             return Ok(());
         }
         let notification: S3Notification =

@@ -7,8 +7,6 @@
 //!   within the configured working hours gives the heads a task, once;
 //! - `late_production` (each working morning): a production order past the date promised
 //!   to the client gives the deal's manager and the heads a task, once per promise;
-//! - `segment_exports` (every 15 minutes): segments whose daily or weekly Moscow-time
-//!   schedule is due get their export queued, once per due time;
 //! - `outbox_sweep` (every minute): deal events a writer left in the outbox are sent, a
 //!   deal that cannot be sent is reported without holding back the others; notifications
 //!   left unsent (mail was down) are sent once they are a minute old.
@@ -16,10 +14,9 @@
 use chrono::{DateTime, Duration, Utc};
 use crm_domain::kernel::time::moscow;
 use crm_domain::templates::Links;
-use crm_shared::adapters::{AwsClients, DynamoStore, SesNotifier, SqsDealEvents, SqsExports};
+use crm_shared::adapters::{AwsClients, DynamoStore, SesNotifier, SqsDealEvents};
 use crm_shared::config::{BaseConfig, ConfigError, EnvReader, StaffMail};
 use crm_shared::intake::{Intake, IntakeError};
-use crm_shared::marketing::exports::{ExportError, queue_due_exports};
 use crm_shared::orders::fulfilment::Fulfilment;
 use crm_shared::ports::StoreError;
 use crm_shared::sales::deals::{DealEventRelay, RelayError};
@@ -33,7 +30,6 @@ pub struct Config {
     pub base: BaseConfig,
     pub mail: StaffMail,
     pub deal_events_queue_url: String,
-    pub exports_queue_url: String,
 }
 
 impl Config {
@@ -42,13 +38,11 @@ impl Config {
         let base = BaseConfig::read(&mut env);
         let mail = StaffMail::read(&mut env);
         let deal_events_queue_url = env.required("DEAL_EVENTS_QUEUE_URL");
-        let exports_queue_url = env.required("EXPORTS_QUEUE_URL");
         env.finish()?;
         Ok(Self {
             base,
             mail,
             deal_events_queue_url,
-            exports_queue_url,
         })
     }
 }
@@ -84,7 +78,7 @@ const NOTIFICATION_GRACE_SECONDS: i64 = 60;
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
     #[error(
-        "unknown job {0:?}: expected routing_digest, first_response_sla, late_production, segment_exports or outbox_sweep"
+        "unknown job {0:?}: expected routing_digest, first_response_sla, late_production or outbox_sweep"
     )]
     Unknown(String),
     #[error(transparent)]
@@ -95,8 +89,6 @@ pub enum JobError {
     Intake(#[from] IntakeError),
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error(transparent)]
-    Exports(#[from] ExportError),
 }
 
 /// The jobs with their adapters, built once per cold start.
@@ -105,7 +97,6 @@ pub struct Jobs {
     notifier: SesNotifier,
     links: Links,
     relay: DealEventRelay<DynamoStore, SqsDealEvents>,
-    exports: SqsExports,
 }
 
 impl Jobs {
@@ -113,10 +104,6 @@ impl Jobs {
         let store = config.base.store(clients);
         Self {
             relay: SqsDealEvents::relay(store.clone(), clients, &config.deal_events_queue_url),
-            exports: SqsExports {
-                sqs: clients.sqs.clone(),
-                queue_url: config.exports_queue_url.clone(),
-            },
             store,
             notifier: config.mail.notifier(clients),
             links: config.mail.links.clone(),
@@ -150,11 +137,6 @@ impl Jobs {
             .await?)
     }
 
-    /// Segments whose export schedule is due: their exports queued, once per due time.
-    pub async fn segment_exports(&self, now: DateTime<Utc>) -> Result<usize, JobError> {
-        Ok(queue_due_exports(&self.store, &self.exports, now).await?)
-    }
-
     /// Both outboxes: deal events, and notifications older than the grace period.
     pub async fn sweep(&self, now: DateTime<Utc>) -> Result<JobReport, JobError> {
         let relayed = self.relay.sweep().await?;
@@ -180,7 +162,6 @@ impl Jobs {
             "routing_digest" => self.routing_digest(now).await?,
             "first_response_sla" => self.first_response_sla(now).await?,
             "late_production" => self.late_production(now).await?,
-            "segment_exports" => self.segment_exports(now).await?,
             "outbox_sweep" => {
                 let report = self.sweep(now).await?;
                 tracing::info!(

@@ -5,6 +5,7 @@
 pub mod dynamo;
 mod round_trips;
 pub mod s3;
+pub mod scheduler;
 pub mod secrets;
 pub mod ses;
 pub mod sqs;
@@ -15,6 +16,7 @@ pub use dynamo::{
 };
 pub use round_trips::RoundTrips;
 pub use s3::{Blobs, ExportBucket};
+pub use scheduler::SegmentScheduler;
 pub use ses::SesNotifier;
 pub use sqs::{SqsDealEvents, SqsExports};
 
@@ -51,6 +53,7 @@ pub struct AwsClients {
     pub s3: aws_sdk_s3::Client,
     pub ses: aws_sdk_ses::Client,
     pub sqs: aws_sdk_sqs::Client,
+    pub scheduler: aws_sdk_scheduler::Client,
     pub round_trips: RoundTrips,
 }
 
@@ -85,11 +88,15 @@ impl AwsClients {
         let sqs = aws_sdk_sqs::config::Builder::from(sdk_config)
             .interceptor(round_trips.clone())
             .build();
+        let scheduler = aws_sdk_scheduler::config::Builder::from(sdk_config)
+            .interceptor(round_trips.clone())
+            .build();
         Self {
             dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb),
             s3: aws_sdk_s3::Client::from_conf(s3),
             ses: aws_sdk_ses::Client::from_conf(ses),
             sqs: aws_sdk_sqs::Client::from_conf(sqs),
+            scheduler: aws_sdk_scheduler::Client::from_conf(scheduler),
             round_trips,
         }
     }

@@ -85,12 +85,12 @@ pub struct SqsExports {
     pub queue_url: String,
 }
 
-impl crate::marketing::ports::ExportQueue for SqsExports {
-    async fn enqueue(&self, export_id: &str) -> Result<(), crate::ports::BlobError> {
+impl SqsExports {
+    async fn send(&self, body: String) -> Result<(), crate::ports::BlobError> {
         self.sqs
             .send_message()
             .queue_url(&self.queue_url)
-            .message_body(serde_json::json!({ "export_id": export_id }).to_string())
+            .message_body(body)
             .send()
             .await
             .map_err(|e| crate::ports::BlobError::Service {
@@ -99,5 +99,27 @@ impl crate::marketing::ports::ExportQueue for SqsExports {
                 retryable: true,
             })?;
         Ok(())
+    }
+}
+
+impl crate::marketing::ports::ExportQueue for SqsExports {
+    async fn enqueue(&self, export_id: &str) -> Result<(), crate::ports::BlobError> {
+        self.send(serde_json::json!({ "export_id": export_id }).to_string())
+            .await
+    }
+
+    async fn enqueue_scheduled(
+        &self,
+        segment_id: &str,
+        scheduled_at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), crate::ports::BlobError> {
+        self.send(
+            serde_json::json!({
+                "segment_id": segment_id,
+                "scheduled_at": scheduled_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            })
+            .to_string(),
+        )
+        .await
     }
 }

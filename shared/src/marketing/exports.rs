@@ -332,14 +332,15 @@ impl<S: MarketingStore, F: ExportFiles> Exporter<'_, S, F> {
     }
 }
 
-/// Queues the exports of the segments whose schedule is due at `now`, once per due time
-/// (the export id is the segment and the due time). Returns how many were queued.
-pub async fn queue_due_exports<S: MarketingStore, Q: super::ports::ExportQueue>(
+/// Plays the segment schedules where EventBridge Scheduler does not run them (the local
+/// stack): every segment whose schedule is due at `now` sends what its schedule would,
+/// once per due time. Returns how many fired.
+pub async fn play_segment_schedules<S: MarketingStore, Q: super::ports::ExportQueue>(
     store: &S,
     queue: &Q,
     now: DateTime<Utc>,
 ) -> Result<usize, ExportError> {
-    let mut queued = 0;
+    let mut fired = 0;
     for segment in store.segments().await? {
         let Some(schedule) = &segment.schedule else {
             continue;
@@ -348,29 +349,36 @@ pub async fn queue_due_exports<S: MarketingStore, Q: super::ports::ExportQueue>(
             continue;
         }
         let due = schedule.last_due(now);
-        let id = format!("{}-{}", segment.id, due.format("%Y%m%dT%H%MZ"));
-        let record = ExportRecord::queued(id.clone(), &segment, "schedule", now);
-        let created = store.save_export(&record, true, &[]).await?;
-        // Queued before but perhaps never sent (a crash in between): send again; the
-        // exports function runs an export once.
-        let waiting = created
-            || store
-                .export(&id)
-                .await?
-                .is_some_and(|e| e.status == ExportStatus::Queued);
-        if waiting {
-            queue.enqueue(&id).await?;
-            queued += 1;
-        }
         let mut updated = segment.clone();
         updated.last_scheduled_at = Some(due);
         updated.version += 1;
-        // Another run updating it at the same moment is fine: the export id is the due time.
-        store
+        // The segment remembers it fired first: a second player loses here.
+        if store
             .save_segment(&updated, Some(segment.version), &[])
-            .await?;
+            .await?
+        {
+            queue.enqueue_scheduled(&segment.id, due).await?;
+            fired += 1;
+        }
     }
-    Ok(queued)
+    Ok(fired)
+}
+
+/// The export a schedule asked for: one per segment and scheduled time (a repeated
+/// delivery finds it), run like any other. `None` when the segment is gone.
+pub async fn scheduled_export<S: MarketingStore, F: ExportFiles>(
+    exporter: &Exporter<'_, S, F>,
+    segment_id: &str,
+    scheduled_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Option<ExportRecord>, ExportError> {
+    let Some(segment) = exporter.store.segment(segment_id).await? else {
+        return Ok(None);
+    };
+    let id = format!("{segment_id}-{}", scheduled_at.format("%Y%m%dT%H%MZ"));
+    let record = ExportRecord::queued(id.clone(), &segment, "schedule", scheduled_at);
+    exporter.store.save_export(&record, true, &[]).await?;
+    Ok(Some(exporter.run(&id, now).await?))
 }
 
 /// The most tasks one segment request gives.
@@ -629,6 +637,61 @@ mod tests {
             .unwrap();
         assert_eq!((again.created, again.existing), (0, 30));
         assert_eq!(store.tasks().len(), 30);
+    }
+
+    #[tokio::test]
+    async fn a_due_schedule_fires_once_and_its_export_runs_once() {
+        use crate::memory::MemoryExportQueue;
+        use chrono::{NaiveTime, Weekday};
+        use crm_domain::marketing::export::{ExportSchedule, Frequency};
+        let store = store();
+        let mut weekly = segment(SegmentDefinition::default());
+        weekly.schedule = Some(ExportSchedule {
+            frequency: Frequency::Weekly,
+            weekday: Some(Weekday::Fri),
+            time: NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+        });
+        store.save_segment(&weekly, None, &[]).await.unwrap();
+        let queue = MemoryExportQueue::default();
+        // Sunday 29 November: Friday the 27th at 09:00 Moscow was due.
+        assert_eq!(
+            play_segment_schedules(&store, &queue, now()).await.unwrap(),
+            1
+        );
+        assert_eq!(
+            play_segment_schedules(&store, &queue, now()).await.unwrap(),
+            0,
+            "once"
+        );
+        let sent = queue.sent();
+        assert_eq!(sent[0]["scheduled_at"], "2026-11-27T06:00:00Z");
+
+        let files = MemoryFiles::default();
+        let exporter = Exporter {
+            store: &store,
+            files: &files,
+            scratch: std::env::temp_dir(),
+        };
+        let at: DateTime<Utc> = "2026-11-27T06:00:00Z".parse().unwrap();
+        let first = scheduled_export(&exporter, "s1", at, now())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(first.id, "s1-20261127T0600Z");
+        assert_eq!(first.requested_by, "schedule");
+        let keys = files.keys().len();
+        let again = scheduled_export(&exporter, "s1", at, now())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(again, first, "a repeated delivery runs nothing again");
+        assert_eq!(files.keys().len(), keys);
+        assert!(
+            scheduled_export(&exporter, "gone", at, now())
+                .await
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use crate::ports::{BlobError, Directory, StoreError, SystemTasks};
 use crm_domain::kernel::Department;
 use crm_domain::kernel::audit::AuditEntry;
 use crm_domain::marketing::unsubscribes::OptOut;
-use crm_domain::marketing::{ContactCard, ExportRecord, Segment};
+use crm_domain::marketing::{ContactCard, ExportRecord, ExportSchedule, Segment};
 use crm_domain::party::CounterpartyKind;
 use crm_domain::staff::Employee;
 use std::collections::HashSet;
@@ -103,4 +103,26 @@ pub trait ExportFiles: Send + Sync {
 /// The queue exports wait in for the exports function.
 pub trait ExportQueue: Send + Sync {
     fn enqueue(&self, export_id: &str) -> impl Future<Output = Result<(), BlobError>> + Send;
+
+    /// What a segment's schedule sends when it fires.
+    fn enqueue_scheduled(
+        &self,
+        segment_id: &str,
+        scheduled_at: chrono::DateTime<chrono::Utc>,
+    ) -> impl Future<Output = Result<(), BlobError>> + Send;
+}
+
+/// The schedules that export segments by themselves (EventBridge Scheduler in the cloud:
+/// one schedule per segment, sending `{"segment_id", "scheduled_at"}` to the exports
+/// queue).
+pub trait SegmentSchedules: Send + Sync {
+    /// Creates or replaces the schedule of a segment.
+    fn put(
+        &self,
+        segment_id: &str,
+        schedule: &ExportSchedule,
+    ) -> impl Future<Output = Result<(), BlobError>> + Send;
+
+    /// Removes it (nothing when there is none).
+    fn remove(&self, segment_id: &str) -> impl Future<Output = Result<(), BlobError>> + Send;
 }

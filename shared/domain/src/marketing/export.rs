@@ -4,7 +4,10 @@
 
 use super::segment::SegmentDefinition;
 use crate::kernel::time::moscow;
-use chrono::{DateTime, Datelike, NaiveTime, TimeZone, Utc, Weekday};
+use chrono::{DateTime, Datelike, NaiveTime, TimeZone, Timelike, Utc, Weekday};
+
+/// The time zone segment schedules are read in.
+pub const SCHEDULE_TIME_ZONE: &str = "Europe/Moscow";
 use serde::{Deserialize, Serialize};
 
 /// How often a segment is exported by itself.
@@ -52,6 +55,18 @@ impl ExportSchedule {
     pub fn due(&self, last_run: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
         let due = self.last_due(now);
         last_run.is_none_or(|last| last < due)
+    }
+
+    /// The EventBridge Scheduler expression (to be read in [`SCHEDULE_TIME_ZONE`]).
+    pub fn expression(&self) -> String {
+        let (hour, minute) = (self.time.hour(), self.time.minute());
+        match (self.frequency, self.weekday) {
+            (Frequency::Weekly, Some(weekday)) => {
+                let day = weekday.to_string().to_uppercase();
+                format!("cron({minute} {hour} ? * {day} *)")
+            }
+            _ => format!("cron({minute} {hour} * * ? *)"),
+        }
     }
 
     pub fn problems(&self) -> Vec<String> {
@@ -195,6 +210,7 @@ mod tests {
             daily.last_due(at("2026-11-30T05:00:00Z")),
             at("2026-11-29T06:00:00Z")
         );
+        assert_eq!(daily.expression(), "cron(0 9 * * ? *)");
         assert!(daily.due(None, at("2026-11-30T07:00:00Z")));
         assert!(!daily.due(Some(at("2026-11-30T06:10:00Z")), at("2026-11-30T07:00:00Z")));
         assert!(daily.due(Some(at("2026-11-29T06:10:00Z")), at("2026-11-30T07:00:00Z")));
@@ -207,6 +223,7 @@ mod tests {
             weekday: Some(Weekday::Mon),
             time: NaiveTime::from_hms_opt(8, 30, 0).unwrap(),
         };
+        assert_eq!(weekly.expression(), "cron(30 8 ? * MON *)");
         // Sunday 29 November 2026: the last Monday was the 23rd.
         assert_eq!(
             weekly.last_due(at("2026-11-29T12:00:00Z")),
