@@ -412,37 +412,22 @@ impl TestStack {
     /// returns how many messages failed.
     pub async fn process_exports(&self) -> usize {
         let handler = crm_local::functions::batch_handler(self.exports.clone());
-        let binding = self
-            .stack
-            .queue_binding("ExportsFunction", handler)
-            .unwrap();
-        let mut failed = 0;
-        let mut wait = 0;
-        loop {
-            let outcome = poll_once(&self.setup.sqs, &binding, wait, 0).await.unwrap();
-            failed += outcome.failed;
-            if outcome.received == 0 {
-                if wait > 0 {
-                    return failed;
-                }
-                wait = 1;
-            } else {
-                wait = 0;
-            }
-        }
+        self.drain("ExportsFunction", handler).await
     }
 
     /// Consumes the deal-events queue as Lambda would until it stays empty for a moment;
     /// returns how many messages failed.
     pub async fn process_deal_events(&self) -> usize {
         let handler = crm_local::functions::batch_handler(self.deal_events.clone());
-        let binding = self
-            .stack
-            .queue_binding("DealEventsFunction", handler)
-            .unwrap();
+        self.drain("DealEventsFunction", handler).await
+    }
+
+    /// Runs `function`'s queue through `handler` until it is empty. A FIFO group's next
+    /// message can take a moment to show after the previous one is deleted: the queue is
+    /// empty only when a short wait brings nothing either.
+    async fn drain(&self, function: &str, handler: crm_local::poller::BatchHandler) -> usize {
+        let binding = self.stack.queue_binding(function, handler).unwrap();
         let mut failed = 0;
-        // A FIFO group's next message can take a moment to show after the previous one
-        // is deleted: the queue is empty only when a short wait brings nothing either.
         let mut wait = 0;
         loop {
             let outcome = poll_once(&self.setup.sqs, &binding, wait, 0).await.unwrap();

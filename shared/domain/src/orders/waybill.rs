@@ -7,15 +7,8 @@ use super::order::CustomerOrder;
 use super::shipment::Shipment;
 use crate::kernel::time::moscow;
 use crate::party::LegalEntity;
-use crate::sales::proposal::{Seller, vat_included};
-use rust_xlsxwriter::{Format, FormatAlign, FormatBorder, Workbook, XlsxError};
-
-/// VAT rate printed on the document, in percent (prices include it).
-const VAT_PERCENT: i64 = 20;
-
-fn rubles(kopecks: i64) -> f64 {
-    kopecks as f64 / 100.0
-}
+use crate::sales::proposal::{PrintFormats, Seller, VAT_PERCENT, rubles, vat_included};
+use rust_xlsxwriter::{Workbook, XlsxError};
 
 /// The document number of a shipment: the deal's short id and the shipment's.
 pub fn waybill_number(shipment_id: &str, deal_id: &str) -> String {
@@ -45,30 +38,17 @@ pub fn waybill(
     let sheet = workbook.add_worksheet();
     sheet.set_name("УПД")?;
 
-    let title = Format::new().set_bold().set_font_size(13);
-    let bold = Format::new().set_bold();
-    let wrap = Format::new().set_text_wrap().set_align(FormatAlign::Top);
-    let header = Format::new()
-        .set_bold()
-        .set_border(FormatBorder::Thin)
-        .set_align(FormatAlign::Center)
-        .set_text_wrap()
-        .set_background_color(0xEDEDED);
-    let cell = Format::new()
-        .set_border(FormatBorder::Thin)
-        .set_text_wrap()
-        .set_align(FormatAlign::Top);
-    let number = Format::new()
-        .set_border(FormatBorder::Thin)
-        .set_align(FormatAlign::Center);
-    let money = Format::new()
-        .set_border(FormatBorder::Thin)
-        .set_num_format("# ##0.00");
-    let total_label = Format::new().set_bold().set_align(FormatAlign::Right);
-    let total_money = Format::new()
-        .set_bold()
-        .set_num_format("# ##0.00")
-        .set_border(FormatBorder::Thin);
+    let PrintFormats {
+        title,
+        bold,
+        wrap,
+        header,
+        cell,
+        number,
+        money,
+        total_label,
+        total_money,
+    } = PrintFormats::new(13.0, 0xEDEDED);
 
     // The batch column fits a production batch code (`<deal id>-P<line>`) on one line.
     let widths = [5.0, 36.0, 14.0, 40.0, 6.0, 8.0, 14.0, 16.0, 14.0];

@@ -15,10 +15,56 @@ pub struct Seller {
 }
 
 /// VAT included in prices, in percent.
-const VAT_PERCENT: i64 = 20;
+pub const VAT_PERCENT: i64 = 20;
 
-fn rubles(kopecks: i64) -> f64 {
+/// Kopecks as roubles for a cell (formatted `# ##0.00`; printing only, never arithmetic).
+pub fn rubles(kopecks: i64) -> f64 {
     kopecks as f64 / 100.0
+}
+
+/// The cell formats of the company's print forms (proposal, waybill).
+pub struct PrintFormats {
+    pub title: Format,
+    pub bold: Format,
+    pub wrap: Format,
+    pub header: Format,
+    pub cell: Format,
+    pub number: Format,
+    pub money: Format,
+    pub total_label: Format,
+    pub total_money: Format,
+}
+
+impl PrintFormats {
+    /// The formats with a title of `title_size` points and table headers on `header_background`.
+    pub fn new(title_size: f64, header_background: u32) -> Self {
+        Self {
+            title: Format::new().set_bold().set_font_size(title_size),
+            bold: Format::new().set_bold(),
+            wrap: Format::new().set_text_wrap().set_align(FormatAlign::Top),
+            header: Format::new()
+                .set_bold()
+                .set_border(FormatBorder::Thin)
+                .set_align(FormatAlign::Center)
+                .set_text_wrap()
+                .set_background_color(header_background),
+            cell: Format::new()
+                .set_border(FormatBorder::Thin)
+                .set_text_wrap()
+                .set_align(FormatAlign::Top),
+            number: Format::new()
+                .set_border(FormatBorder::Thin)
+                .set_align(FormatAlign::Center),
+            money: Format::new()
+                .set_border(FormatBorder::Thin)
+                .set_num_format("# ##0.00"),
+            total_label: Format::new().set_bold().set_align(FormatAlign::Right),
+            total_money: Format::new()
+                .set_bold()
+                .set_num_format("# ##0.00")
+                .set_border(FormatBorder::Thin),
+        }
+    }
 }
 
 pub fn equipment_name(kind: EquipmentType) -> &'static str {
@@ -53,30 +99,17 @@ pub fn commercial_proposal(
     let sheet = workbook.add_worksheet();
     sheet.set_name("Коммерческое предложение")?;
 
-    let title = Format::new().set_bold().set_font_size(14);
-    let bold = Format::new().set_bold();
-    let wrap = Format::new().set_text_wrap().set_align(FormatAlign::Top);
-    let header = Format::new()
-        .set_bold()
-        .set_border(FormatBorder::Thin)
-        .set_align(FormatAlign::Center)
-        .set_text_wrap()
-        .set_background_color(0xDDEBF7);
-    let cell = Format::new()
-        .set_border(FormatBorder::Thin)
-        .set_text_wrap()
-        .set_align(FormatAlign::Top);
-    let number = Format::new()
-        .set_border(FormatBorder::Thin)
-        .set_align(FormatAlign::Center);
-    let money = Format::new()
-        .set_border(FormatBorder::Thin)
-        .set_num_format("# ##0.00");
-    let total_label = Format::new().set_bold().set_align(FormatAlign::Right);
-    let total_money = Format::new()
-        .set_bold()
-        .set_num_format("# ##0.00")
-        .set_border(FormatBorder::Thin);
+    let PrintFormats {
+        title,
+        bold,
+        wrap,
+        header,
+        cell,
+        number,
+        money,
+        total_label,
+        total_money,
+    } = PrintFormats::new(14.0, 0xDDEBF7);
 
     for (column, width) in [
         (0, 5.0),

@@ -108,6 +108,29 @@ pub(super) fn card_assignment_update(
         .map_err(build_error)
 }
 
+/// A conditional UpdateItem's outcome: `false` when its condition failed.
+fn conditional<T>(
+    result: Result<
+        T,
+        aws_sdk_dynamodb::error::SdkError<
+            aws_sdk_dynamodb::operation::update_item::UpdateItemError,
+            aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+        >,
+    >,
+) -> Result<bool, StoreError> {
+    match result {
+        Ok(_) => Ok(true),
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+        {
+            Ok(false)
+        }
+        Err(error) => Err(service_error("UpdateItem", error)),
+    }
+}
+
 fn segment_pk(id: &str) -> String {
     format!("SEGMENT#{id}")
 }
@@ -150,17 +173,7 @@ impl DynamoStore {
                 .expression_attribute_names("#region", "region")
                 .expression_attribute_values(":region", AttributeValue::S(address.to_owned()));
         }
-        match update.update_expression(expression).send().await {
-            Ok(_) => Ok(true),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(error) => Err(service_error("UpdateItem", error)),
-        }
+        conditional(update.update_expression(expression).send().await)
     }
 
     /// Sets a counterparty's tags on its card; `false` when it has none.
@@ -178,17 +191,7 @@ impl DynamoStore {
             )
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(error) => Err(service_error("UpdateItem", error)),
-        }
+        conditional(result)
     }
 
     /// Writes cards as they are (a migration, a benchmark), 25 a call.
