@@ -271,10 +271,23 @@ async fn an_outsider_claiming_a_clients_address_cannot_graft_a_phone_onto_the_cl
         403
     );
     let head = Some((t.heads[0].id.as_str(), Role::Head));
+    let card = |t: &TestStack| {
+        let party = party.to_owned();
+        let store = t.store.clone();
+        async move { store.card(&party).await.unwrap().unwrap() }
+    };
+    assert!(
+        card(&t).await.phones.contains(&"+79037654321".to_owned()),
+        "proposed: on the card, marked unverified in the history"
+    );
     let (status, body) = t
         .api_call("POST", &path, Some(proposed.clone()), head)
         .await;
     assert_eq!(status, 200, "{body}");
+    assert!(
+        !card(&t).await.phones.contains(&"+79037654321".to_owned()),
+        "rejected: off the contact card, so no export lists it"
+    );
     assert_eq!(
         t.api_call("POST", &path, Some(proposed), head).await.0,
         404,

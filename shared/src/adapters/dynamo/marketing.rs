@@ -176,6 +176,65 @@ impl DynamoStore {
         conditional(update.update_expression(expression).send().await)
     }
 
+    /// Takes a contact point off a party's card (a rejected one). The list is rewritten on
+    /// condition that it is still as read; a concurrent change means read again.
+    pub async fn forget_on_card(
+        &self,
+        party_id: &str,
+        point: &crm_domain::party::ContactPoint,
+    ) -> Result<(), StoreError> {
+        let (attribute, value) = match point {
+            crm_domain::party::ContactPoint::Email(email) => ("emails", email.to_string()),
+            crm_domain::party::ContactPoint::Phone(e164) => ("phones", e164.clone()),
+        };
+        for _ in 0..5 {
+            let Some(card) = self
+                .client
+                .get_item()
+                .table_name(&self.table)
+                .set_key(Some(key(card_pk(party_id), "CARD")))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(|e| service_error("GetItem", e))?
+                .item
+            else {
+                return Ok(());
+            };
+            let Some(AttributeValue::L(old)) = card.get(attribute).cloned() else {
+                return Ok(());
+            };
+            let kept: Vec<AttributeValue> = old
+                .iter()
+                .filter(|v| v.as_s().is_ok_and(|s| !s.eq_ignore_ascii_case(&value)))
+                .cloned()
+                .collect();
+            if kept.len() == old.len() {
+                return Ok(());
+            }
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key(card_pk(party_id), "CARD")))
+                .update_expression("SET #list = :kept")
+                .condition_expression("#list = :old")
+                .expression_attribute_names("#list", attribute)
+                .expression_attribute_values(":kept", AttributeValue::L(kept))
+                .expression_attribute_values(":old", AttributeValue::L(old))
+                .send()
+                .await;
+            if conditional(result)? {
+                return Ok(());
+            }
+        }
+        Err(StoreError::Service {
+            operation: "UpdateItem",
+            message: "the contact card kept changing".into(),
+            retryable: true,
+        })
+    }
+
     /// Sets a counterparty's tags on its card; `false` when it has none.
     pub async fn set_card_tags(&self, party_id: &str, tags: &[String]) -> Result<bool, StoreError> {
         let result = self

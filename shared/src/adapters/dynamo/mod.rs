@@ -857,7 +857,13 @@ impl DynamoStore {
         for item in audit_items(audit)? {
             items.push(self.put(item, None)?);
         }
-        self.transact_conditional(items).await
+        let decided = self.transact_conditional(items).await?;
+        if decided && !confirm {
+            // A rejected point is no longer the party's: not on its contact card either,
+            // so no export lists it.
+            self.forget_on_card(party_id, point).await?;
+        }
+        Ok(decided)
     }
 
     /// Creates or replaces an employee (the seed and the admin use it).
