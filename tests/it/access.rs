@@ -201,6 +201,8 @@ async fn every_route_answers_every_role_as_the_policy_says() {
             None,
             [200, 200, 200, 200, 403, 200, 200, 200],
         ),
+        ("GET", "/api/me".into(), None, [200; 8]),
+        ("GET", "/api/employees".into(), None, [200; 8]),
         // Marketing: marketers, heads and admins; the contact base leaves through them only.
         (
             "GET",
@@ -330,5 +332,39 @@ async fn a_token_grants_nothing_without_an_active_employee_of_that_role() {
         t.api_get(&path, Some((&gone.id, Role::Head))).await.0,
         403,
         "inactive"
+    );
+}
+
+#[tokio::test]
+async fn everyone_learns_what_they_may_do_and_who_is_on_the_staff() {
+    let t = TestStack::new().await;
+    let warehouse = t.add_employee("store", Role::Warehouse, None).await;
+    let (status, me) = t
+        .api_get("/api/me", Some((&warehouse.id, Role::Warehouse)))
+        .await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["role"], "warehouse");
+    let may: Vec<&str> = me["may"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert!(may.contains(&"ship_orders"), "{may:?}");
+    assert!(!may.contains(&"export_segments"), "{may:?}");
+    assert!(!may.contains(&"read_correspondence"), "{may:?}");
+    let (status, staff) = t
+        .api_get(
+            "/api/employees?role=manager",
+            Some((&warehouse.id, Role::Warehouse)),
+        )
+        .await;
+    assert_eq!(status, 200, "{staff}");
+    let managers = items(&staff);
+    assert!(managers.iter().any(|e| e["id"] == json!(t.manager.id)));
+    assert!(managers.iter().all(|e| e["role"] == "manager"));
+    assert!(
+        managers.iter().all(|e| e.get("email").is_none()),
+        "names for pickers, no addresses: {staff}"
     );
 }

@@ -20,6 +20,7 @@ mod orders;
 mod reads;
 pub mod routes;
 mod sales;
+mod staff;
 mod tasks;
 mod warehouse;
 
@@ -577,6 +578,8 @@ impl Api {
             Endpoint::MarkOptOut => self.mark_opt_out(caller, body(request)?, &source).await,
             Endpoint::ImportOptOuts => self.import_opt_outs(caller, body(request)?).await,
             Endpoint::SetTags => self.set_tags(&id(), body(request)?).await,
+            Endpoint::Me => self.me(caller).await,
+            Endpoint::Employees => self.employees(&query).await,
         }
     }
 }

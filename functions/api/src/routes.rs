@@ -52,6 +52,8 @@ pub enum Endpoint {
     MarkOptOut,
     ImportOptOuts,
     SetTags,
+    Me,
+    Employees,
 }
 
 /// One route: method, path template (`{name}` is one path segment), endpoint, and the
@@ -344,6 +346,13 @@ pub const ROUTES: &[Route] = &[
         Endpoint::SetTags,
         Capability::ManageSegments,
     ),
+    route("GET", "/api/me", Endpoint::Me, Capability::ReadStaff),
+    route(
+        "GET",
+        "/api/employees",
+        Endpoint::Employees,
+        Capability::ReadStaff,
+    ),
 ];
 
 /// Why no route answers a request.
@@ -465,7 +474,8 @@ mod tests {
             | Capability::ReadStock
             | Capability::ReceiveStock
             | Capability::ManageSegments
-            | Capability::ExportSegments => return "all",
+            | Capability::ExportSegments
+            | Capability::ReadStaff => return "all",
             Capability::ReadTasks | Capability::CreateTasks | Capability::CompleteTasks => {
                 return "task rule";
             }

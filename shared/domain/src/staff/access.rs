@@ -64,10 +64,13 @@ pub enum Capability {
     ManageSegments,
     /// Export a segment and download its files (contact data leaves the system).
     ExportSegments,
+    /// Who the caller is and what they may do; the staff list for pickers (names, roles,
+    /// departments). Every employee.
+    ReadStaff,
 }
 
 impl Capability {
-    pub const ALL: [Capability; 24] = [
+    pub const ALL: [Capability; 25] = [
         Self::ReadInquiries,
         Self::RouteInquiries,
         Self::QualifyInquiries,
@@ -92,6 +95,7 @@ impl Capability {
         Self::ShipOrders,
         Self::ManageSegments,
         Self::ExportSegments,
+        Self::ReadStaff,
     ];
 
     pub fn code(self) -> &'static str {
@@ -120,6 +124,7 @@ impl Capability {
             Self::ShipOrders => "ship_orders",
             Self::ManageSegments => "manage_segments",
             Self::ExportSegments => "export_segments",
+            Self::ReadStaff => "read_staff",
         }
     }
 }
@@ -157,6 +162,7 @@ pub fn permits(role: Role, capability: Capability) -> bool {
                 | ReadProducts
                 | ManageSegments
                 | ExportSegments
+                | ReadStaff
         ),
         Role::Warehouse => matches!(
             capability,
@@ -172,10 +178,17 @@ pub fn permits(role: Role, capability: Capability) -> bool {
                 | ReadOrders
                 | ManageSupply
                 | ShipOrders
+                | ReadStaff
         ),
         Role::Production => matches!(
             capability,
-            ReadTasks | CompleteTasks | ReadProducts | ReadStock | ReadOrders | UpdateProduction
+            ReadTasks
+                | CompleteTasks
+                | ReadProducts
+                | ReadStock
+                | ReadOrders
+                | UpdateProduction
+                | ReadStaff
         ),
     }
 }
@@ -308,6 +321,12 @@ mod tests {
             );
         }
         assert!(permits(Role::Manager, Capability::ReadOrders));
+        for role in Role::ALL {
+            assert!(
+                permits(role, Capability::ReadStaff),
+                "everyone knows who they are: {role}"
+            );
+        }
         for role in Role::ALL {
             assert_eq!(
                 permits(role, Capability::ExportSegments),
