@@ -131,3 +131,54 @@ async fn without_valid_claims_the_answer_is_401_and_roles_are_enforced() {
         assert_eq!(status, 200, "{}", caller.1);
     }
 }
+
+#[tokio::test]
+async fn a_counterparty_is_found_by_address_any_written_phone_or_word_starts() {
+    let t = TestStack::new().await;
+    t.deliver(&integration_tests::email_from(
+        "Пётр Ёлкин <petr@elkin-search.ru>",
+        "Запрос",
+        "Нужен насос.\n--\nПётр Ёлкин\nТел.: +7 912 555-00-11",
+    ))
+    .await;
+    t.deliver(&integration_tests::email_from(
+        "Иван Петров <ivan@petrov-search.ru>",
+        "Запрос",
+        "Нужна камера",
+    ))
+    .await;
+    assert_eq!(t.process_inbound(2).await, 0);
+    let names = |body: &serde_json::Value| -> Vec<String> {
+        body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    for (q, want) in [
+        ("PETR@elkin-search.ru", vec!["Пётр Ёлкин"]),
+        ("8 (912) 555-00-11", vec!["Пётр Ёлкин"]),
+        ("+79125550011", vec!["Пётр Ёлкин"]),
+        ("елк", vec!["Пётр Ёлкин"]),
+        ("пётр ёлкин", vec!["Пётр Ёлкин"]),
+        ("петр", vec!["Иван Петров", "Пётр Ёлкин"]),
+        ("петров", vec!["Иван Петров"]),
+        ("сидоров", vec![]),
+    ] {
+        let body = t
+            .get_as_head(&format!(
+                "/api/counterparties?q={}",
+                percent_encoding::utf8_percent_encode(q, percent_encoding::NON_ALPHANUMERIC)
+            ))
+            .await;
+        assert_eq!(names(&body), want, "{q}: {body}");
+    }
+    let (status, _) = t
+        .api_get(
+            "/api/counterparties?q=%D0%BF",
+            Some((t.heads[0].id.as_str(), crm_domain::staff::Role::Head)),
+        )
+        .await;
+    assert_eq!(status, 400, "one letter asks for nothing");
+}

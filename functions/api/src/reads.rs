@@ -5,6 +5,7 @@
 use crate::{Api, ApiError, Caller, Query, json};
 use crm_domain::intake::{Inquiry, InquiryKind, InquiryStatus, Interaction};
 use crm_domain::kernel::audit::AuditEntry;
+use crm_domain::party::search::read_query;
 use crm_domain::party::{Channel, ContactPoint, Counterparty, CounterpartyKind};
 use crm_domain::staff::Role;
 use crm_shared::adapters::{InquiryFilter, Page};
@@ -80,6 +81,25 @@ impl Api {
         query: &Query,
     ) -> Result<Response<Body>, ApiError> {
         let kind = query.code("kind", CounterpartyKind::from_code, "lead, client, partner")?;
+        if let Some(text) = query.get("q") {
+            // A search: an address, a phone in any written form, or word starts of the
+            // name or company; one page, names and owners only (as the list shows them).
+            if text.chars().count() > 200 {
+                return Err(ApiError::bad_request("q is at most 200 characters"));
+            }
+            let wanted = read_query(text).ok_or_else(|| {
+                ApiError::bad_request("q needs an address, a phone or at least two letters")
+            })?;
+            let mut found = self
+                .store
+                .search_counterparties(&wanted, query.limit()?)
+                .await?;
+            found.retain(|party| kind.is_none_or(|k| party.kind == k));
+            return Ok(json(
+                StatusCode::OK,
+                &serde_json::json!({ "items": found, "next_cursor": null }),
+            ));
+        }
         let binding = query.binding("counterparties", caller);
         let cursor = self.list_cursor(query, &binding)?;
         let page = self

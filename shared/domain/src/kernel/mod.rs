@@ -31,6 +31,15 @@ pub fn sku_is_valid(sku: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
 }
 
+/// The form a name is searched by: lower case, `ё` as `е`, single spaces.
+pub fn search_form(name: &str) -> String {
+    name.to_lowercase()
+        .replace('ё', "е")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// A time-ordered unique id (UUID v7): ids sort by creation, which lists rely on.
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()

@@ -7,6 +7,7 @@ pub mod contact_point;
 pub mod counterparty;
 pub mod matching;
 pub mod requisites;
+pub mod search;
 
 pub use channel::Channel;
 pub use contact_point::{ContactPoint, EmailAddress, PhoneNumber, PhoneParse, PointSource};

@@ -89,14 +89,7 @@ impl Product {
     }
 }
 
-/// The form a name is searched by: lower case, `ё` as `е`, single spaces.
-pub fn search_form(name: &str) -> String {
-    name.to_lowercase()
-        .replace('ё', "е")
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
+pub use crate::kernel::search_form;
 
 #[cfg(test)]
 mod tests {

@@ -14,6 +14,7 @@
 //! | call          | `CALL#<linkedid>`       | `CALL`                 |                                   |                                   |
 //! | task          | `TASK#<id>`             | `TASK`                 | `ASSIGNEE#<id or role:head>` / `<due>#<id>` |                         |
 //! | department    | `DEPT#<code>`           | `DEPT`                 |                                   |                                   |
+//! | search word   | `WORD#<first 2 letters>` | `<word>#<party id>`   |                                   |                                   |
 //!
 //! A contact point item carries its owner (`party_id`, `contact_id`), `confirmed` and its
 //! `source`: a proposed point ties messages to the party but never names it on the PBX.
@@ -41,7 +42,11 @@
 //! - a call: one UpdateItem per PBX event merges it into `CALL#<linkedid>` (ALL_NEW back);
 //! - a call-back task: TransactWriteItems of `TASK#callback-<hash of linkedid>` and its
 //!   log entry `EVENT#callback#<linkedid>` carrying the notification, both conditional;
-//! - an employee's tasks, soonest first: Query `gsi1` `ASSIGNEE#<id>`.
+//! - an employee's tasks, soonest first: Query `gsi1` `ASSIGNEE#<id>`;
+//! - a counterparty from a search text: an address or a phone is one GetItem of its
+//!   contact point; words are one Query of `WORD#<first 2 letters>` with the first word
+//!   as a sort-key prefix, then one BatchGetItem of the parties (the other words are
+//!   checked on them). The words of a new lead's name and company are written with it.
 //!
 //! Deals, audit entries, the event outbox and the sales side of inquiries and tasks are
 //! in `sales.rs`; the product catalogue in `catalog.rs`; stock batches in `stock.rs`;
@@ -81,6 +86,7 @@ use crm_domain::kernel::Department;
 use crm_domain::kernel::audit::AuditEntry;
 use crm_domain::marketing::ContactCard;
 use crm_domain::marketing::segment::Activity;
+use crm_domain::party::search::{CounterpartyQuery, MIN_WORD_CHARS, search_words, words_match};
 use crm_domain::party::{
     Channel, ContactPerson, ContactPoint, Counterparty, CounterpartyKind, PhoneNumber, PhoneParse,
 };
@@ -161,6 +167,24 @@ fn event_pk(event_key: &str) -> String {
 fn point_pk(point: &ContactPoint) -> String {
     format!("CP#{}", point.key())
 }
+/// A word a counterparty is found by: `WORD#<its first two letters>` / `<word>#<party>`.
+#[derive(Serialize, Deserialize)]
+struct WordEntry {
+    party_id: String,
+}
+
+fn word_item(word: &str, party_id: &str) -> Result<Item, StoreError> {
+    let head: String = word.chars().take(MIN_WORD_CHARS).collect();
+    to_item(&Stored::new(
+        format!("WORD#{head}"),
+        &format!("{word}#{party_id}"),
+        "search_word",
+        WordEntry {
+            party_id: party_id.to_owned(),
+        },
+    ))
+}
+
 /// The contact card of a new lead.
 fn new_card(lead: &NewLead) -> ContactCard {
     let party = &lead.counterparty;
@@ -866,6 +890,66 @@ impl DynamoStore {
         Ok(decided)
     }
 
+    /// Counterparties a search text finds: its contact point's party (an address, a phone
+    /// in any written form: one GetItem), or those whose name or company has words
+    /// starting with every word of the text (one Query of the word index, one
+    /// BatchGetItem of the parties). At most `limit`, by name.
+    pub async fn search_counterparties(
+        &self,
+        query: &CounterpartyQuery,
+        limit: usize,
+    ) -> Result<Vec<Counterparty>, StoreError> {
+        let party_ids: Vec<String> = match query {
+            CounterpartyQuery::Email(email) => {
+                let point = ContactPoint::Email(email.clone());
+                let owned: Option<ContactPointItem> = self.get(point_pk(&point), "CP").await?;
+                owned.map(|p| p.owner.party_id).into_iter().collect()
+            }
+            CounterpartyQuery::Phone(e164) => {
+                let point = ContactPoint::Phone(e164.clone());
+                let owned: Option<ContactPointItem> = self.get(point_pk(&point), "CP").await?;
+                owned.map(|p| p.owner.party_id).into_iter().collect()
+            }
+            CounterpartyQuery::Words(words) => {
+                let first = &words[0];
+                let head: String = first.chars().take(MIN_WORD_CHARS).collect();
+                let query = self
+                    .partition_query(None, format!("WORD#{head}"))
+                    .key_condition_expression("#p = :p AND begins_with(sk, :word)")
+                    .expression_attribute_values(":word", AttributeValue::S(first.clone()));
+                let entries: Vec<WordEntry> = self.query_page(query, 500, None).await?.items;
+                let mut ids: Vec<String> = entries.into_iter().map(|e| e.party_id).collect();
+                ids.sort();
+                ids.dedup();
+                ids
+            }
+        };
+        let keys: Vec<Item> = party_ids
+            .iter()
+            .filter(|id| !id.is_empty())
+            .map(|id| key(party_pk(id), "PARTY"))
+            .collect();
+        let mut found = Vec::new();
+        for chunk in keys.chunks(100) {
+            for item in self.batch_get(chunk.to_vec()).await? {
+                let party: Counterparty = from_item(item)?;
+                let keep = match query {
+                    CounterpartyQuery::Words(words) => words_match(
+                        words,
+                        &search_words(&[&party.name, party.company.as_deref().unwrap_or_default()]),
+                    ),
+                    _ => true,
+                };
+                if keep {
+                    found.push(party);
+                }
+            }
+        }
+        found.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
+        found.truncate(limit);
+        Ok(found)
+    }
+
     /// Creates or replaces an employee (the seed and the admin use it).
     pub async fn put_employee(&self, employee: &Employee) -> Result<(), StoreError> {
         let mut stored = Stored::new(employee_pk(&employee.id), "EMP", "employee", employee).gsi1(
@@ -1267,6 +1351,9 @@ impl IntakeStore for DynamoStore {
         items.push(self.put(inquiry_item(inquiry)?, None)?);
         items.push(self.put(self.interaction_item(&lead.interaction)?, None)?);
         items.push(self.put(marketing::card_item(&new_card(lead))?, None)?);
+        for word in search_words(&[&party.name, party.company.as_deref().unwrap_or_default()]) {
+            items.push(self.put(word_item(&word, &party.id)?, None)?);
+        }
         for item in audit_items(&lead.audit)? {
             items.push(self.put(item, None)?);
         }
