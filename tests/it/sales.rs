@@ -1108,3 +1108,83 @@ async fn routing_many_routes_what_it_can_and_names_why_the_rest_failed() {
         assert_eq!(body["missing"], json!([field]), "{body}");
     }
 }
+
+#[tokio::test]
+async fn a_head_hands_a_deal_and_a_client_to_another_manager_of_the_department() {
+    let t = TestStack::new().await;
+    let deal = new_deal(&t, "Оксана <oksana@handover-test.ru>", pumps()).await;
+    let id = deal["id"].as_str().unwrap();
+    let party = deal["party_id"].as_str().unwrap();
+    let colleague = t
+        .add_employee(
+            "colleague",
+            Role::Manager,
+            Some(crm_domain::kernel::Department::High),
+        )
+        .await;
+    let thermal = t
+        .add_employee(
+            "thermal",
+            Role::Manager,
+            Some(crm_domain::kernel::Department::Thermal),
+        )
+        .await;
+    let head = Some((t.heads[0].id.as_str(), Role::Head));
+    let manager = Some((t.manager.id.as_str(), Role::Manager));
+    let path = format!("/api/deals/{id}/manager");
+    let (status, _) = t
+        .api_call(
+            "POST",
+            &path,
+            Some(json!({ "version": 1, "manager_id": colleague.id })),
+            manager,
+        )
+        .await;
+    assert_eq!(status, 403, "managers do not hand deals over");
+    let (status, body) = t
+        .api_call(
+            "POST",
+            &path,
+            Some(json!({ "version": 1, "manager_id": thermal.id })),
+            head,
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["missing"], json!(["department"]));
+    let (status, body) = t
+        .api_call(
+            "POST",
+            &path,
+            Some(json!({ "version": 1, "manager_id": colleague.id })),
+            head,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["manager_id"], json!(colleague.id));
+    assert_eq!(t.api_get(&format!("/api/deals/{id}"), manager).await.0, 403);
+    assert_eq!(
+        t.api_get(
+            &format!("/api/deals/{id}"),
+            Some((&colleague.id, Role::Manager))
+        )
+        .await
+        .0,
+        200
+    );
+
+    let (status, body) = t
+        .api_call(
+            "POST",
+            &format!("/api/counterparties/{party}/manager"),
+            Some(json!({ "manager_id": colleague.id, "reason": "отпуск" })),
+            head,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let card = t.store.card(party).await.unwrap().unwrap();
+    assert_eq!(card.manager_id.as_deref(), Some(colleague.id.as_str()));
+    let trail = t
+        .get_as_head(&format!("/api/audit/counterparty/{party}"))
+        .await;
+    assert!(trail.to_string().contains("отпуск"), "{trail}");
+}

@@ -580,6 +580,14 @@ impl Api {
             Endpoint::SetTags => self.set_tags(&id(), body(request)?).await,
             Endpoint::Me => self.me(caller).await,
             Endpoint::Employees => self.employees(&query).await,
+            Endpoint::ReassignDeal => {
+                let request = body(request)?;
+                Box::pin(self.reassign_deal(caller, &id(), request, &source)).await
+            }
+            Endpoint::ReassignCounterparty => {
+                let request = body(request)?;
+                Box::pin(self.reassign_counterparty(caller, &id(), request, &source)).await
+            }
         }
     }
 }

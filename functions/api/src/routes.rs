@@ -54,6 +54,8 @@ pub enum Endpoint {
     SetTags,
     Me,
     Employees,
+    ReassignDeal,
+    ReassignCounterparty,
 }
 
 /// One route: method, path template (`{name}` is one path segment), endpoint, and the
@@ -347,6 +349,18 @@ pub const ROUTES: &[Route] = &[
         Capability::ManageSegments,
     ),
     route("GET", "/api/me", Endpoint::Me, Capability::ReadStaff),
+    route(
+        "POST",
+        "/api/deals/{id}/manager",
+        Endpoint::ReassignDeal,
+        Capability::RouteInquiries,
+    ),
+    route(
+        "POST",
+        "/api/counterparties/{id}/manager",
+        Endpoint::ReassignCounterparty,
+        Capability::RouteInquiries,
+    ),
     route(
         "GET",
         "/api/employees",

@@ -98,7 +98,7 @@ fn refused(refusal: Refusal) -> ApiError {
 
 impl Api {
     /// Saves `new` as the next version of `old`, with its audit and event.
-    async fn commit(
+    pub(crate) async fn commit(
         &self,
         caller: &Caller,
         old: &Deal,
@@ -275,7 +275,7 @@ impl Api {
     }
 
     /// The deal for a change: the caller may edit it and names the version they read.
-    async fn deal_for_change(
+    pub(crate) async fn deal_for_change(
         &self,
         caller: &Caller,
         id: &str,

@@ -1,13 +1,20 @@
 //! The staff: who the caller is and what they may do (`GET /api/me`: the front end shows
-//! only the buttons the API would allow), and the staff list for pickers (names, roles,
-//! departments; no addresses or extensions).
+//! only the buttons the API would allow), the staff list for pickers (names, roles,
+//! departments; no addresses or extensions), and heads handing a deal or a client to
+//! another manager (the routing rule decides who may take it).
 
 use crate::{Api, ApiError, Caller, Query, json};
+use chrono::Utc;
+use crm_domain::kernel::Department;
+use crm_domain::kernel::audit::AuditEntry;
+use crm_domain::sales::DealEventKind;
+use crm_domain::sales::routing::check_assignee;
 use crm_domain::staff::{Capability, Role};
 use crm_shared::marketing::ports::MarketingStore;
 use crm_shared::ports::Directory;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
+use serde::Deserialize;
 
 impl Api {
     pub(crate) async fn me(&self, caller: &Caller) -> Result<Response<Body>, ApiError> {
@@ -57,5 +64,127 @@ impl Api {
             })
             .collect();
         Ok(json(StatusCode::OK, &serde_json::json!({ "items": items })))
+    }
+}
+
+/// A new responsible manager (and, for a client, the department, when it changes).
+#[derive(Deserialize)]
+pub(crate) struct ReassignRequest {
+    manager_id: String,
+    #[serde(default)]
+    department: Option<Department>,
+    /// The deal's version as read (deals only).
+    #[serde(default)]
+    version: Option<u64>,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+impl Api {
+    async fn assignee_for(&self, manager_id: &str, department: Department) -> Result<(), ApiError> {
+        let employee = self.store.employee(manager_id).await?;
+        check_assignee(employee.as_ref(), department).map_err(|refusal| {
+            ApiError::missing(refusal.to_string(), vec![refusal.field().to_owned()])
+        })
+    }
+
+    /// A head hands a deal to another manager of its department.
+    pub(crate) async fn reassign_deal(
+        &self,
+        caller: &Caller,
+        id: &str,
+        request: ReassignRequest,
+        source: &str,
+    ) -> Result<Response<Body>, ApiError> {
+        let version = request
+            .version
+            .ok_or_else(|| ApiError::missing("the deal's version", vec!["version".into()]))?;
+        let old = self.deal_for_change(caller, id, version).await?;
+        if old.stage.is_final() {
+            return Err(ApiError::conflict(format!(
+                "the deal is {}",
+                old.stage.code()
+            )));
+        }
+        self.assignee_for(&request.manager_id, old.department)
+            .await?;
+        let mut new = old.clone();
+        new.manager_id = request.manager_id;
+        let kind = DealEventKind::Edited {
+            fields: vec!["manager_id".into()],
+        };
+        let new = self.commit(caller, &old, new, kind, source).await?;
+        Ok(json(StatusCode::OK, &new))
+    }
+
+    /// A head makes another manager responsible for a counterparty (its department with
+    /// it, when given).
+    pub(crate) async fn reassign_counterparty(
+        &self,
+        caller: &Caller,
+        id: &str,
+        request: ReassignRequest,
+        source: &str,
+    ) -> Result<Response<Body>, ApiError> {
+        let detail = self
+            .store
+            .counterparty_detail(id)
+            .await?
+            .ok_or_else(ApiError::not_found)?;
+        let party = &detail.counterparty;
+        caller.check_sees(party.owner(), "counterparty")?;
+        let department = request
+            .department
+            .or(party.department)
+            .ok_or_else(|| ApiError::missing("the department", vec!["department".into()]))?;
+        if caller.department().is_some_and(|mine| mine != department) {
+            return Err(ApiError::forbidden(
+                "a head hands clients within their department",
+            ));
+        }
+        self.assignee_for(&request.manager_id, department).await?;
+        let now = Utc::now();
+        let entry = |field: &str, old: serde_json::Value, new: serde_json::Value| AuditEntry {
+            record: "counterparty".into(),
+            record_id: id.to_owned(),
+            field: field.into(),
+            old,
+            new,
+            actor: caller.id().to_owned(),
+            at: now,
+            source: match &request.reason {
+                Some(reason) => {
+                    format!("{source}: {}", reason.chars().take(200).collect::<String>())
+                }
+                None => source.to_owned(),
+            },
+        };
+        let audit = [
+            entry(
+                "responsible_manager_id",
+                serde_json::json!(party.responsible_manager_id),
+                serde_json::json!(request.manager_id),
+            ),
+            entry(
+                "department",
+                serde_json::json!(party.department),
+                serde_json::json!(department),
+            ),
+        ];
+        if !self
+            .store
+            .reassign_party(id, &request.manager_id, department, &audit)
+            .await?
+        {
+            return Err(ApiError::not_found());
+        }
+        Ok(json(
+            StatusCode::OK,
+            &serde_json::json!({
+                "id": id,
+                "responsible_manager_id": request.manager_id,
+                "department": department,
+            }),
+        ))
     }
 }

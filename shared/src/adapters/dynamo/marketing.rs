@@ -176,6 +176,40 @@ impl DynamoStore {
         conditional(update.update_expression(expression).send().await)
     }
 
+    /// Makes `manager_id` of `department` a counterparty's responsible manager: the party
+    /// and its card in one transaction with the audit entries; `false` when there is no
+    /// such party.
+    pub async fn reassign_party(
+        &self,
+        party_id: &str,
+        manager_id: &str,
+        department: Department,
+        audit: &[AuditEntry],
+    ) -> Result<bool, StoreError> {
+        let party = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(super::party_pk(party_id), "PARTY")))
+            .update_expression("SET responsible_manager_id = :m, department = :d")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":m", AttributeValue::S(manager_id.to_owned()))
+            .expression_attribute_values(":d", AttributeValue::S(department.code().to_owned()))
+            .build()
+            .map_err(build_error)?;
+        let card = card_assignment_update(&self.table, party_id, manager_id, department)?;
+        let mut items = vec![
+            aws_sdk_dynamodb::types::TransactWriteItem::builder()
+                .update(party)
+                .build(),
+            aws_sdk_dynamodb::types::TransactWriteItem::builder()
+                .update(card)
+                .build(),
+        ];
+        for item in super::audit_items(audit)? {
+            items.push(self.put(item, None)?);
+        }
+        Ok(self.transact_failed_at(items).await?.is_none())
+    }
+
     /// Takes a contact point off a party's card (a rejected one). The list is rewritten on
     /// condition that it is still as read; a concurrent change means read again.
     pub async fn forget_on_card(
