@@ -85,7 +85,9 @@ async fn bad_requests_get_a_clear_answer() {
         assert_eq!(status, expected, "{query}: {body}");
         if status == 400 {
             assert!(
-                body["reason"].as_str().is_some_and(|r| !r.is_empty()),
+                body["error"]["message"]
+                    .as_str()
+                    .is_some_and(|r| !r.is_empty()),
                 "{query}: {body}"
             );
         }

@@ -50,7 +50,10 @@ async fn heads_keep_the_catalogue_and_everyone_finds_a_product() {
         .await;
     assert_eq!(status, 409, "{body}");
     assert!(
-        body["reason"].as_str().unwrap().contains("04006381333931"),
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("04006381333931"),
         "{body}"
     );
     assert_eq!(t.api_get("/api/products/NVR-25", head).await.0, 404);
@@ -64,7 +67,7 @@ async fn heads_keep_the_catalogue_and_everyone_finds_a_product() {
         )
         .await;
     assert_eq!(status, 422, "{body}");
-    assert_eq!(body["missing"], json!(["barcodes[0]"]));
+    assert_eq!(body["error"]["fields"], json!(["barcodes[0]"]));
 
     // Found by SKU, by any written form of the barcode, by the start of the name.
     let warehouse = t.add_employee("wh", Role::Warehouse, None).await;
@@ -186,7 +189,7 @@ async fn the_warehouse_receives_goods_by_scan_into_batches() {
     ] {
         let (status, body) = receive(scan.into(), Some(1)).await;
         assert_eq!(status, 422, "{scan}: {body}");
-        assert_eq!(body["missing"], json!(["scan"]), "{scan}: {body}");
+        assert_eq!(body["error"]["fields"], json!(["scan"]), "{scan}: {body}");
     }
     // Only the warehouse changes stock.
     let (status, _) = t

@@ -18,7 +18,7 @@ async fn money_out_of_range_is_refused_with_its_field_and_never_panics() {
     let (status, body) = t.api_call("PATCH", &path, Some(huge), manager).await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(
-        body["missing"],
+        body["error"]["fields"],
         json!(["items[0].quantity", "items[0].unit_price_kopecks"])
     );
     // The deal is unchanged, and its proposal still adds up.
@@ -44,7 +44,7 @@ async fn an_oversized_body_is_413_and_an_oversized_field_422() {
     let body = json!({ "version": 1, "needs": ["я".repeat(2001)] });
     let (status, answer) = t.api_call("PATCH", &path, Some(body), manager).await;
     assert_eq!(status, 422, "{answer}");
-    assert_eq!(answer["missing"], json!(["needs[0]"]));
+    assert_eq!(answer["error"]["fields"], json!(["needs[0]"]));
 }
 
 #[tokio::test]

@@ -320,8 +320,8 @@ async fn an_agreed_deal_is_reserved_made_bought_and_shipped_by_scan_oldest_expir
         422,
     )
     .await;
-    assert_eq!(wrong["error"], "wrong_scan");
-    let expected = wrong["refusal"]["expected"].as_array().unwrap();
+    assert_eq!(wrong["error"]["code"], "wrong_scan");
+    let expected = wrong["error"]["refusal"]["expected"].as_array().unwrap();
     assert!(
         expected
             .iter()

@@ -143,10 +143,10 @@ impl DealDriver<'_> {
     async fn refused(&mut self, stage: &str, code: &str, missing: &[&str]) {
         let (status, body) = self.move_to(stage).await;
         assert_eq!(status, 422, "to {stage}: {body}");
-        assert_eq!(body["error"], "transition_refused");
-        assert_eq!(body["refusal"]["code"], code, "to {stage}: {body}");
+        assert_eq!(body["error"]["code"], "transition_refused");
+        assert_eq!(body["error"]["refusal"]["code"], code, "to {stage}: {body}");
         assert_eq!(
-            body["refusal"]["missing"],
+            body["error"]["refusal"]["missing"],
             json!(missing),
             "to {stage}: {body}"
         );
@@ -156,7 +156,7 @@ impl DealDriver<'_> {
             .api_get(&format!("/api/deals/{}", self.id), self.manager())
             .await;
         assert_eq!(
-            body["refusal"]["allowed"], current["next_stages"],
+            body["error"]["refusal"]["allowed"], current["next_stages"],
             "to {stage}: {body} vs {current}"
         );
         // A move that is not allowed is not offered; one that lacks data is.
@@ -292,7 +292,7 @@ async fn a_climate_chamber_deal_runs_through_every_stage_to_closed() {
         )
         .await;
     assert_eq!(status, 422, "{body}");
-    assert_eq!(body["error"], "set_by_order");
+    assert_eq!(body["error"]["code"], "set_by_order");
     let shop = t.add_employee("shop", Role::Production, None).await;
     let (status, body) = t
         .api_call(
@@ -433,7 +433,7 @@ async fn a_deal_lost_before_agreement_is_unfit_and_the_head_checks_the_seller() 
         )
         .await;
     assert_eq!(status, 422);
-    assert_eq!(body["refusal"]["missing"], json!(["unfit_reason"]));
+    assert_eq!(body["error"]["refusal"]["missing"], json!(["unfit_reason"]));
     d.must_move("unfit").await;
     assert_eq!(t.process_deal_events().await, 0);
 
@@ -726,7 +726,7 @@ async fn qualification_refuses_missing_data_and_records_not_a_lead() {
         .await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(
-        body["missing"],
+        body["error"]["fields"],
         json!(["legal_entity.inn", "contact.name", "contact.phone_or_email"])
     );
 
@@ -866,7 +866,7 @@ async fn tasks_are_given_listed_by_scope_and_completed_with_an_audit() {
         .await;
     assert_eq!(status, 422);
     assert_eq!(
-        body["missing"],
+        body["error"]["fields"],
         json!(["deal_id_or_inquiry_id_or_party_id"])
     );
 
@@ -1105,7 +1105,7 @@ async fn routing_many_routes_what_it_can_and_names_why_the_rest_failed() {
             )
             .await;
         assert_eq!(status, 422, "{manager}: {body}");
-        assert_eq!(body["missing"], json!([field]), "{body}");
+        assert_eq!(body["error"]["fields"], json!([field]), "{body}");
     }
 }
 
@@ -1150,7 +1150,7 @@ async fn a_head_hands_a_deal_and_a_client_to_another_manager_of_the_department()
         )
         .await;
     assert_eq!(status, 422, "{body}");
-    assert_eq!(body["missing"], json!(["department"]));
+    assert_eq!(body["error"]["fields"], json!(["department"]));
     let (status, body) = t
         .api_call(
             "POST",

@@ -122,8 +122,8 @@ impl Config {
     }
 }
 
-/// An answer other than success: status, machine-readable code, a reason for people, and
-/// for refusals the details (`missing`, `allowed`).
+/// An answer other than success: status, machine-readable code, a message for people,
+/// and the details: the `fields` to fix, or the `refusal`.
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
@@ -161,7 +161,7 @@ impl ApiError {
     /// 422 with the list of fields to fill first.
     pub(crate) fn missing(reason: impl Into<String>, missing: Vec<String>) -> Self {
         let mut error = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "missing_data", reason);
-        error.details = Some(serde_json::json!({ "missing": missing }));
+        error.details = Some(serde_json::json!({ "fields": missing }));
         error
     }
 
@@ -199,8 +199,9 @@ impl From<ListError> for ApiError {
 }
 
 pub(crate) fn json<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
-    let body =
-        serde_json::to_string(value).unwrap_or_else(|_| r#"{"error":"internal"}"#.to_owned());
+    let body = serde_json::to_string(value).unwrap_or_else(|_| {
+        r#"{"error":{"code":"internal","message":"internal error"}}"#.to_owned()
+    });
     Response::builder()
         .status(status)
         .header("content-type", "application/json")
@@ -208,14 +209,17 @@ pub(crate) fn json<T: Serialize>(status: StatusCode, value: &T) -> Response<Body
         .unwrap_or_default()
 }
 
+/// The one error shape of the API: `{"error": {"code", "message", "fields"?,
+/// "refusal"?}}` — `fields` names what to fill or fix, `refusal` is a refused stage
+/// move (with `allowed` and `missing`) or a refused scan (with what was `expected`).
 fn error_response(error: &ApiError) -> Response<Body> {
-    let mut body = serde_json::json!({ "error": error.code, "reason": error.reason });
-    if let (Some(details), Some(map)) = (&error.details, body.as_object_mut())
+    let mut inner = serde_json::json!({ "code": error.code, "message": error.reason });
+    if let (Some(details), Some(map)) = (&error.details, inner.as_object_mut())
         && let Some(extra) = details.as_object()
     {
         map.extend(extra.clone());
     }
-    json(error.status, &body)
+    json(error.status, &serde_json::json!({ "error": inner }))
 }
 
 /// The query parameters of a request.
