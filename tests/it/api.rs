@@ -184,3 +184,31 @@ async fn a_counterparty_is_found_by_address_any_written_phone_or_word_starts() {
         .await;
     assert_eq!(status, 400, "one letter asks for nothing");
 }
+
+#[tokio::test]
+async fn the_openapi_document_is_served_and_valid() {
+    let t = TestStack::new().await;
+    let document = t.get_as_head("/api/openapi.json").await;
+    assert_eq!(document["openapi"], "3.1.0");
+    assert!(document["paths"]["/api/deals/{id}/stage"]["post"].is_object());
+    let dir = std::env::temp_dir().join(format!("openapi-{}", t.name));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("openapi.json");
+    std::fs::write(&file, serde_json::to_vec(&document).unwrap()).unwrap();
+    // The validator comes with the pinned Python packages (localstack/requirements.lock).
+    let python = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../localstack/.venv/bin/python"
+    );
+    let checked = std::process::Command::new(python)
+        .args(["-m", "openapi_spec_validator"])
+        .arg(&file)
+        .output()
+        .expect("the venv's Python (make install)");
+    assert!(
+        checked.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&checked.stdout),
+        String::from_utf8_lossy(&checked.stderr)
+    );
+}

@@ -16,6 +16,7 @@
 
 mod catalog;
 mod marketing;
+pub mod openapi;
 mod orders;
 mod reads;
 pub mod routes;
@@ -583,6 +584,7 @@ impl Api {
             Endpoint::ImportOptOuts => self.import_opt_outs(caller, body(request)?).await,
             Endpoint::SetTags => self.set_tags(&id(), body(request)?).await,
             Endpoint::Me => self.me(caller).await,
+            Endpoint::OpenApi => Ok(json(StatusCode::OK, &openapi::document())),
             Endpoint::Employees => self.employees(&query).await,
             Endpoint::ReassignDeal => {
                 let request = body(request)?;

@@ -56,6 +56,7 @@ pub enum Endpoint {
     Employees,
     ReassignDeal,
     ReassignCounterparty,
+    OpenApi,
 }
 
 /// One route: method, path template (`{name}` is one path segment), endpoint, and the
@@ -349,6 +350,12 @@ pub const ROUTES: &[Route] = &[
         Capability::ManageSegments,
     ),
     route("GET", "/api/me", Endpoint::Me, Capability::ReadStaff),
+    route(
+        "GET",
+        "/api/openapi.json",
+        Endpoint::OpenApi,
+        Capability::ReadStaff,
+    ),
     route(
         "POST",
         "/api/deals/{id}/manager",

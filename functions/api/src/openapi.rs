@@ -1,0 +1,154 @@
+//! The API's contract as an OpenAPI 3.1 document, generated from the route table the
+//! router uses ([`crate::routes::ROUTES`]): every path and method, its path parameters,
+//! the capability it needs (as its tag), the bearer token, and the one error shape.
+//! Served at `GET /api/openapi.json`; a test checks it against the route table (and the
+//! route table is checked against the template). Request and answer bodies are described
+//! by their routes' documentation for now; their schemas come with the front end.
+
+use crate::routes::{ROUTES, Route};
+use serde_json::{Map, Value, json};
+
+/// The parameters a path template names: `{id}` → `id`.
+fn path_parameters(path: &str) -> Vec<&str> {
+    path.split('/')
+        .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
+        .collect()
+}
+
+fn operation(route: &Route) -> Value {
+    let parameters: Vec<Value> = path_parameters(route.path)
+        .into_iter()
+        .map(|name| {
+            json!({
+                "name": name,
+                "in": "path",
+                "required": true,
+                "schema": { "type": "string", "maxLength": 80 },
+            })
+        })
+        .collect();
+    let error = |description: &str| {
+        json!({
+            "description": description,
+            "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } },
+        })
+    };
+    let mut responses = Map::new();
+    let success = match route.method {
+        "POST" => "200 or 201 (created), 202 (queued)",
+        _ => "200",
+    };
+    responses.insert(
+        "2XX".into(),
+        json!({ "description": success, "content": { "application/json": { "schema": { "type": "object" } } } }),
+    );
+    for (status, description) in [
+        ("400", "bad parameters"),
+        ("401", "no valid bearer token"),
+        (
+            "403",
+            "not an active employee of this role, or outside the caller's scope",
+        ),
+        ("404", "no such resource"),
+        (
+            "409",
+            "changed meanwhile (a stale version) or refused in this state",
+        ),
+        ("413", "a body over 256 KiB"),
+        ("422", "fields to fill or fix, or a refused move or scan"),
+        ("503", "a dependency is unavailable: try again shortly"),
+    ] {
+        responses.insert(status.into(), error(description));
+    }
+    let mut operation = json!({
+        "operationId": format!("{:?}", route.endpoint),
+        "tags": [route.capability.code()],
+        "x-capability": route.capability.code(),
+        "parameters": parameters,
+        "responses": responses,
+    });
+    if matches!(route.method, "POST" | "PUT" | "PATCH") {
+        operation["requestBody"] = json!({
+            "required": true,
+            "content": { "application/json": { "schema": { "type": "object" } } },
+        });
+    }
+    operation
+}
+
+/// The document.
+pub fn document() -> Value {
+    let mut paths = Map::new();
+    for route in ROUTES {
+        let entry = paths
+            .entry(route.path.to_owned())
+            .or_insert_with(|| json!({}));
+        entry[route.method.to_lowercase()] = operation(route);
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Sales backend API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "The staff API of the sales backend. Every route needs a bearer token of an active employee whose role has the route's capability (its tag).",
+        },
+        "security": [{ "bearer": [] }],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "bearer": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" },
+            },
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["error"],
+                    "properties": {
+                        "error": {
+                            "type": "object",
+                            "required": ["code", "message"],
+                            "properties": {
+                                "code": { "type": "string" },
+                                "message": { "type": "string" },
+                                "fields": { "type": "array", "items": { "type": "string" } },
+                                "refusal": { "type": "object" },
+                            },
+                        },
+                    },
+                },
+            },
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn the_document_lists_exactly_the_routes_the_router_serves() {
+        let document = document();
+        assert_eq!(document["openapi"], "3.1.0");
+        let mut listed = BTreeSet::new();
+        for (path, methods) in document["paths"].as_object().unwrap() {
+            for (method, operation) in methods.as_object().unwrap() {
+                listed.insert(format!("{} {path}", method.to_uppercase()));
+                let declared: Vec<&str> = operation["parameters"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| p["name"].as_str().unwrap())
+                    .collect();
+                assert_eq!(declared, path_parameters(path), "{method} {path}");
+            }
+        }
+        let routes: BTreeSet<String> = ROUTES
+            .iter()
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect();
+        assert_eq!(listed, routes);
+        let operations: BTreeSet<String> =
+            ROUTES.iter().map(|r| format!("{:?}", r.endpoint)).collect();
+        assert_eq!(operations.len(), ROUTES.len(), "operation ids are unique");
+    }
+}
