@@ -206,6 +206,33 @@ impl SegmentDefinition {
     /// Fields out of range, as paths (`regions[3]`).
     pub fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
+        // Enumerations list each value once at most (a list of a thousand `high`s would
+        // otherwise read the same partition a thousand times).
+        let repeated = |mut values: Vec<String>| {
+            let n = values.len();
+            values.sort();
+            values.dedup();
+            values.len() < n
+        };
+        if repeated(
+            self.departments
+                .iter()
+                .map(|d| d.code().to_owned())
+                .collect(),
+        ) {
+            problems.push("departments".to_owned());
+        }
+        if repeated(self.kinds.iter().map(|k| k.code().to_owned()).collect()) {
+            problems.push("kinds".to_owned());
+        }
+        if repeated(
+            self.equipment_types
+                .iter()
+                .map(|e| format!("{e:?}"))
+                .collect(),
+        ) {
+            problems.push("equipment_types".to_owned());
+        }
         for (name, values) in [("regions", &self.regions), ("tags", &self.tags)] {
             if values.len() > MAX_FILTER_VALUES {
                 problems.push(name.to_owned());
