@@ -1188,3 +1188,44 @@ async fn a_head_hands_a_deal_and_a_client_to_another_manager_of_the_department()
         .await;
     assert!(trail.to_string().contains("отпуск"), "{trail}");
 }
+
+#[tokio::test]
+async fn the_dashboard_is_rolled_up_for_heads_from_inquiries_deals_and_tasks() {
+    let t = TestStack::new().await;
+    let head = Some((t.heads[0].id.as_str(), Role::Head));
+    let (status, empty) = t.api_get("/api/dashboard", head).await;
+    assert_eq!(status, 200);
+    assert!(empty["dashboard"].is_null(), "not rolled up yet: {empty}");
+    new_deal(&t, "Лариса <larisa@dash-test.ru>", pumps()).await;
+    t.deliver(&email_from(
+        "Гость <guest@dash-test.ru>",
+        "Вопрос",
+        "Сколько стоит?",
+    ))
+    .await;
+    t.process_inbound(1).await;
+    assert_eq!(t.jobs.dashboard(chrono::Utc::now()).await.unwrap(), 4);
+    let (status, body) = t.api_get("/api/dashboard", head).await;
+    assert_eq!(status, 200, "{body}");
+    let dashboard = &body["dashboard"];
+    let inquiries: u64 = dashboard["inquiries_per_day"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(inquiries, 2, "{dashboard}");
+    assert_eq!(dashboard["unrouted"]["count"], 1);
+    assert_eq!(dashboard["deals_per_stage"]["equipment_selection"], 1);
+    assert_eq!(
+        dashboard["first_response"][0]["manager_id"],
+        json!(t.manager.id)
+    );
+    assert_eq!(
+        t.api_get("/api/dashboard", Some((&t.manager.id, Role::Manager)))
+            .await
+            .0,
+        403,
+        "heads only"
+    );
+}

@@ -585,6 +585,7 @@ impl Api {
             Endpoint::SetTags => self.set_tags(&id(), body(request)?).await,
             Endpoint::Me => self.me(caller).await,
             Endpoint::OpenApi => Ok(json(StatusCode::OK, &openapi::document())),
+            Endpoint::Dashboard => self.dashboard(caller).await,
             Endpoint::Employees => self.employees(&query).await,
             Endpoint::ReassignDeal => {
                 let request = body(request)?;

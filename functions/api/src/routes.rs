@@ -57,6 +57,7 @@ pub enum Endpoint {
     ReassignDeal,
     ReassignCounterparty,
     OpenApi,
+    Dashboard,
 }
 
 /// One route: method, path template (`{name}` is one path segment), endpoint, and the
@@ -355,6 +356,12 @@ pub const ROUTES: &[Route] = &[
         "/api/openapi.json",
         Endpoint::OpenApi,
         Capability::ReadStaff,
+    ),
+    route(
+        "GET",
+        "/api/dashboard",
+        Endpoint::Dashboard,
+        Capability::RouteInquiries,
     ),
     route(
         "POST",

@@ -1,7 +1,8 @@
 //! The staff: who the caller is and what they may do (`GET /api/me`: the front end shows
 //! only the buttons the API would allow), the staff list for pickers (names, roles,
-//! departments; no addresses or extensions), and heads handing a deal or a client to
-//! another manager (the routing rule decides who may take it).
+//! departments; no addresses or extensions), heads handing a deal or a client to
+//! another manager (the routing rule decides who may take it), and the heads' dashboard
+//! as the jobs function last rolled it up.
 
 use crate::{Api, ApiError, Caller, Query, json};
 use chrono::Utc;
@@ -185,6 +186,18 @@ impl Api {
                 "responsible_manager_id": request.manager_id,
                 "department": department,
             }),
+        ))
+    }
+}
+
+impl Api {
+    /// The heads' dashboard as last rolled up (every 15 minutes): a head's department,
+    /// or all for a head of all departments and admins.
+    pub(crate) async fn dashboard(&self, caller: &Caller) -> Result<Response<Body>, ApiError> {
+        let figures = self.store.dashboard(caller.department()).await?;
+        Ok(json(
+            StatusCode::OK,
+            &serde_json::json!({ "dashboard": figures }),
         ))
     }
 }

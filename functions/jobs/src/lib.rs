@@ -7,12 +7,16 @@
 //!   within the configured working hours gives the heads a task, once;
 //! - `late_production` (each working morning): a production order past the date promised
 //!   to the client gives the deal's manager and the heads a task, once per promise;
+//! - `dashboard` (every 15 minutes): the heads' dashboard rolled up, for all departments
+//!   and each (the API reads it, never computes it per request);
 //! - `outbox_sweep` (every minute): deal events a writer left in the outbox are sent, a
 //!   deal that cannot be sent is reported without holding back the others; notifications
 //!   left unsent (mail was down) are sent once they are a minute old.
 
 use chrono::{DateTime, Duration, Utc};
+use crm_domain::kernel::Department;
 use crm_domain::kernel::time::moscow;
+use crm_domain::sales::dashboard;
 use crm_domain::templates::Links;
 use crm_shared::adapters::{AwsClients, DynamoStore, SesNotifier, SqsDealEvents};
 use crm_shared::config::{BaseConfig, ConfigError, EnvReader, StaffMail};
@@ -78,7 +82,7 @@ const NOTIFICATION_GRACE_SECONDS: i64 = 60;
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
     #[error(
-        "unknown job {0:?}: expected routing_digest, first_response_sla, late_production or outbox_sweep"
+        "unknown job {0:?}: expected routing_digest, first_response_sla, late_production, dashboard or outbox_sweep"
     )]
     Unknown(String),
     #[error(transparent)]
@@ -137,6 +141,24 @@ impl Jobs {
             .await?)
     }
 
+    /// Rolls the heads' dashboard up (all departments, and each): how many were written.
+    pub async fn dashboard(&self, now: DateTime<Utc>) -> Result<usize, JobError> {
+        let since = now - Duration::days(dashboard::DAYS);
+        let (inquiries, deals, tasks) = self.store.dashboard_inputs(since).await?;
+        let mut written = 0;
+        for department in [
+            None,
+            Some(Department::High),
+            Some(Department::Industrial),
+            Some(Department::Thermal),
+        ] {
+            let figures = dashboard::dashboard(department, &inquiries, &deals, &tasks, now);
+            self.store.put_dashboard(&figures).await?;
+            written += 1;
+        }
+        Ok(written)
+    }
+
     /// Both outboxes: deal events, and notifications older than the grace period.
     pub async fn sweep(&self, now: DateTime<Utc>) -> Result<JobReport, JobError> {
         let relayed = self.relay.sweep().await?;
@@ -162,6 +184,7 @@ impl Jobs {
             "routing_digest" => self.routing_digest(now).await?,
             "first_response_sla" => self.first_response_sla(now).await?,
             "late_production" => self.late_production(now).await?,
+            "dashboard" => self.dashboard(now).await?,
             "outbox_sweep" => {
                 let report = self.sweep(now).await?;
                 tracing::info!(

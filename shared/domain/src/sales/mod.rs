@@ -1,6 +1,7 @@
 //! Sales: deals and their stage machine, the routing rule for inquiries, tasks, the deal
 //! events every change emits, and the commercial proposal.
 
+pub mod dashboard;
 pub mod deal;
 pub mod event;
 pub mod proposal;

@@ -26,6 +26,7 @@ use chrono::{DateTime, Utc};
 use crm_domain::intake::Inquiry;
 use crm_domain::kernel::Department;
 use crm_domain::kernel::audit::AuditEntry;
+use crm_domain::sales::dashboard::Dashboard;
 use crm_domain::sales::{Deal, DealEvent, DealEventKind, Task, TaskStatus};
 
 /// Whose deals to list.
@@ -283,6 +284,57 @@ impl DynamoStore {
             items.push(self.put(item, None)?);
         }
         self.transact_conditional(items).await
+    }
+
+    /// What the dashboard is rolled up from: inquiries received since `since` (Query
+    /// `gsi1` `INQ` from that time), every deal (Query `gsi2` `DEALS#DEPT#<d>` of each
+    /// department) and every department's tasks (Query `gsi2` `TASKDEPT#<d>`).
+    pub async fn dashboard_inputs(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<(Vec<Inquiry>, Vec<Deal>, Vec<Task>), StoreError> {
+        let query = self
+            .partition_query(Some("gsi1"), "INQ".to_owned())
+            .key_condition_expression("#p = :p AND gsi1sk >= :since")
+            .expression_attribute_values(":since", AttributeValue::S(ts(&since)));
+        let inquiries = self.query_page(query, 100_000, None).await?.items;
+        let mut deals = Vec::new();
+        let mut tasks = Vec::new();
+        for department in [
+            Department::High,
+            Department::Industrial,
+            Department::Thermal,
+        ] {
+            let query =
+                self.partition_query(Some("gsi2"), format!("DEALS#DEPT#{}", department.code()));
+            deals.extend(self.query_page::<Deal>(query, 100_000, None).await?.items);
+            tasks.extend(self.tasks_of_department(department).await?);
+        }
+        Ok((inquiries, deals, tasks))
+    }
+
+    /// Keeps a rolled-up dashboard (one item per department, and one for all).
+    pub async fn put_dashboard(&self, dashboard: &Dashboard) -> Result<(), StoreError> {
+        let scope = dashboard.department.map_or("all", Department::code);
+        self.put_unconditionally(to_item(&Stored::new(
+            "STATS#DASHBOARD".to_owned(),
+            scope,
+            "dashboard",
+            dashboard,
+        ))?)
+        .await
+    }
+
+    /// The dashboard of a department (`None`: all), as last rolled up.
+    pub async fn dashboard(
+        &self,
+        department: Option<Department>,
+    ) -> Result<Option<Dashboard>, StoreError> {
+        self.get(
+            "STATS#DASHBOARD".to_owned(),
+            department.map_or("all", Department::code),
+        )
+        .await
     }
 
     /// Tasks visible to a department's head: those marked with the department.
