@@ -176,6 +176,32 @@ async fn a_counterparty_is_found_by_address_any_written_phone_or_word_starts() {
             .await;
         assert_eq!(names(&body), want, "{q}: {body}");
     }
+    // Renamed: found by the new name, no longer by the old one.
+    let found = t
+        .get_as_head("/api/counterparties?q=petr%40elkin-search.ru")
+        .await;
+    let party = found["items"][0]["id"].as_str().unwrap().to_owned();
+    let head = Some((t.heads[0].id.as_str(), crm_domain::staff::Role::Head));
+    let (status, renamed) = t
+        .api_call(
+            "PATCH",
+            &format!("/api/counterparties/{party}"),
+            Some(serde_json::json!({ "name": "Пётр Сосновский", "company": "ООО «Лес»" })),
+            head,
+        )
+        .await;
+    assert_eq!(status, 200, "{renamed}");
+    for (q, want) in [("сосн", 1), ("лес", 1), ("елкин", 0)] {
+        let body = t
+            .get_as_head(&format!(
+                "/api/counterparties?q={}",
+                percent_encoding::utf8_percent_encode(q, percent_encoding::NON_ALPHANUMERIC)
+            ))
+            .await;
+        assert_eq!(body["items"].as_array().unwrap().len(), want, "{q}: {body}");
+    }
+    let card = t.store.card(&party).await.unwrap().unwrap();
+    assert_eq!(card.company.as_deref(), Some("ООО «Лес»"));
     let (status, _) = t
         .api_get(
             "/api/counterparties?q=%D0%BF",

@@ -586,6 +586,10 @@ impl Api {
             Endpoint::Me => self.me(caller).await,
             Endpoint::OpenApi => Ok(json(StatusCode::OK, &openapi::document())),
             Endpoint::Dashboard => self.dashboard(caller).await,
+            Endpoint::EditCounterparty => {
+                let request = body(request)?;
+                Box::pin(self.edit_counterparty(caller, &id(), request, &source)).await
+            }
             Endpoint::Employees => self.employees(&query).await,
             Endpoint::ReassignDeal => {
                 let request = body(request)?;

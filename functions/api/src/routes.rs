@@ -58,6 +58,7 @@ pub enum Endpoint {
     ReassignCounterparty,
     OpenApi,
     Dashboard,
+    EditCounterparty,
 }
 
 /// One route: method, path template (`{name}` is one path segment), endpoint, and the
@@ -362,6 +363,12 @@ pub const ROUTES: &[Route] = &[
         "/api/dashboard",
         Endpoint::Dashboard,
         Capability::RouteInquiries,
+    ),
+    route(
+        "PATCH",
+        "/api/counterparties/{id}",
+        Endpoint::EditCounterparty,
+        Capability::EditCounterparties,
     ),
     route(
         "POST",

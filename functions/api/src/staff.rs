@@ -201,3 +201,53 @@ impl Api {
         ))
     }
 }
+
+/// A counterparty's new name and company (an empty company removes it).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RenameRequest {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    company: Option<String>,
+}
+
+impl Api {
+    /// Renames a counterparty: its card and search words follow; audited.
+    pub(crate) async fn edit_counterparty(
+        &self,
+        caller: &Caller,
+        id: &str,
+        request: RenameRequest,
+        source: &str,
+    ) -> Result<Response<Body>, ApiError> {
+        let detail = self
+            .store
+            .counterparty_detail(id)
+            .await?
+            .ok_or_else(ApiError::not_found)?;
+        let old = detail.counterparty;
+        caller.check_sees(old.owner(), "counterparty")?;
+        let new = old
+            .renamed(request.name.as_deref(), request.company.as_deref())
+            .map_err(|fields| ApiError::missing("the name or company is out of range", fields))?;
+        if new == old {
+            return Ok(json(StatusCode::OK, &new));
+        }
+        let audit = crm_domain::kernel::audit::audit_entries(
+            "counterparty",
+            id,
+            Some(&old),
+            &new,
+            caller.id(),
+            source,
+            Utc::now(),
+        );
+        if !self.store.rename_party(&old, &new, &audit).await? {
+            return Err(ApiError::conflict(
+                "the counterparty changed meanwhile; read it again",
+            ));
+        }
+        Ok(json(StatusCode::OK, &new))
+    }
+}

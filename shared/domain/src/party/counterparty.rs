@@ -51,6 +51,36 @@ pub struct Counterparty {
 }
 
 impl Counterparty {
+    /// The counterparty with a new name and company (`None` leaves one as it is; an empty
+    /// company removes it), or the fields that are wrong.
+    pub fn renamed(
+        &self,
+        name: Option<&str>,
+        company: Option<&str>,
+    ) -> Result<Counterparty, Vec<String>> {
+        let mut new = self.clone();
+        let mut problems = Vec::new();
+        if let Some(name) = name {
+            let name = name.trim();
+            if name.is_empty() || name.chars().count() > 200 {
+                problems.push("name".to_owned());
+            }
+            new.name = name.to_owned();
+        }
+        if let Some(company) = company {
+            let company = company.trim();
+            if company.chars().count() > 300 {
+                problems.push("company".to_owned());
+            }
+            new.company = (!company.is_empty()).then(|| company.to_owned());
+        }
+        if problems.is_empty() {
+            Ok(new)
+        } else {
+            Err(problems)
+        }
+    }
+
     /// Its responsible manager and department, for access.
     pub fn owner(&self) -> Owner<'_> {
         Owner {

@@ -64,13 +64,15 @@ pub enum Capability {
     ManageSegments,
     /// Export a segment and download its files (contact data leaves the system).
     ExportSegments,
+    /// Rename a counterparty, change its company.
+    EditCounterparties,
     /// Who the caller is and what they may do; the staff list for pickers (names, roles,
     /// departments). Every employee.
     ReadStaff,
 }
 
 impl Capability {
-    pub const ALL: [Capability; 25] = [
+    pub const ALL: [Capability; 26] = [
         Self::ReadInquiries,
         Self::RouteInquiries,
         Self::QualifyInquiries,
@@ -95,6 +97,7 @@ impl Capability {
         Self::ShipOrders,
         Self::ManageSegments,
         Self::ExportSegments,
+        Self::EditCounterparties,
         Self::ReadStaff,
     ];
 
@@ -124,6 +127,7 @@ impl Capability {
             Self::ShipOrders => "ship_orders",
             Self::ManageSegments => "manage_segments",
             Self::ExportSegments => "export_segments",
+            Self::EditCounterparties => "edit_counterparties",
             Self::ReadStaff => "read_staff",
         }
     }

@@ -950,6 +950,69 @@ impl DynamoStore {
         Ok(found)
     }
 
+    /// Renames a counterparty (name, company): the party (conditional on the name read),
+    /// its contact card, its search words (those it loses removed, new ones added) and the
+    /// audit entries, in one transaction; `false` when it changed meanwhile.
+    pub async fn rename_party(
+        &self,
+        old: &Counterparty,
+        new: &Counterparty,
+        audit: &[AuditEntry],
+    ) -> Result<bool, StoreError> {
+        let company = |party: &Counterparty| party.company.clone().unwrap_or_default();
+        let text = |value: &str| AttributeValue::S(value.to_owned());
+        // A company removed is no attribute at all, as on a party created without one.
+        let (expression, company_value) = match &new.company {
+            Some(value) => ("SET #name = :name, company = :company", Some(text(value))),
+            None => ("SET #name = :name REMOVE company", None),
+        };
+        let mut party = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(party_pk(&new.id), "PARTY")))
+            .update_expression(expression)
+            .condition_expression("#name = :old")
+            .expression_attribute_names("#name", "name")
+            .expression_attribute_values(":name", text(&new.name))
+            .expression_attribute_values(":old", text(&old.name));
+        let mut card = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(party_pk(&new.id), "CARD")))
+            .update_expression(expression)
+            .expression_attribute_names("#name", "name")
+            .expression_attribute_values(":name", text(&new.name));
+        if let Some(value) = company_value {
+            party = party.expression_attribute_values(":company", value.clone());
+            card = card.expression_attribute_values(":company", value);
+        }
+        let party = party.build().map_err(build_error)?;
+        let card = card.build().map_err(build_error)?;
+        let mut items = vec![
+            TransactWriteItem::builder().update(party).build(),
+            TransactWriteItem::builder().update(card).build(),
+        ];
+        let before = search_words(&[&old.name, &company(old)]);
+        let after = search_words(&[&new.name, &company(new)]);
+        for word in before.iter().filter(|w| !after.contains(w)) {
+            let head: String = word.chars().take(MIN_WORD_CHARS).collect();
+            let delete = aws_sdk_dynamodb::types::Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(
+                    format!("WORD#{head}"),
+                    &format!("{word}#{}", new.id),
+                )))
+                .build()
+                .map_err(build_error)?;
+            items.push(TransactWriteItem::builder().delete(delete).build());
+        }
+        for word in after.iter().filter(|w| !before.contains(w)) {
+            items.push(self.put(word_item(word, &new.id)?, None)?);
+        }
+        for item in audit_items(audit)? {
+            items.push(self.put(item, None)?);
+        }
+        self.transact_conditional(items).await
+    }
+
     /// Creates or replaces an employee (the seed and the admin use it).
     pub async fn put_employee(&self, employee: &Employee) -> Result<(), StoreError> {
         let mut stored = Stored::new(employee_pk(&employee.id), "EMP", "employee", employee).gsi1(
