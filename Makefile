@@ -82,7 +82,7 @@ fuzz:
 ## package: deployable bootstrap zips for Lambda (x86_64) in target/lambda/<function>/.
 package: install
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo-lambda lambda build --release --x86-64 --locked --output-format zip \
-	  --bin inbound-email --bin api --bin webhooks --bin deal-events --bin jobs
+	  --bin inbound-email --bin api --bin webhooks --bin deal-events --bin exports --bin jobs
 
 clean-state:
 	rm -rf localstack/.state
