@@ -34,7 +34,9 @@ impl ExportSchedule {
     pub fn last_due(&self, now: DateTime<Utc>) -> DateTime<Utc> {
         let local = now.with_timezone(&moscow());
         let mut day = local.date_naive();
-        loop {
+        // Within eight days a daily or weekly time has come round (bounded, never a
+        // spin on a calendar corner).
+        for _ in 0..8 {
             let weekday_ok = match (self.frequency, self.weekday) {
                 (Frequency::Weekly, Some(weekday)) => day.weekday() == weekday,
                 _ => true,
@@ -49,6 +51,7 @@ impl ExportSchedule {
             }
             day = day.pred_opt().unwrap_or(day);
         }
+        now
     }
 
     /// Whether an export is due at `now`, given when the last scheduled one ran.
