@@ -301,7 +301,16 @@ impl DynamoStore {
                 })
                 .collect::<Result<_, StoreError>>()?;
             let mut pending = Some(requests);
+            let mut attempts = 0;
             while let Some(batch) = pending.take().filter(|b| !b.is_empty()) {
+                attempts += 1;
+                if attempts > 8 {
+                    return Err(StoreError::Service {
+                        operation: "BatchWriteItem",
+                        message: "items stayed unprocessed".into(),
+                        retryable: true,
+                    });
+                }
                 let output = self
                     .client
                     .batch_write_item()
