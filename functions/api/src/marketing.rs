@@ -16,7 +16,7 @@ use crm_domain::marketing::{
 };
 use crm_domain::party::EmailAddress;
 use crm_shared::marketing::exports::{
-    SegmentCalls, SegmentTasksError, give_call_tasks, partitions,
+    ExportError, SegmentCalls, SegmentTasksError, give_call_tasks, preview,
 };
 use crm_shared::marketing::ports::{ExportQueue, MarketingStore, SegmentSchedules};
 use lambda_http::http::StatusCode;
@@ -241,42 +241,26 @@ impl Api {
     /// How many counterparties the segment holds, and the first of them.
     pub(crate) async fn preview_segment(&self, id: &str) -> Result<Response<Body>, ApiError> {
         let segment = self.load_segment(id).await?;
-        let now = Utc::now();
-        let mut count = 0usize;
-        let mut rows = Vec::new();
-        'partitions: for (department, kind) in partitions(&segment.definition) {
-            let mut after: Option<String> = None;
-            loop {
-                let page = self
-                    .store
-                    .cards_page(department, kind, after.as_deref(), 500)
-                    .await?;
-                for card in page
-                    .cards
-                    .iter()
-                    .filter(|c| segment.definition.matches(c, now))
-                {
-                    count += 1;
-                    if rows.len() < PREVIEW_ROWS {
-                        rows.push(preview_row(card));
-                    }
-                    if count >= PREVIEW_COUNT_CAP {
-                        break 'partitions;
-                    }
-                }
-                match page.next_after {
-                    Some(next) => after = Some(next),
-                    None => break,
-                }
-            }
-        }
+        let found = preview(
+            &self.store,
+            &segment.definition,
+            PREVIEW_ROWS,
+            PREVIEW_COUNT_CAP,
+            Utc::now(),
+        )
+        .await
+        .map_err(|error| match error {
+            ExportError::Store(error) => ApiError::from(error),
+            other => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                other.to_string(),
+            ),
+        })?;
+        let rows: Vec<serde_json::Value> = found.rows.iter().map(preview_row).collect();
         Ok(json(
             StatusCode::OK,
-            &serde_json::json!({
-                "count": count,
-                "capped": count >= PREVIEW_COUNT_CAP,
-                "rows": rows,
-            }),
+            &serde_json::json!({ "count": found.count, "capped": found.capped, "rows": rows }),
         ))
     }
 

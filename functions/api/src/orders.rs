@@ -201,8 +201,9 @@ impl Api {
         source: &str,
     ) -> Result<Response<Body>, ApiError> {
         let line = line_number(line)?;
-        let (deal, _) = self.deal_and_order(caller, deal_id).await?;
-        let book = self
+        // Scope first; the use case reads the deal and its order itself.
+        let deal = self.load_deal(caller, deal_id).await?;
+        let (deal, book) = self
             .fulfilment()
             .update_production(
                 &deal.id,
@@ -214,7 +215,6 @@ impl Api {
                 Utc::now(),
             )
             .await?;
-        let deal = self.store.deal(deal_id).await?.unwrap_or(deal);
         Ok(json(StatusCode::OK, &Self::order_answer(&deal, &book)))
     }
 
@@ -227,8 +227,9 @@ impl Api {
         source: &str,
     ) -> Result<Response<Body>, ApiError> {
         let line = line_number(line)?;
-        let (deal, _) = self.deal_and_order(caller, deal_id).await?;
-        let book = self
+        // Scope first; the use case reads the deal and its order itself.
+        let deal = self.load_deal(caller, deal_id).await?;
+        let (deal, book) = self
             .fulfilment()
             .edit_supply(
                 &deal.id,
@@ -240,7 +241,6 @@ impl Api {
                 Utc::now(),
             )
             .await?;
-        let deal = self.store.deal(deal_id).await?.unwrap_or(deal);
         Ok(json(StatusCode::OK, &Self::order_answer(&deal, &book)))
     }
 
@@ -304,11 +304,10 @@ impl Api {
                 version: request.version,
             }
         };
-        let book = self
+        let (deal, book) = self
             .fulfilment()
             .receive_supply(&deal.id, line, &goods, caller.id(), source, now)
             .await?;
-        let deal = self.store.deal(deal_id).await?.unwrap_or(deal);
         Ok(json(StatusCode::CREATED, &Self::order_answer(&deal, &book)))
     }
 
@@ -394,7 +393,7 @@ impl Api {
         let shipment_id = valid_id(&request.shipment_id)
             .map_err(|_| refused("shipment_id", "letters, digits and '-', up to 80".into()))?
             .to_owned();
-        let (deal, _) = self.deal_and_order(caller, deal_id).await?;
+        let deal = self.load_deal(caller, deal_id).await?;
         let scans = self.scanned(&request.scans).await?;
         for _ in 0..3 {
             let prepared = self
@@ -448,12 +447,11 @@ impl Api {
                         "try again shortly",
                     )
                 })?;
-            if let Some(shipment) = self
+            if let Some((shipment, deal)) = self
                 .fulfilment()
                 .commit_shipment(*ready, document, source)
                 .await?
             {
-                let deal = self.store.deal(deal_id).await?.unwrap_or(deal);
                 return Ok(json(
                     StatusCode::CREATED,
                     &serde_json::json!({ "shipment": shipment, "shipped": deal.shipped, "deal_version": deal.version }),

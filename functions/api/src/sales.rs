@@ -268,7 +268,7 @@ impl Api {
         }
     }
 
-    async fn load_deal(&self, caller: &Caller, id: &str) -> Result<Deal, ApiError> {
+    pub(crate) async fn load_deal(&self, caller: &Caller, id: &str) -> Result<Deal, ApiError> {
         let deal = self.store.deal(id).await?.ok_or_else(ApiError::not_found)?;
         caller.check_sees(deal.owner(), "deal")?;
         Ok(deal)

@@ -96,12 +96,14 @@ pub fn partitions(definition: &SegmentDefinition) -> Vec<(Option<Department>, Co
         .collect()
 }
 
-/// Calls `visit` with every card of the segment, page by page, with the page's
-/// opted-out addresses.
+/// Calls `visit` with every card of the segment, page by page, until it answers
+/// `false`; with the page's opted-out addresses when `opt_outs` (one lookup a page, only
+/// what an export needs).
 async fn for_each_card<S: MarketingStore>(
     store: &S,
     definition: &SegmentDefinition,
     now: DateTime<Utc>,
+    opt_outs: bool,
     mut visit: impl FnMut(&ContactCard, &dyn Fn(&str) -> bool) -> Result<bool, ExportError>,
 ) -> Result<(), ExportError> {
     for (department, kind) in partitions(definition) {
@@ -119,7 +121,7 @@ async fn for_each_card<S: MarketingStore>(
                 .iter()
                 .flat_map(|card| card.emails.iter().map(|e| e.to_lowercase()))
                 .collect();
-            let out = if emails.is_empty() {
+            let out = if emails.is_empty() || !opt_outs {
                 Default::default()
             } else {
                 store.opted_out(&emails).await?
@@ -244,20 +246,26 @@ impl<S: MarketingStore, F: ExportFiles> Exporter<'_, S, F> {
         let mut sheet = MailchimpSheet::new()?;
         let mut calls = CallListWriter::new()?;
         let mut contacts = 0u64;
-        for_each_card(self.store, &record.definition, now, |card, excluded| {
-            contacts += 1;
-            for row in rows_of(card, excluded) {
-                csv.write(&row)?;
-                sheet.write(&row)?;
-            }
-            let manager = card
-                .manager_id
-                .as_ref()
-                .and_then(|id| managers.get(id))
-                .map(String::as_str);
-            calls.write(card, manager)?;
-            Ok(true)
-        })
+        for_each_card(
+            self.store,
+            &record.definition,
+            now,
+            true,
+            |card, excluded| {
+                contacts += 1;
+                for row in rows_of(card, excluded) {
+                    csv.write(&row)?;
+                    sheet.write(&row)?;
+                }
+                let manager = card
+                    .manager_id
+                    .as_ref()
+                    .and_then(|id| managers.get(id))
+                    .map(String::as_str);
+                calls.write(card, manager)?;
+                Ok(true)
+            },
+        )
         .await?;
         let (mailchimp_rows, mut hashing) = csv.finish()?;
         hashing.flush()?;
@@ -381,6 +389,36 @@ pub async fn scheduled_export<S: MarketingStore, F: ExportFiles>(
     Ok(Some(exporter.run(&id, now).await?))
 }
 
+/// How many counterparties a segment holds (counting stops at `cap`) and the first
+/// `rows` of them.
+#[derive(Debug, Clone, Default)]
+pub struct Preview {
+    pub count: usize,
+    pub capped: bool,
+    pub rows: Vec<ContactCard>,
+}
+
+/// Previews a segment: the same reading as an export, without the opt-out lookups.
+pub async fn preview<S: MarketingStore>(
+    store: &S,
+    definition: &SegmentDefinition,
+    rows: usize,
+    cap: usize,
+    now: DateTime<Utc>,
+) -> Result<Preview, ExportError> {
+    let mut preview = Preview::default();
+    for_each_card(store, definition, now, false, |card, _| {
+        preview.count += 1;
+        if preview.rows.len() < rows {
+            preview.rows.push(card.clone());
+        }
+        preview.capped = preview.count >= cap;
+        Ok(!preview.capped)
+    })
+    .await?;
+    Ok(preview)
+}
+
 /// The most tasks one segment request gives.
 pub const MAX_SEGMENT_TASKS: usize = 5_000;
 
@@ -425,7 +463,7 @@ pub async fn give_call_tasks<S: MarketingStore>(
 ) -> Result<GivenTasks, SegmentTasksError> {
     let mut targets: Vec<(String, Option<String>, Option<Department>)> = Vec::new();
     let mut too_many = false;
-    for_each_card(store, definition, now, |card, _| {
+    for_each_card(store, definition, now, false, |card, _| {
         if targets.len() == MAX_SEGMENT_TASKS {
             too_many = true;
             return Ok(false);

@@ -128,7 +128,8 @@ impl<S: OrderStore, P: DealEventPublisher> Fulfilment<'_, S, P> {
         Ok((deal, book))
     }
 
-    /// Saves `book` as the deal's new state; `false` when another change won.
+    /// Saves `book` as the deal's new state: the deal as written, or `None` when another
+    /// change won.
     #[allow(clippy::too_many_arguments)]
     async fn save(
         &self,
@@ -141,7 +142,7 @@ impl<S: OrderStore, P: DealEventPublisher> Fulfilment<'_, S, P> {
         source: &str,
         now: DateTime<Utc>,
         document: Option<DocumentRef>,
-    ) -> Result<bool, FulfilmentError> {
+    ) -> Result<Option<Deal>, FulfilmentError> {
         let mut new = book.apply_to(deal);
         if let Some(document) = document {
             new.documents.retain(|d| d.id != document.id);
@@ -159,8 +160,8 @@ impl<S: OrderStore, P: DealEventPublisher> Fulfilment<'_, S, P> {
             .save(Some(deal), &new, kind, actor, source, extra)
             .await
         {
-            Ok(_) => Ok(true),
-            Err(DealSaveError::Conflict(_)) => Ok(false),
+            Ok(_) => Ok(Some(new)),
+            Err(DealSaveError::Conflict(_)) => Ok(None),
             Err(DealSaveError::Store(error)) => Err(error.into()),
         }
     }
@@ -274,6 +275,7 @@ impl<S: OrderStore, P: DealEventPublisher> Fulfilment<'_, S, P> {
                     None,
                 )
                 .await?
+                .is_some()
             {
                 return Ok(Some(book));
             }
@@ -293,18 +295,12 @@ impl<S: OrderStore, P: DealEventPublisher> Fulfilment<'_, S, P> {
         actor: &str,
         source: &str,
         now: DateTime<Utc>,
-    ) -> Result<OrderBook, FulfilmentError> {
+    ) -> Result<(Deal, OrderBook), FulfilmentError> {
         for _ in 0..MAX_ATTEMPTS {
             let (deal, mut book) = self.deal_and_book(deal_id).await?;
-            let index = book
-                .production
-                .iter()
-                .position(|p| p.line == line)
-                .ok_or(FulfilmentError::NoSuchPart)?;
+            let index = part(&book.production, |p| p.line == line)?;
             let old = book.production[index].clone();
-            if let Some(version) = expected_version.filter(|v| *v != old.version) {
-                return Err(FulfilmentError::Stale(version));
-            }
+            stale_unless(expected_version, old.version)?;
             let new = old.edited(edit, now)?;
             let mut audit =
                 audit_entries("production", &old.id, Some(&old), &new, actor, source, now);
@@ -330,11 +326,11 @@ impl<S: OrderStore, P: DealEventPublisher> Fulfilment<'_, S, P> {
             let kind = DealEventKind::ProductionChanged {
                 production_id: new.id.clone(),
             };
-            if self
+            if let Some(deal) = self
                 .save(&deal, &book, kind, writes, audit, actor, source, now, None)
                 .await?
             {
-                return Ok(book);
+                return Ok((deal, book));
             }
         }
         Err(FulfilmentError::Contention)
@@ -351,18 +347,12 @@ impl<S: OrderStore, P: DealEventPublisher> Fulfilment<'_, S, P> {
         actor: &str,
         source: &str,
         now: DateTime<Utc>,
-    ) -> Result<OrderBook, FulfilmentError> {
+    ) -> Result<(Deal, OrderBook), FulfilmentError> {
         for _ in 0..MAX_ATTEMPTS {
             let (deal, mut book) = self.deal_and_book(deal_id).await?;
-            let index = book
-                .supply
-                .iter()
-                .position(|s| s.line == line)
-                .ok_or(FulfilmentError::NoSuchPart)?;
+            let index = part(&book.supply, |s| s.line == line)?;
             let old = book.supply[index].clone();
-            if let Some(version) = expected_version.filter(|v| *v != old.version) {
-                return Err(FulfilmentError::Stale(version));
-            }
+            stale_unless(expected_version, old.version)?;
             let new = old.edited(edit, now)?;
             let audit = audit_entries("supply", &old.id, Some(&old), &new, actor, source, now);
             let writes = vec![OrderWrite::Supply {
@@ -373,11 +363,11 @@ impl<S: OrderStore, P: DealEventPublisher> Fulfilment<'_, S, P> {
             let kind = DealEventKind::SupplyChanged {
                 supply_id: new.id.clone(),
             };
-            if self
+            if let Some(deal) = self
                 .save(&deal, &book, kind, writes, audit, actor, source, now, None)
                 .await?
             {
-                return Ok(book);
+                return Ok((deal, book));
             }
         }
         Err(FulfilmentError::Contention)
@@ -394,18 +384,12 @@ impl<S: OrderStore, P: DealEventPublisher> Fulfilment<'_, S, P> {
         actor: &str,
         source: &str,
         now: DateTime<Utc>,
-    ) -> Result<OrderBook, FulfilmentError> {
+    ) -> Result<(Deal, OrderBook), FulfilmentError> {
         for _ in 0..MAX_ATTEMPTS {
             let (deal, mut book) = self.deal_and_book(deal_id).await?;
-            let index = book
-                .supply
-                .iter()
-                .position(|s| s.line == line)
-                .ok_or(FulfilmentError::NoSuchPart)?;
+            let index = part(&book.supply, |s| s.line == line)?;
             let old = book.supply[index].clone();
-            if old.version != goods.version {
-                return Err(FulfilmentError::Stale(goods.version));
-            }
+            stale_unless(Some(goods.version), old.version)?;
             let new = old.receive(goods.quantity, now)?;
             let batch_id = goods
                 .batch_id
@@ -448,11 +432,11 @@ impl<S: OrderStore, P: DealEventPublisher> Fulfilment<'_, S, P> {
                 batch_id,
                 quantity: goods.quantity,
             };
-            if self
+            if let Some(deal) = self
                 .save(&deal, &book, kind, writes, audit, actor, source, now, None)
                 .await?
             {
-                return Ok(book);
+                return Ok((deal, book));
             }
         }
         Err(FulfilmentError::Contention)
@@ -517,14 +501,14 @@ impl<S: OrderStore, P: DealEventPublisher> Fulfilment<'_, S, P> {
         })))
     }
 
-    /// Writes a prepared shipment with its stored document; `None` when the deal or a
-    /// batch changed meanwhile (prepare again).
+    /// Writes a prepared shipment with its stored document: the shipment and the deal as
+    /// it became, or `None` when the deal or a batch changed meanwhile (prepare again).
     pub async fn commit_shipment(
         &self,
         ready: ReadyShipment,
         document: DocumentRef,
         source: &str,
-    ) -> Result<Option<Shipment>, FulfilmentError> {
+    ) -> Result<Option<(Shipment, Deal)>, FulfilmentError> {
         let ReadyShipment {
             deal,
             mut book,
@@ -571,7 +555,7 @@ impl<S: OrderStore, P: DealEventPublisher> Fulfilment<'_, S, P> {
                 Some(document),
             )
             .await?
-            .then_some(shipment))
+            .map(|deal| (shipment, deal)))
     }
 
     /// Gives the deal's manager and the heads of its department a task for every
@@ -645,6 +629,22 @@ impl<S: OrderStore, P: DealEventPublisher> Fulfilment<'_, S, P> {
             }
         }
         Ok(created)
+    }
+}
+
+/// Where in `parts` the part of a line is.
+fn part<T>(parts: &[T], of_line: impl Fn(&T) -> bool) -> Result<usize, FulfilmentError> {
+    parts
+        .iter()
+        .position(of_line)
+        .ok_or(FulfilmentError::NoSuchPart)
+}
+
+/// A stale version when the caller named one other than `current`.
+fn stale_unless(expected: Option<u64>, current: u64) -> Result<(), FulfilmentError> {
+    match expected {
+        Some(version) if version != current => Err(FulfilmentError::Stale(version)),
+        _ => Ok(()),
     }
 }
 
@@ -876,7 +876,7 @@ mod tests {
         let relay = agreed("d1", vec![line("CHAMBER", 2)]).await;
         place(&relay, "d1").await.unwrap();
         let fulfilment = Fulfilment { relay: &relay };
-        let started = fulfilment
+        let (_, started) = fulfilment
             .update_production(
                 "d1",
                 1,
@@ -904,7 +904,7 @@ mod tests {
             )
             .await;
         assert!(matches!(stale, Err(FulfilmentError::Stale(1))), "{stale:?}");
-        let done = fulfilment
+        let (_, done) = fulfilment
             .update_production(
                 "d1",
                 1,
@@ -949,7 +949,7 @@ mod tests {
             quantity,
             version,
         };
-        let part = fulfilment
+        let (_, part) = fulfilment
             .receive_supply("d1", 1, &goods(2, 1), "wh", "api:1", Utc::now())
             .await
             .unwrap();
@@ -961,7 +961,7 @@ mod tests {
             matches!(again, Err(FulfilmentError::Stale(1))),
             "a repeated receipt is not counted twice"
         );
-        let rest = fulfilment
+        let (_, rest) = fulfilment
             .receive_supply("d1", 1, &goods(3, 2), "wh", "api:2", Utc::now())
             .await
             .unwrap();
@@ -997,7 +997,7 @@ mod tests {
         else {
             panic!("not shipped before")
         };
-        let shipment = fulfilment
+        let (shipment, _) = fulfilment
             .commit_shipment(*ready, document("s1"), "api:1")
             .await
             .unwrap()
