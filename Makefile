@@ -9,7 +9,7 @@ NPM_STAMP := localstack/node_modules/.installed
 CARGO := cargo
 CRM_LOCAL := target/debug/crm-local
 
-.PHONY: install office-tools run test lint emulators emulators-stop bench fuzz package clean-state
+.PHONY: install office-tools web-vendor run test lint emulators emulators-stop bench fuzz package clean-state
 
 install: $(PY_STAMP) $(NPM_STAMP) office-tools
 	$(CARGO) fetch --locked
@@ -83,6 +83,14 @@ fuzz:
 package: install
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo-lambda lambda build --release --x86-64 --locked --output-format zip \
 	  --bin inbound-email --bin api --bin webhooks --bin deal-events --bin exports --bin jobs
+
+## web-vendor: refresh web/vendor/ (committed) from the versions pinned in web/package-lock.json.
+web-vendor:
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	cp web/node_modules/preact/dist/preact.module.js web/node_modules/preact/hooks/dist/hooks.module.js \
+	   web/node_modules/htm/dist/htm.module.js web/node_modules/uplot/dist/uPlot.iife.min.js \
+	   web/node_modules/uplot/dist/uPlot.min.css web/vendor/
+	for p in preact htm uplot; do cp web/node_modules/$$p/LICENSE web/vendor/LICENSE.$$p; done
 
 clean-state:
 	rm -rf localstack/.state

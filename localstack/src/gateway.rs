@@ -38,6 +38,8 @@ pub struct Route {
 #[derive(Clone, Default)]
 pub struct Gateway {
     pub routes: Vec<Route>,
+    /// The front end and the development login, on `crm-local up`'s gateway.
+    pub site: Option<Arc<crate::web::Site>>,
 }
 
 /// The largest request body API Gateway accepts (10 MB).
@@ -103,6 +105,14 @@ pub async fn handle(State(gateway): State<Arc<Gateway>>, request: Request) -> Re
             .flatten()
     });
     let Some((route, path_parameters)) = matched else {
+        if let Some(site) = &gateway.site {
+            let body = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES)
+                .await
+                .unwrap_or_default();
+            if let Some(answer) = site.answer(&method, &path, &raw_query, &body) {
+                return answer;
+            }
+        }
         return plain(404, r#"{"message":"Not Found"}"#);
     };
     let headers: HashMap<String, String> = request

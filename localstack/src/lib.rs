@@ -15,6 +15,7 @@ pub mod seed;
 pub mod smtp;
 pub mod stack;
 pub mod template;
+pub mod web;
 
 pub use local::Endpoints;
 pub use stack::{LocalError, LocalStack};

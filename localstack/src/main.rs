@@ -292,11 +292,8 @@ async fn up() -> Result<(), Failure> {
     let clients = endpoints.clients(RoundTrips::default()).await;
 
     let store = DynamoStore::new(clients.dynamodb.clone(), stack.name("Table")?);
-    crm_local::seed::apply(
-        &crm_local::seed::read(&root.join("localstack/seed.json"))?,
-        &store,
-    )
-    .await?;
+    let seed = crm_local::seed::read(&root.join("localstack/seed.json"))?;
+    crm_local::seed::apply(&seed, &store).await?;
 
     let functions = Functions::build(&stack, &endpoints, &clients).await?;
     let binding = stack.queue_binding(
@@ -334,7 +331,7 @@ async fn up() -> Result<(), Failure> {
         schedules.push((schedule, input, handler));
     }
 
-    let gateway = stack.gateway(&HashMap::from([
+    let mut gateway = stack.gateway(&HashMap::from([
         (
             "ApiFunction".to_owned(),
             http_handler(functions.api.clone()),
@@ -344,6 +341,13 @@ async fn up() -> Result<(), Failure> {
             http_handler(functions.webhooks.clone()),
         ),
     ]))?;
+
+    gateway.site = Some(Arc::new(crm_local::web::Site::new(
+        root.join("web"),
+        Arc::new(stack.dev_tokens("StaffJwt")?),
+        seed.employees,
+        GATEWAY_ADDRESS,
+    )));
 
     let smtp = tokio::net::TcpListener::bind(SMTP_ADDRESS).await?;
     let http = tokio::net::TcpListener::bind(GATEWAY_ADDRESS).await?;
@@ -386,8 +390,9 @@ async fn up() -> Result<(), Failure> {
         r#"
 The sales backend runs locally (stack "{LOCAL_STACK}").
 
+  Front end           http://{GATEWAY_ADDRESS}/   (development login: pick an employee)
   SMTP (SES inbound)  smtp://{SMTP_ADDRESS}
-  HTTP API            http://{GATEWAY_ADDRESS}
+  HTTP API            http://{GATEWAY_ADDRESS}/api/
   LocalStack          {ls}   (sent notifications: {ls}/_aws/ses)
   DynamoDB Local      {ddb}
 

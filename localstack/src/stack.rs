@@ -223,7 +223,7 @@ impl LocalStack {
                 }
             }
         }
-        Ok(Gateway { routes })
+        Ok(Gateway { routes, site: None })
     }
 }
 

@@ -37,6 +37,9 @@ impl Api {
                 "role": employee.role,
                 "department": employee.department,
                 "may": may,
+                // What the screens measure against: an inquiry waiting longer than this
+                // for its first answer is late.
+                "first_response_hours": self.config.first_response_hours,
             }),
         ))
     }

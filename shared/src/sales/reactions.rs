@@ -50,6 +50,23 @@ impl<S: DealStore, N: Notifier> DealReactions<'_, S, N> {
                 self.create_and_notify(task, &heads).await
             }
             DealEventKind::StageChanged {
+                to: DealStage::Invoice,
+                ..
+            } => {
+                // The invoice went out: the manager checks within two working days that
+                // it is paid, or calls.
+                let manager = Assignee::Employee(deal.manager_id.clone());
+                let task = Task {
+                    note: deal
+                        .invoice_number
+                        .as_ref()
+                        .map(|number| format!("Счёт № {number}")),
+                    ..deal_task(event, TaskKind::CheckPayment, manager, 16, now)
+                };
+                self.create_and_notify(task, &self.manager(&deal.manager_id).await?)
+                    .await
+            }
+            DealEventKind::StageChanged {
                 to: DealStage::Service,
                 ..
             } => {
@@ -187,8 +204,16 @@ mod tests {
                 fields: vec!["service_decision".into()],
             },
         );
+        let mut invoice = event(
+            DealStage::Invoice,
+            DealEventKind::StageChanged {
+                from: DealStage::Proposal,
+                to: DealStage::Invoice,
+            },
+        );
+        invoice.deal.invoice_number = Some("С-17".into());
         let now = Utc::now();
-        for event in [&unfit, &service, &contract] {
+        for event in [&unfit, &service, &contract, &invoice] {
             assert!(reactions.consume(event, now).await.unwrap());
             assert!(!reactions.consume(event, now).await.unwrap(), "logged once");
         }
@@ -197,13 +222,21 @@ mod tests {
         assert_eq!(
             ids,
             [
+                "check-payment-d1",
                 "check-sellers-work-d1",
                 "conclude-service-contract-d1",
                 "offer-service-d1"
             ]
         );
+        let payment = store
+            .tasks()
+            .into_iter()
+            .find(|t| t.kind == TaskKind::CheckPayment)
+            .unwrap();
+        assert_eq!(payment.assignee_id.as_deref(), Some("m1"));
+        assert_eq!(payment.note.as_deref(), Some("Счёт № С-17"));
         let sent = notifier.sent();
-        assert_eq!(sent.len(), 3, "one email per new task");
+        assert_eq!(sent.len(), 4, "one email per new task");
         assert_eq!(
             sent[0].to.len(),
             1,

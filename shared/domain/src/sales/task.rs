@@ -24,12 +24,14 @@ pub enum TaskKind {
     FirstResponseOverdue,
     /// A production order missed the date promised to the client.
     LateProduction,
+    /// An invoice went out: see that it is paid.
+    CheckPayment,
     /// Anything else, titled by hand.
     Other,
 }
 
 impl TaskKind {
-    pub const ALL: [TaskKind; 8] = [
+    pub const ALL: [TaskKind; 9] = [
         Self::CallBack,
         Self::CallClient,
         Self::CheckSellersWork,
@@ -37,6 +39,7 @@ impl TaskKind {
         Self::ConcludeServiceContract,
         Self::FirstResponseOverdue,
         Self::LateProduction,
+        Self::CheckPayment,
         Self::Other,
     ];
 
@@ -49,6 +52,7 @@ impl TaskKind {
             Self::ConcludeServiceContract => "conclude_service_contract",
             Self::FirstResponseOverdue => "first_response_overdue",
             Self::LateProduction => "late_production",
+            Self::CheckPayment => "check_payment",
             Self::Other => "other",
         }
     }
@@ -67,6 +71,7 @@ impl TaskKind {
             Self::ConcludeServiceContract => "Заключить договор на сервис",
             Self::FirstResponseOverdue => "Нет первой реакции на обращение",
             Self::LateProduction => "Производство опаздывает",
+            Self::CheckPayment => "Проверить оплату счёта",
             Self::Other => "Задача",
         }
     }

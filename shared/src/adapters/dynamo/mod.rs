@@ -387,6 +387,18 @@ pub struct CounterpartyDetail {
     #[serde(flatten)]
     pub counterparty: Counterparty,
     pub contacts: Vec<ContactPerson>,
+    /// Its deals (stage, equipment, last change) and tags, from its contact card, which
+    /// the same query reads.
+    pub deals: Vec<PartyDeal>,
+    pub tags: Vec<String>,
+}
+
+/// One deal of a counterparty, as its contact card keeps it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PartyDeal {
+    pub id: String,
+    #[serde(flatten)]
+    pub summary: crm_domain::marketing::segment::DealSummary,
 }
 
 /// The most round trips one page of a filtered list may take; a sparse filter returns a
@@ -799,6 +811,7 @@ impl DynamoStore {
             .map_err(|e| service_error("Query", e))?;
         let mut counterparty = None;
         let mut contacts = Vec::new();
+        let mut card = None;
         for item in output.items.unwrap_or_default() {
             match item
                 .get("entity")
@@ -807,12 +820,24 @@ impl DynamoStore {
             {
                 Some("counterparty") => counterparty = Some(from_item::<Counterparty>(item)?),
                 Some("contact") => contacts.push(from_item::<ContactPerson>(item)?),
+                Some("card") => card = Some(from_item::<crm_domain::marketing::ContactCard>(item)?),
                 _ => {}
             }
         }
+        let (mut deals, tags) = card.map_or_else(Default::default, |card| {
+            let deals: Vec<PartyDeal> = card
+                .deals
+                .into_iter()
+                .map(|(id, summary)| PartyDeal { id, summary })
+                .collect();
+            (deals, card.tags)
+        });
+        deals.sort_by(|a, b| b.summary.updated_at.cmp(&a.summary.updated_at));
         Ok(counterparty.map(|counterparty| CounterpartyDetail {
             counterparty,
             contacts,
+            deals,
+            tags,
         }))
     }
 

@@ -1,0 +1,169 @@
+// How the app writes things: Moscow time, money as `1 234 567,89 ₽`, phones as
+// `+7 912 345-67-89`, and the Russian names of the API's codes.
+
+export const TIME_ZONE = 'Europe/Moscow';
+
+const moneyFormat = new Intl.NumberFormat('ru-RU', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+const dateTimeFormat = new Intl.DateTimeFormat('ru-RU', {
+  timeZone: TIME_ZONE, day: '2-digit', month: '2-digit', year: 'numeric', hour: '2-digit', minute: '2-digit',
+});
+const dateFormat = new Intl.DateTimeFormat('ru-RU', { timeZone: TIME_ZONE, day: '2-digit', month: '2-digit', year: 'numeric' });
+const timeFormat = new Intl.DateTimeFormat('ru-RU', { timeZone: TIME_ZONE, hour: '2-digit', minute: '2-digit' });
+
+/** Kopecks (integers, as the API keeps money) as `1 234 567,89 ₽`. */
+export function money(kopecks) {
+  if (kopecks === null || kopecks === undefined) return '—';
+  // Intl writes a narrow no-break space between thousands; the company writes a space.
+  return moneyFormat.format(Number(kopecks) / 100).replace(/[\u202f\u00a0]/g, ' ') + ' ₽';
+}
+
+/** `+79123456789` as `+7 912 345-67-89`; other numbers as given. */
+export function phone(e164) {
+  if (!e164) return '';
+  const [number, extension] = String(e164).split(/\s*(?:доб\.|ext\.?|,)\s*/);
+  const m = /^\+7(\d{3})(\d{3})(\d{2})(\d{2})$/.exec(number.replace(/[^\d+]/g, ''));
+  const written = m ? `+7 ${m[1]} ${m[2]}-${m[3]}-${m[4]}` : number;
+  return extension ? `${written} доб. ${extension}` : written;
+}
+
+export function dateTime(iso) {
+  return iso ? dateTimeFormat.format(new Date(iso)).replace(',', '') : '—';
+}
+
+export function date(iso) {
+  return iso ? dateFormat.format(new Date(iso)) : '—';
+}
+
+export function time(iso) {
+  return iso ? timeFormat.format(new Date(iso)) : '';
+}
+
+/** How long ago, in the largest whole unit: `5 мин`, `3 ч`, `2 дн`. */
+export function age(iso, now = Date.now()) {
+  if (!iso) return '';
+  const minutes = Math.max(0, Math.floor((now - new Date(iso).getTime()) / 60000));
+  if (minutes < 60) return `${minutes} мин`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return `${hours} ч`;
+  return `${Math.floor(hours / 24)} дн`;
+}
+
+export function minutesSince(iso, now = Date.now()) {
+  return iso ? (now - new Date(iso).getTime()) / 60000 : 0;
+}
+
+export const STAGES = {
+  equipment_selection: 'Подбор оборудования',
+  proposal: 'КП',
+  invoice: 'Счёт',
+  agreed: 'Согласовано',
+  production: 'Производство',
+  warehouse_sale: 'Продажа со склада',
+  installation: 'Монтаж / ПНР',
+  attestation: 'Аттестация',
+  service: 'Сервис',
+  closed: 'Закрыта',
+  unfit: 'Нецелевая',
+};
+export const STAGE_ORDER = Object.keys(STAGES);
+
+export const CHANNELS = {
+  call: 'Звонок',
+  jivo_chat: 'Чат Jivo',
+  site_form: 'Форма сайта',
+  manual: 'Письмо',
+  email: 'Письмо',
+};
+
+export const DEPARTMENTS = {
+  high: 'Высокий вакуум',
+  industrial: 'Промышленный',
+  thermal: 'Терм. оборудование',
+};
+
+export const ROLES = {
+  head: 'Руководитель продаж',
+  manager: 'Менеджер',
+  marketer: 'Маркетолог',
+  warehouse: 'Склад',
+  production: 'Производство',
+  admin: 'Администратор',
+};
+
+export const EQUIPMENT = {
+  vacuum_pump: 'Вакуумный насос',
+  pump: 'Насос',
+  compressor: 'Компрессор',
+  vacuum_equipment: 'Вакуумное оборудование',
+  thermal_equipment: 'Термическое оборудование',
+  climate_chamber: 'Климатическая камера',
+  simulator: 'Имитатор',
+  other: 'Другое',
+};
+
+export const TASK_KINDS = {
+  call_back: 'Перезвонить',
+  call_client: 'Позвонить клиенту',
+  check_sellers_work: 'Проверить работу менеджера',
+  offer_service: 'Предложить сервис',
+  conclude_service_contract: 'Заключить договор на сервис',
+  first_response_overdue: 'Просрочен первый ответ',
+  late_production: 'Производство опаздывает',
+  other: 'Задача',
+};
+
+/** What a stage needs, in words: the API's field paths of a refusal's `missing`. */
+const FIELD_NAMES = {
+  items: 'позиции сделки',
+  'items.price': 'цена и количество в каждой позиции',
+  proposal_sent_at: 'отправленное КП',
+  invoice_number: 'номер счёта',
+  production_ready: 'готовность производства',
+  shipped: 'отгрузка',
+  acceptance_signed: 'подписанный акт приёмки',
+  attestation_done: 'пройденная аттестация',
+  service_decision: 'решение по сервису',
+  payment_received: 'полученная оплата',
+  closing_documents: 'закрывающие документы',
+  unfit_reason: 'причина «нецелевая»',
+  needs: 'потребности клиента',
+  'contact.name': 'имя контактного лица',
+  'contact.phone_or_email': 'телефон или email контакта',
+  'legal_entity.name': 'название юрлица',
+  'legal_entity.inn': 'ИНН',
+  'legal_entity.kpp': 'КПП',
+  'legal_entity.address': 'юридический адрес',
+  'legal_entity.bank.bank_name': 'банк',
+  'legal_entity.bank.bik': 'БИК',
+  'legal_entity.bank.account': 'расчётный счёт',
+  'legal_entity.bank.correspondent_account': 'корр. счёт',
+};
+
+export function fieldName(path) {
+  if (FIELD_NAMES[path]) return FIELD_NAMES[path];
+  const line = /^items\[(\d+)\]\.(\w+)$/.exec(path);
+  if (line) {
+    const n = Number(line[1]) + 1;
+    return line[2] === 'sku' ? `артикул или «под заказ / закупка» в позиции ${n}` : `позиция ${n}: ${line[2]}`;
+  }
+  return path;
+}
+
+/** INN check digits (10 digits for a company, 12 for a sole trader). */
+export function innValid(inn) {
+  const d = String(inn || '').replace(/\s/g, '');
+  if (!/^\d{10}$|^\d{12}$/.test(d)) return false;
+  const digit = (weights) => (weights.reduce((s, w, i) => s + w * Number(d[i]), 0) % 11) % 10;
+  if (d.length === 10) return digit([2, 4, 10, 3, 5, 9, 4, 6, 8]) === Number(d[9]);
+  return (
+    digit([7, 2, 4, 10, 3, 5, 9, 4, 6, 8]) === Number(d[10]) &&
+    digit([3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8]) === Number(d[11])
+  );
+}
+
+export function plural(n, one, few, many) {
+  const m10 = n % 10, m100 = n % 100;
+  if (m10 === 1 && m100 !== 11) return one;
+  if (m10 >= 2 && m10 <= 4 && (m100 < 10 || m100 >= 20)) return few;
+  return many;
+}

@@ -1,0 +1,82 @@
+// Small pieces every screen uses: loading a resource, errors in words, the session's
+// employee and capabilities, links.
+import { html, useState, useEffect, useCallback } from './html.js';
+import { get } from './api.js';
+import { fieldName } from './format.js';
+
+/** The signed-in employee: `{id, name, role, department, may: [capability…]}`. */
+export const session = { me: null, employees: [] };
+
+/** May the signed-in employee do this? (The API's capabilities, from `/api/me`.) */
+export function may(capability) {
+  return !!session.me?.may?.includes(capability);
+}
+
+export function employeeName(id) {
+  if (!id) return '—';
+  return session.employees.find((e) => e.id === id)?.name || id;
+}
+
+/** Loads `path` (GET) and reloads when it changes or when `reload()` is called. */
+export function useLoad(path) {
+  const [state, setState] = useState({ data: null, error: null, loading: true });
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    if (!path) return;
+    let live = true;
+    setState((s) => ({ ...s, loading: true }));
+    get(path).then(
+      (data) => live && setState({ data, error: null, loading: false }),
+      (error) => live && setState({ data: null, error, loading: false }),
+    );
+    return () => {
+      live = false;
+    };
+  }, [path, tick]);
+  const reload = useCallback(() => setTick((t) => t + 1), []);
+  return { ...state, reload };
+}
+
+export function Loading() {
+  return html`<p class="muted">Загрузка…</p>`;
+}
+
+/** An API error in words, with the fields it names. */
+export function ErrorBox({ error }) {
+  if (!error) return null;
+  // `fields` is a list of field paths to fill, or a map of field to what is wrong.
+  const fields = Array.isArray(error.fields)
+    ? error.fields.map((f) => fieldName(f))
+    : Object.entries(error.fields || {}).map(([f, m]) => `${fieldName(f)}: ${m}`);
+  return html`<div class="error" role="alert">
+    <b>${error.message}</b>
+    ${fields.length > 0 && html`<ul>${fields.map((f) => html`<li>${f}</li>`)}</ul>`}
+  </div>`;
+}
+
+export function navigate(hash) {
+  location.hash = hash;
+}
+
+export function Badge({ kind, children }) {
+  return html`<span class="badge ${kind || ''}">${children}</span>`;
+}
+
+/** Runs an async action, keeping `busy` and the last error for the view. */
+export function useAction() {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  const run = useCallback(async (action) => {
+    setBusy(true);
+    setError(null);
+    try {
+      return await action();
+    } catch (e) {
+      setError(e);
+      return undefined;
+    } finally {
+      setBusy(false);
+    }
+  }, []);
+  return { busy, error, setError, run };
+}

@@ -1,0 +1,210 @@
+// The counterparty card: requisites and contacts, the responsible manager, its deals, and
+// one timeline of calls, emails, chats, forms, tasks and audit entries, newest first.
+import { html, useState, useMemo } from '../lib/html.js';
+import { get, post, patch } from '../lib/api.js';
+import { useLoad, useAction, may, session, Loading, ErrorBox, Badge, employeeName } from '../lib/ui.js';
+import { CHANNELS, DEPARTMENTS, STAGES, EQUIPMENT, TASK_KINDS, phone, dateTime, fieldName } from '../lib/format.js';
+
+const KINDS = { lead: 'Лид', client: 'Клиент', partner: 'Партнёр' };
+
+function ContactPoints({ party, onChanged }) {
+  const action = useAction();
+  const decide = (type, value, decision) =>
+    action.run(async () => {
+      await post(`/api/counterparties/${party.id}/contact-points`, { point: { type, value }, decision });
+      onChanged();
+    });
+  const buttons = (type, value) =>
+    may('decide_contact_points') &&
+    html`<span class="row" style="display:inline-flex">
+      <button class="link" title="Подтвердить: этот адрес или номер точно клиента" onClick=${() => decide(type, value, 'confirm')}>подтвердить</button>
+      <button class="link danger" title="Убрать у клиента" onClick=${() => decide(type, value, 'reject')}>убрать</button>
+    </span>`;
+  return html`<div>
+    <${ErrorBox} error=${action.error} />
+    ${(party.contacts || []).map((c) => html`<div class="contact" key=${c.id}>
+      <b>${c.name || 'Контакт'}</b>
+      <ul>
+        ${c.phones.map((p) => html`<li><a href=${'tel:' + p.e164}>${phone(p.e164)}</a> ${buttons('phone', p.e164)}</li>`)}
+        ${c.emails.map((e) => html`<li><a href=${'mailto:' + e}>${e}</a> ${buttons('email', e)}</li>`)}
+        ${c.invalid_phones.map((p) => html`<li><span title="Номер не распознан, сохранён как написан">${p}</span> <${Badge} kind="warn">не распознан</${Badge}></li>`)}
+      </ul>
+    </div>`)}
+  </div>`;
+}
+
+function Rename({ party, onDone }) {
+  const [open, setOpen] = useState(false);
+  const [name, setName] = useState(party.name);
+  const [company, setCompany] = useState(party.company || '');
+  const action = useAction();
+  if (!open) return html`<button onClick=${() => setOpen(true)}>Изменить</button>`;
+  const save = (e) => {
+    e.preventDefault();
+    action.run(async () => {
+      await patch(`/api/counterparties/${party.id}`, { name, company });
+      setOpen(false);
+      onDone();
+    });
+  };
+  return html`<form onSubmit=${save} class="card">
+    <label>Имя или название<input value=${name} onInput=${(e) => setName(e.target.value)} required maxlength="300" /></label>
+    <label>Компания<input value=${company} onInput=${(e) => setCompany(e.target.value)} maxlength="300" /></label>
+    <${ErrorBox} error=${action.error} />
+    <div class="row"><button class="primary" disabled=${action.busy}>Сохранить</button><button type="button" onClick=${() => setOpen(false)}>Отмена</button></div>
+  </form>`;
+}
+
+function Reassign({ party, onDone }) {
+  const [open, setOpen] = useState(false);
+  const [managerId, setManagerId] = useState('');
+  const [reason, setReason] = useState('');
+  const action = useAction();
+  if (!open) return html`<button onClick=${() => setOpen(true)}>Сменить менеджера</button>`;
+  const managers = session.employees.filter((e) => e.role === 'manager' && e.department);
+  const save = (e) => {
+    e.preventDefault();
+    const manager = managers.find((m) => m.id === managerId);
+    action.run(async () => {
+      await post(`/api/counterparties/${party.id}/manager`, { manager_id: manager.id, department: manager.department, reason });
+      setOpen(false);
+      onDone();
+    });
+  };
+  return html`<form onSubmit=${save} class="card">
+    <label>Новый ответственный<select value=${managerId} onChange=${(e) => setManagerId(e.target.value)} required>
+      <option value="">—</option>
+      ${managers.map((m) => html`<option value=${m.id}>${m.name} (${DEPARTMENTS[m.department]})</option>`)}
+    </select></label>
+    <label>Причина<input value=${reason} onInput=${(e) => setReason(e.target.value)} required /></label>
+    <${ErrorBox} error=${action.error} />
+    <div class="row"><button class="primary" disabled=${action.busy || !managerId}>Передать</button><button type="button" onClick=${() => setOpen(false)}>Отмена</button></div>
+  </form>`;
+}
+
+/** Audit entries of one change (same time, actor and request) become one timeline entry. */
+function groupAudit(entries) {
+  const groups = new Map();
+  for (const e of entries) {
+    const key = `${e.at}|${e.actor}|${e.source}|${e.record}|${e.record_id}`;
+    if (!groups.has(key)) groups.set(key, { type: 'audit', at: e.at, actor: e.actor, record: e.record, record_id: e.record_id, changes: [] });
+    groups.get(key).changes.push(e);
+  }
+  return [...groups.values()];
+}
+
+function show(value) {
+  if (value === null || value === undefined || value === '') return '—';
+  if (typeof value === 'boolean') return value ? 'да' : 'нет';
+  if (typeof value === 'string') return STAGES[value] || value;
+  return JSON.stringify(value).slice(0, 120);
+}
+
+function AuditEntry({ entry }) {
+  const created = entry.changes.some((c) => c.field === 'id' && c.old === null);
+  const what = entry.record === 'deal' ? html`сделка <a href=${'#/deals/' + entry.record_id}>${entry.record_id.slice(-6)}</a>` : entry.record;
+  return html`<div>
+    <b>${employeeName(entry.actor)}</b> · ${what}: ${created ? 'создана' : ''}
+    ${!created && html`<ul>${entry.changes.map((c) => html`<li>${fieldName(c.field)}: ${show(c.old)} → ${show(c.new)}</li>`)}</ul>`}
+  </div>`;
+}
+
+/** MikoPBX serves a recording by its path through its CDR playback API. */
+function recordingLink(path) {
+  if (/^https?:\/\//.test(path)) return path;
+  const base = session.config?.pbx_url;
+  return base ? `${base}/pbxcore/api/cdr/v2/playback?view=${encodeURIComponent(path)}` : '#';
+}
+
+function Interaction({ entry }) {
+  const call = entry.call;
+  const unverified = entry.unverified === true;
+  return html`<div>
+    <b>${CHANNELS[entry.kind] || entry.channel}</b>
+    ${entry.missed && html` <${Badge} kind="danger">пропущенный</${Badge}>`}
+    ${unverified && html` <${Badge} kind="warn">отправитель не подтверждён</${Badge}>`}
+    ${entry.subject && html`<div>${entry.subject}</div>`}
+    ${call && html`<div><small>${call.answered_by ? 'Ответил: ' + employeeName(call.answered_by) : ''}
+      ${call.talk_seconds ? ` · ${Math.round(call.talk_seconds / 60)} мин` : ''}</small>
+      ${call.recording && html` · <a href=${recordingLink(call.recording)} target="_blank" rel="noopener">запись разговора</a>`}</div>`}
+    ${entry.text && html`<div class="body">${entry.text}${entry.text_truncated ? '…' : ''}</div>`}
+    ${(entry.attachments || []).length > 0 && html`<div>📎 ${entry.attachments.map((a) => html`<span class="badge">${a.filename || 'вложение'}${a.size ? ` (${Math.ceil(a.size / 1024)} КБ)` : ''}</span> `)}</div>`}
+  </div>`;
+}
+
+function TaskEntry({ task }) {
+  return html`<div><b>Задача: ${task.title || TASK_KINDS[task.kind]}</b> ${task.overdue && html`<${Badge} kind="danger">просрочена</${Badge}>`}
+    <div><small>${employeeName(task.assignee_id) || 'руководители'} · срок ${dateTime(task.due_at)}</small></div></div>`;
+}
+
+function Timeline({ party }) {
+  const correspondence = useLoad(`/api/counterparties/${party.id}/timeline?limit=100`);
+  const [extra, setExtra] = useState(null);
+  useMemo(() => {
+    // Tasks and the audit of the counterparty and its deals, merged into the one timeline.
+    const audits = [`/api/audit/counterparty/${party.id}`, ...(party.deals || []).slice(0, 10).map((d) => `/api/audit/deal/${d.id}`)];
+    const reads = audits.map((p) => (may('read_audit') ? get(p).then((a) => a.items).catch(() => []) : Promise.resolve([])));
+    const tasks = may('read_tasks')
+      ? Promise.all(['mine', 'department'].map((s) => get('/api/tasks?scope=' + s).then((t) => t.items).catch(() => [])))
+      : Promise.resolve([]);
+    const dealIds = new Set((party.deals || []).map((d) => d.id));
+    Promise.all([Promise.all(reads), tasks]).then(([auditLists, taskLists]) => {
+      const seen = new Set();
+      const mine = taskLists.flat().filter((t) => !seen.has(t.id) && seen.add(t.id) && (t.party_id === party.id || dealIds.has(t.deal_id)));
+      setExtra([...groupAudit(auditLists.flat()), ...mine.map((t) => ({ type: 'task', at: t.created_at, task: t }))]);
+    });
+  }, [party.id]);
+  const entries = useMemo(() => {
+    const items = (correspondence.data?.items || []).map((e) => ({ type: 'interaction', at: e.at, entry: e }));
+    return [...items, ...(extra || [])].sort((a, b) => b.at.localeCompare(a.at));
+  }, [correspondence.data, extra]);
+  return html`<section class="card">
+    <h2>История</h2>
+    <${ErrorBox} error=${correspondence.error} />
+    ${correspondence.loading && !correspondence.data && html`<${Loading} />`}
+    <ul class="timeline">
+      ${entries.map((e) => html`<li class=${e.type === 'interaction' ? (e.entry.channel === 'phone' || e.entry.kind === 'call' ? 'call' : '') : e.type}>
+        <small>${dateTime(e.at)}</small>
+        ${e.type === 'interaction' ? html`<${Interaction} entry=${e.entry} />` : e.type === 'task' ? html`<${TaskEntry} task=${e.task} />` : html`<${AuditEntry} entry=${e} />`}
+      </li>`)}
+    </ul>
+  </section>`;
+}
+
+export default function Counterparty({ params }) {
+  const { data: party, error, loading, reload } = useLoad(`/api/counterparties/${params.id}`);
+  if (error) return html`<${ErrorBox} error=${error} />`;
+  if (loading && !party) return html`<${Loading} />`;
+  const mayEdit = may('edit_counterparties') && !party.contacts_hidden;
+  return html`<div>
+    <div class="spread">
+      <h1>${party.name} ${party.company && html`<small>· ${party.company}</small>`} <${Badge} kind="accent">${KINDS[party.kind] || party.kind}</${Badge}></h1>
+      <div class="row">${mayEdit && html`<${Rename} party=${party} onDone=${reload} />`}
+        ${may('route_inquiries') && html`<${Reassign} party=${party} onDone=${reload} />`}</div>
+    </div>
+    <div class="grid">
+      <div>
+        <section class="card">
+          <h2>Карточка</h2>
+          <dl class="fields">
+            <dt>Ответственный</dt><dd>${employeeName(party.responsible_manager_id)}</dd>
+            <dt>Отдел</dt><dd>${DEPARTMENTS[party.department] || '—'}</dd>
+            <dt>Источник</dt><dd>${CHANNELS[party.source_channel] || party.source_channel || '—'}</dd>
+            <dt>Создан</dt><dd>${dateTime(party.created_at)}</dd>
+            ${party.tags?.length > 0 && html`<dt>Метки</dt><dd>${party.tags.map((t) => html`<span class="badge">${t}</span> `)}</dd>`}
+          </dl>
+          ${party.contacts_hidden && html`<p class="muted">Клиент другого менеджера: контакты скрыты.</p>`}
+        </section>
+        ${!party.contacts_hidden && html`<section class="card"><h2>Контакты</h2><${ContactPoints} party=${party} onChanged=${reload} /></section>`}
+        <section class="card">
+          <h2>Сделки</h2>
+          ${(party.deals || []).length === 0 ? html`<p class="muted">Сделок нет.</p>` : html`<ul>
+            ${party.deals.map((d) => html`<li><a href=${'#/deals/' + d.id}>${STAGES[d.stage] || d.stage}</a>
+              <small> · ${d.equipment_types.map((e) => EQUIPMENT[e] || e).join(', ')} · ${dateTime(d.updated_at)}</small></li>`)}
+          </ul>`}
+        </section>
+      </div>
+      ${!party.contacts_hidden && html`<${Timeline} party=${party} />`}
+    </div>
+  </div>`;
+}
