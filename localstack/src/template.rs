@@ -359,7 +359,13 @@ pub fn resolve(
             "AWS::S3::Bucket" => {
                 let name = named("BucketName")?;
                 Physical {
-                    attributes: HashMap::from([("Arn", format!("arn:aws:s3:::{name}"))]),
+                    attributes: HashMap::from([
+                        ("Arn", format!("arn:aws:s3:::{name}")),
+                        (
+                            "RegionalDomainName",
+                            format!("{name}.s3.{LOCAL_REGION}.amazonaws.com"),
+                        ),
+                    ]),
                     reference: name,
                 }
             }
@@ -410,12 +416,15 @@ pub fn resolve(
                 reference: named("FunctionName")?,
                 attributes: HashMap::new(),
             },
+            // Resources the local stack does not play (CloudFront, Cognito, …): names that
+            // resolve, so the template loads as a whole.
             _ => Physical {
                 reference: format!("{stack_name}-{logical_id}"),
-                attributes: HashMap::from([(
-                    "Arn",
-                    format!("arn:aws:local:::{stack_name}-{logical_id}"),
-                )]),
+                attributes: HashMap::from([
+                    ("Arn", format!("arn:aws:local:::{stack_name}-{logical_id}")),
+                    ("Id", format!("{stack_name}-{logical_id}")),
+                    ("DomainName", format!("{stack_name}-{logical_id}.local")),
+                ]),
             },
         };
         physical.insert(logical_id.clone(), entry);

@@ -11,9 +11,27 @@ export function configure(options) {
   onUnauthorized = options.onUnauthorized || onUnauthorized;
 }
 
+/** The API's error codes in words; its own `message` (English, for developers) is kept. */
+const TITLES = {
+  bad_request: 'Запрос не принят',
+  unauthorized: 'Нужно войти заново',
+  forbidden: 'Нет прав на это действие',
+  not_found: 'Не найдено',
+  conflict: 'Данные изменились, пока вы их смотрели: обновите страницу и повторите',
+  missing_data: 'Не хватает данных',
+  transition_refused: 'Переход на этот этап не разрешён',
+  wrong_scan: 'Не тот товар или партия',
+  set_by_order: 'Это поле ставит заказ, а не человек',
+  too_large: 'Слишком большой запрос',
+  unavailable: 'Сервис временно недоступен, повторите чуть позже',
+  internal: 'Внутренняя ошибка',
+  network: 'Нет связи с сервером',
+};
+
 export class ApiError extends Error {
   constructor(status, error) {
     super(error?.message || `Ошибка ${status}`);
+    this.title = TITLES[error?.code] || (status >= 500 ? TITLES.unavailable : null);
     this.status = status;
     this.code = error?.code || 'http_' + status;
     this.fields = error?.fields || null;

@@ -104,11 +104,12 @@ export const EQUIPMENT = {
 export const TASK_KINDS = {
   call_back: 'Перезвонить',
   call_client: 'Позвонить клиенту',
-  check_sellers_work: 'Проверить работу менеджера',
+  check_sellers_work: 'Проверить работу продавца',
   offer_service: 'Предложить сервис',
   conclude_service_contract: 'Заключить договор на сервис',
   first_response_overdue: 'Просрочен первый ответ',
   late_production: 'Производство опаздывает',
+  check_payment: 'Проверить оплату счёта',
   other: 'Задача',
 };
 

@@ -1,6 +1,6 @@
 // Small pieces every screen uses: loading a resource, errors in words, the session's
 // employee and capabilities, links.
-import { html, useState, useEffect, useCallback } from './html.js';
+import { html, useState, useEffect, useCallback, useRef } from './html.js';
 import { get } from './api.js';
 import { fieldName } from './format.js';
 
@@ -21,19 +21,29 @@ export function employeeName(id) {
 export function useLoad(path) {
   const [state, setState] = useState({ data: null, error: null, loading: true });
   const [tick, setTick] = useState(0);
+  const waiting = useRef([]);
   useEffect(() => {
     if (!path) return;
     let live = true;
     setState((s) => ({ ...s, loading: true }));
+    const settle = () => waiting.current.splice(0).forEach((resolve) => resolve());
     get(path).then(
-      (data) => live && setState({ data, error: null, loading: false }),
-      (error) => live && setState({ data: null, error, loading: false }),
+      (data) => live && (setState({ data, error: null, loading: false }), settle()),
+      (error) => live && (setState({ data: null, error, loading: false }), settle()),
     );
     return () => {
       live = false;
     };
   }, [path, tick]);
-  const reload = useCallback(() => setTick((t) => t + 1), []);
+  /** Loads again; the promise settles when the fresh answer is in. */
+  const reload = useCallback(
+    () =>
+      new Promise((resolve) => {
+        waiting.current.push(resolve);
+        setTick((t) => t + 1);
+      }),
+    [],
+  );
   return { ...state, reload };
 }
 
@@ -49,7 +59,8 @@ export function ErrorBox({ error }) {
     ? error.fields.map((f) => fieldName(f))
     : Object.entries(error.fields || {}).map(([f, m]) => `${fieldName(f)}: ${m}`);
   return html`<div class="error" role="alert">
-    <b>${error.message}</b>
+    <b>${error.title || error.message}</b>
+    ${error.title && error.message && error.title !== error.message && html` <small>(${error.message})</small>`}
     ${fields.length > 0 && html`<ul>${fields.map((f) => html`<li>${f}</li>`)}</ul>`}
   </div>`;
 }

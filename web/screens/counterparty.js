@@ -3,9 +3,10 @@
 import { html, useState, useMemo } from '../lib/html.js';
 import { get, post, patch } from '../lib/api.js';
 import { useLoad, useAction, may, session, Loading, ErrorBox, Badge, employeeName } from '../lib/ui.js';
-import { CHANNELS, DEPARTMENTS, STAGES, EQUIPMENT, TASK_KINDS, phone, dateTime, fieldName } from '../lib/format.js';
+import { CHANNELS, DEPARTMENTS, STAGES, EQUIPMENT, TASK_KINDS, phone, dateTime, fieldName, money } from '../lib/format.js';
 
 const KINDS = { lead: 'Лид', client: 'Клиент', partner: 'Партнёр' };
+const RECORDS = { counterparty: 'карточка', inquiry: 'обращение', task: 'задача', deal: 'сделка' };
 
 function ContactPoints({ party, onChanged }) {
   const action = useAction();
@@ -93,19 +94,36 @@ function groupAudit(entries) {
   return [...groups.values()];
 }
 
-function show(value) {
+const AUDIT_FIELDS = {
+  stage: 'этап', kind: 'вид', name: 'имя', company: 'компания', responsible_manager_id: 'ответственный',
+  manager_id: 'менеджер', department: 'отдел', documents: 'документы', items: 'позиции', tags: 'метки',
+  contact_points: 'контакт', status: 'статус', legal_entity: 'юрлицо', contact: 'контактное лицо',
+};
+
+/** An audited value in words: stages, departments and people by name, lists by count. */
+function show(field, value) {
   if (value === null || value === undefined || value === '') return '—';
   if (typeof value === 'boolean') return value ? 'да' : 'нет';
+  if (field.endsWith('manager_id') || field === 'assignee_id') return employeeName(value);
+  if (field === 'department') return DEPARTMENTS[value] || value;
+  if (field === 'kind') return KINDS[value] || value;
+  if (field.endsWith('_at') && typeof value === 'string') return dateTime(value);
   if (typeof value === 'string') return STAGES[value] || value;
-  return JSON.stringify(value).slice(0, 120);
+  if (Array.isArray(value)) {
+    if (field === 'documents') return value.map((d) => d.filename).join(', ') || '—';
+    if (field === 'items') return `${value.length} поз. на ${money(value.reduce((s, i) => s + i.quantity * i.unit_price_kopecks, 0))}`;
+    return value.map((v) => (typeof v === 'string' ? v : '…')).join(', ');
+  }
+  return value.name || '…';
 }
 
 function AuditEntry({ entry }) {
-  const created = entry.changes.some((c) => c.field === 'id' && c.old === null);
-  const what = entry.record === 'deal' ? html`сделка <a href=${'#/deals/' + entry.record_id}>${entry.record_id.slice(-6)}</a>` : entry.record;
+  const created = entry.changes.some((c) => (c.field === 'id' || c.field === 'created') && c.old === null);
+  const what = entry.record === 'deal' ? html`сделка <a href=${'#/deals/' + entry.record_id}>${entry.record_id.slice(-6)}</a>` : RECORDS[entry.record] || entry.record;
+  const who = entry.actor === 'system' ? 'Система' : employeeName(entry.actor);
   return html`<div>
-    <b>${employeeName(entry.actor)}</b> · ${what}: ${created ? 'создана' : ''}
-    ${!created && html`<ul>${entry.changes.map((c) => html`<li>${fieldName(c.field)}: ${show(c.old)} → ${show(c.new)}</li>`)}</ul>`}
+    <b>${who}</b> · ${what}${created ? ': создано' : ''}
+    ${!created && html`<ul class="changes">${entry.changes.map((c) => html`<li>${AUDIT_FIELDS[c.field] || fieldName(c.field)}: ${show(c.field, c.old)} → ${show(c.field, c.new)}</li>`)}</ul>`}
   </div>`;
 }
 

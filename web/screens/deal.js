@@ -102,16 +102,16 @@ function StageMoves({ deal, next, onMoved }) {
   </section>`;
 }
 
-function Documents({ deal, onMade }) {
+function Documents({ deal, onMade, saving }) {
   const action = useAction();
   const make = () =>
     action.run(async () => {
       await post(`/api/deals/${deal.id}/proposal`, { version: deal.version });
-      onMade();
+      await onMade();
     });
   return html`<section class="card">
     <div class="spread"><h2>Документы</h2>
-      ${may('change_deals') && !['closed', 'unfit'].includes(deal.stage) && html`<button class="primary" disabled=${action.busy} onClick=${make}>Сформировать КП</button>`}</div>
+      ${may('change_deals') && !['closed', 'unfit'].includes(deal.stage) && html`<button class="primary" disabled=${action.busy || saving} onClick=${make}>Сформировать КП</button>`}</div>
     <${ErrorBox} error=${action.error} />
     ${deal.documents.length === 0 ? html`<p class="muted">Документов пока нет.</p>` : html`<ul>
       ${deal.documents.map((d) => html`<li><button class="link" onClick=${() => action.run(() => openDocument(deal.id, d.id))}>${d.filename}</button>
@@ -154,13 +154,20 @@ function History({ dealId }) {
 export default function Deal({ params }) {
   const { data, error, loading, reload } = useLoad(`/api/deals/${params.id}`);
   const action = useAction();
+  const [saved, setSaved] = useState(false);
   if (error) return html`<${ErrorBox} error=${error} />`;
   if (loading && !data) return html`<${Loading} />`;
   const deal = data.deal;
   const save = (fields) =>
     action.run(async () => {
-      await patch(`/api/deals/${deal.id}`, { version: deal.version, ...fields });
-      reload();
+      setSaved(false);
+      try {
+        await patch(`/api/deals/${deal.id}`, { version: deal.version, ...fields });
+        setSaved(true);
+      } finally {
+        // Read it again either way: after a conflict the card shows what is there now.
+        await reload();
+      }
     });
   const beforeAgreement = ['equipment_selection', 'proposal', 'invoice'].includes(deal.stage);
   return html`<div>
@@ -169,10 +176,12 @@ export default function Deal({ params }) {
       <div><b>${money(dealTotal(deal))}</b></div>
     </div>
     <p class="muted">
-      <a href=${'#/counterparties/' + deal.party_id}>Карточка клиента</a> · ${DEPARTMENTS[deal.department]} · менеджер ${employeeName(deal.manager_id)}
-      · создана ${dateTime(deal.created_at)}${deal.unfit_reason ? ' · причина: ' + deal.unfit_reason : ''}
+      <a href=${'#/counterparties/' + deal.party_id}>Карточка клиента</a>
+      ${` · ${DEPARTMENTS[deal.department]} · менеджер ${employeeName(deal.manager_id)} · создана ${dateTime(deal.created_at)}`}
+      ${deal.unfit_reason ? ' · причина: ' + deal.unfit_reason : ''}
     </p>
     <${ErrorBox} error=${action.error} />
+    ${saved && !action.busy && html`<div class="notice" role="status">Сохранено</div>`}
     <div class="grid">
       <div>
         <${StageMoves} deal=${deal} next=${data.next_stages || []} onMoved=${reload} />
@@ -188,7 +197,7 @@ export default function Deal({ params }) {
       </div>
       <div>
         <${Items} deal=${deal} editable=${beforeAgreement && may('change_deals')} onSave=${save} busy=${action.busy} />
-        <${Documents} deal=${deal} onMade=${reload} />
+        <${Documents} deal=${deal} onMade=${reload} saving=${action.busy} />
         <${Order} book=${data.order} dealId=${deal.id} />
       </div>
     </div>

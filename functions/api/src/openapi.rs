@@ -15,8 +15,76 @@ fn path_parameters(path: &str) -> Vec<&str> {
         .collect()
 }
 
+/// The query parameters of the list and search routes: name and schema.
+fn query_parameters(route: &Route) -> Vec<(&'static str, Value)> {
+    let codes = |codes: &[&str]| json!({ "type": "string", "enum": codes });
+    let page = || {
+        vec![
+            (
+                "limit",
+                json!({ "type": "integer", "minimum": 1, "maximum": 500 }),
+            ),
+            ("cursor", json!({ "type": "string", "maxLength": 2048 })),
+        ]
+    };
+    if route.method != "GET" {
+        return Vec::new();
+    }
+    let departments = || codes(&["high", "industrial", "thermal"]);
+    let mut parameters = match route.path {
+        "/api/inquiries" => vec![
+            (
+                "status",
+                codes(&["unrouted", "routed", "qualified", "not_a_lead"]),
+            ),
+            ("kind", codes(&["jivo_chat", "site_form", "manual", "call"])),
+            ("channel", codes(&["email", "phone", "chat", "form"])),
+        ],
+        "/api/counterparties" => vec![
+            ("kind", codes(&["lead", "client", "partner"])),
+            ("q", json!({ "type": "string", "maxLength": 200 })),
+        ],
+        "/api/deals" => vec![("department", departments())],
+        "/api/tasks" => vec![("scope", codes(&["mine", "department", "overdue"]))],
+        "/api/products" => vec![("q", json!({ "type": "string", "maxLength": 200 }))],
+        "/api/warehouse/stock" => vec![("sku", json!({ "type": "string", "maxLength": 64 }))],
+        "/api/warehouse/expiring" => {
+            vec![(
+                "days",
+                json!({ "type": "integer", "minimum": 0, "maximum": 3650 }),
+            )]
+        }
+        "/api/warehouse/recipients" => vec![
+            ("sku", json!({ "type": "string", "maxLength": 64 })),
+            ("batch", json!({ "type": "string", "maxLength": 64 })),
+        ],
+        "/api/employees" => vec![
+            (
+                "role",
+                codes(&[
+                    "head",
+                    "manager",
+                    "marketer",
+                    "warehouse",
+                    "production",
+                    "admin",
+                ]),
+            ),
+            ("active", json!({ "type": "boolean" })),
+        ],
+        _ => return Vec::new(),
+    };
+    if matches!(
+        route.path,
+        "/api/inquiries" | "/api/counterparties" | "/api/deals"
+    ) {
+        parameters.extend(page());
+    }
+    parameters
+}
+
 fn operation(route: &Route) -> Value {
-    let parameters: Vec<Value> = path_parameters(route.path)
+    let mut parameters: Vec<Value> = path_parameters(route.path)
         .into_iter()
         .map(|name| {
             json!({
@@ -27,6 +95,9 @@ fn operation(route: &Route) -> Value {
             })
         })
         .collect();
+    parameters.extend(query_parameters(route).into_iter().map(|(name, schema)| {
+        json!({ "name": name, "in": "query", "required": false, "schema": schema })
+    }));
     let error = |description: &str| {
         json!({
             "description": description,
@@ -42,9 +113,16 @@ fn operation(route: &Route) -> Value {
         "2XX".into(),
         json!({ "description": success, "content": { "application/json": { "schema": { "type": "object" } } } }),
     );
+    // The JWT authorizer answers 401 before the function runs, in API Gateway's shape.
+    responses.insert(
+        "401".into(),
+        json!({
+            "description": "no valid bearer token (API Gateway's authorizer)",
+            "content": { "application/json": { "schema": { "$ref": "#/components/schemas/GatewayError" } } },
+        }),
+    );
     for (status, description) in [
         ("400", "bad parameters"),
-        ("401", "no valid bearer token"),
         (
             "403",
             "not an active employee of this role, or outside the caller's scope",
@@ -99,6 +177,11 @@ pub fn document() -> Value {
                 "bearer": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" },
             },
             "schemas": {
+                "GatewayError": {
+                    "type": "object",
+                    "required": ["message"],
+                    "properties": { "message": { "type": "string" } },
+                },
                 "Error": {
                     "type": "object",
                     "required": ["error"],
