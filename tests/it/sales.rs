@@ -862,13 +862,45 @@ async fn tasks_are_given_listed_by_scope_and_completed_with_an_audit() {
     assert_eq!(status, 201, "{body}");
     let task = body["id"].as_str().unwrap().to_owned();
     let (status, body) = t
-        .api_call("POST", "/api/tasks", Some(json!({ "title": "без связи", "due_at": "2030-01-01T10:00:00Z", "assignee_id": t.manager.id })), Some((&marketer.id, Role::Marketer)))
+        .api_call("POST", "/api/tasks", Some(json!({ "kind": "call_client", "due_at": "2030-01-01T10:00:00Z", "assignee_id": t.manager.id })), Some((&marketer.id, Role::Marketer)))
         .await;
     assert_eq!(status, 422);
     assert_eq!(
         body["error"]["fields"],
         json!(["deal_id_or_inquiry_id_or_party_id"])
     );
+
+    // A marketer gives only call-client tasks.
+    let (status, _) = t
+        .api_call("POST", "/api/tasks", Some(json!({ "kind": "offer_service", "due_at": "2030-01-01T10:00:00Z", "assignee_id": t.manager.id, "party_id": party })), Some((&marketer.id, Role::Marketer)))
+        .await;
+    assert_eq!(status, 403);
+    // Nobody hangs a task on a deal or client outside their scope, or on one that does
+    // not exist.
+    let stranger = t
+        .add_employee("stranger", Role::Manager, Some(Department::High))
+        .await;
+    let deal_id = deal["id"].as_str().unwrap();
+    for link in [json!({ "deal_id": deal_id }), json!({ "party_id": party })] {
+        let mut request = json!({ "title": "чужое", "due_at": "2030-01-01T10:00:00Z", "assignee_id": stranger.id });
+        request
+            .as_object_mut()
+            .unwrap()
+            .extend(link.as_object().unwrap().clone());
+        let (status, body) = t
+            .api_call(
+                "POST",
+                "/api/tasks",
+                Some(request),
+                Some((&stranger.id, Role::Manager)),
+            )
+            .await;
+        assert_eq!(status, 403, "{link}: {body}");
+    }
+    let (status, _) = t
+        .api_call("POST", "/api/tasks", Some(json!({ "title": "нет такой", "due_at": "2030-01-01T10:00:00Z", "assignee_id": t.manager.id, "deal_id": "no-such-deal" })), Some((&t.heads[0].id, Role::Head)))
+        .await;
+    assert_eq!(status, 404);
 
     let manager = Some((t.manager.id.as_str(), Role::Manager));
     let (_, mine) = t.api_get("/api/tasks?scope=mine", manager).await;

@@ -220,6 +220,7 @@ mod tests {
                     .as_array()
                     .unwrap()
                     .iter()
+                    .filter(|p| p["in"] == "path")
                     .map(|p| p["name"].as_str().unwrap())
                     .collect();
                 assert_eq!(declared, path_parameters(path), "{method} {path}");
@@ -230,6 +231,14 @@ mod tests {
             .map(|r| format!("{} {}", r.method, r.path))
             .collect();
         assert_eq!(listed, routes);
+        let inquiries = &document["paths"]["/api/inquiries"]["get"]["parameters"];
+        let queried: Vec<&str> = inquiries
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(queried, ["status", "kind", "channel", "limit", "cursor"]);
         let operations: BTreeSet<String> =
             ROUTES.iter().map(|r| format!("{:?}", r.endpoint)).collect();
         assert_eq!(operations.len(), ROUTES.len(), "operation ids are unique");

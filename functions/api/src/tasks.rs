@@ -133,7 +133,11 @@ impl Api {
                 .ok_or_else(|| ApiError::bad_request("unknown task kind"))?,
         };
         match caller.role() {
-            Role::Head | Role::Admin | Role::Marketer => {}
+            Role::Head | Role::Admin => {}
+            Role::Marketer if kind == TaskKind::CallClient => {}
+            Role::Marketer => {
+                return Err(ApiError::forbidden("marketers give only call_client tasks"));
+            }
             Role::Manager if request.assignee_id == caller.id() => {}
             _ => return Err(ApiError::forbidden("you may only give tasks to yourself")),
         }
@@ -149,6 +153,18 @@ impl Api {
                 "a task links to what it is about",
                 missing,
             ));
+        }
+        // What the task is about must be within the caller's own scope: nobody hangs a task
+        // on a deal, client or inquiry they may not see.
+        if let Some(id) = &request.deal_id {
+            self.load_deal(caller, crate::valid_id(id)?).await?;
+        }
+        if let Some(id) = &request.party_id {
+            self.visible_counterparty(caller, crate::valid_id(id)?)
+                .await?;
+        }
+        if let Some(id) = &request.inquiry_id {
+            self.visible_inquiry(caller, crate::valid_id(id)?).await?;
         }
         let assignee = self
             .store

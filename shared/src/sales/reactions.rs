@@ -212,6 +212,9 @@ mod tests {
             },
         );
         invoice.deal.invoice_number = Some("С-17".into());
+        // Its own version: events are logged once by deal and version.
+        invoice.version = 5;
+        invoice.event_id = "d1#5".into();
         let now = Utc::now();
         for event in [&unfit, &service, &contract, &invoice] {
             assert!(reactions.consume(event, now).await.unwrap());
