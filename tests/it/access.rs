@@ -66,6 +66,13 @@ async fn every_route_answers_every_role_as_the_policy_says() {
     // another department, marketer, warehouse, production, admin). 409/404/400 mean "let in, then
     // refused for another reason" (a stale version, no such document, nothing to route).
     let stale = json!({ "version": 0, "needs": ["чужое"] });
+    let (_, detail) = t
+        .api_get(
+            &format!("/api/counterparties/{party}"),
+            Some((&t.heads[0].id, Role::Head)),
+        )
+        .await;
+    let contact = detail["contacts"][0]["id"].as_str().unwrap().to_owned();
     let cases: Vec<(&str, String, Option<Value>, [u16; 8])> = vec![
         (
             "GET",
@@ -233,6 +240,12 @@ async fn every_route_answers_every_role_as_the_policy_says() {
             format!("/api/counterparties/{party}/tags"),
             Some(json!({ "tags": ["выставка"] })),
             [403, 403, 200, 200, 200, 403, 403, 200],
+        ),
+        (
+            "PUT",
+            format!("/api/counterparties/{party}/contacts/{contact}"),
+            Some(json!({ "emails": ["not an address"], "phones": [] })),
+            [422, 403, 422, 403, 403, 403, 403, 422],
         ),
         (
             "POST",

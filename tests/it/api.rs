@@ -212,6 +212,108 @@ async fn a_counterparty_is_found_by_address_any_written_phone_or_word_starts() {
 }
 
 #[tokio::test]
+async fn staff_edit_a_contact_and_its_points_follow_everywhere() {
+    let t = TestStack::new().await;
+    t.deliver(&integration_tests::email_from(
+        "Анна Сомова <anna@somova-edit.ru>",
+        "Запрос",
+        "Нужен насос.\n--\nАнна\nТел.: +7 912 555-10-20",
+    ))
+    .await;
+    t.deliver(&integration_tests::email_from(
+        "Борис Другой <boris@other-edit.ru>",
+        "Запрос",
+        "Нужна камера",
+    ))
+    .await;
+    assert_eq!(t.process_inbound(2).await, 0);
+    let head = Some((t.heads[0].id.as_str(), crm_domain::staff::Role::Head));
+    let found = t
+        .get_as_head("/api/counterparties?q=anna%40somova-edit.ru")
+        .await;
+    let party = found["items"][0]["id"].as_str().unwrap().to_owned();
+    let detail = t.get_as_head(&format!("/api/counterparties/{party}")).await;
+    let contact = detail["contacts"][0]["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/counterparties/{party}/contacts/{contact}");
+
+    // A new office number and address added, the mobile dropped.
+    let (status, edited) = t
+        .api_call(
+            "PUT",
+            &path,
+            Some(serde_json::json!({
+                "name": "Анна Сомова",
+                "emails": ["anna@somova-edit.ru", "office@somova-edit.ru"],
+                "phones": ["8 (343) 222-33-44"],
+            })),
+            head,
+        )
+        .await;
+    assert_eq!(status, 200, "{edited}");
+    assert_eq!(edited["phones"][0]["e164"], "+73432223344");
+    let by = |q: &str| {
+        let q = percent_encoding::utf8_percent_encode(q, percent_encoding::NON_ALPHANUMERIC)
+            .to_string();
+        let t = &t;
+        async move {
+            t.get_as_head(&format!("/api/counterparties?q={q}")).await["items"]
+                .as_array()
+                .unwrap()
+                .len()
+        }
+    };
+    assert_eq!(by("+7 343 222-33-44").await, 1, "the new number finds her");
+    assert_eq!(by("office@somova-edit.ru").await, 1, "the new address too");
+    assert_eq!(
+        by("+7 912 555-10-20").await,
+        0,
+        "the dropped number no longer"
+    );
+    let card = t.store.card(&party).await.unwrap().unwrap();
+    assert_eq!(card.phones, ["+73432223344"]);
+    assert_eq!(card.emails.len(), 2);
+
+    // Another client's address is refused, naming it; nothing changes.
+    let (status, body) = t
+        .api_call(
+            "PUT",
+            &path,
+            Some(serde_json::json!({ "emails": ["boris@other-edit.ru"], "phones": [] })),
+            head,
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(
+        body["error"]["fields"],
+        serde_json::json!(["email#boris@other-edit.ru"])
+    );
+    assert_eq!(by("office@somova-edit.ru").await, 1);
+
+    // What cannot be read is named.
+    let (status, body) = t
+        .api_call(
+            "PUT",
+            &path,
+            Some(serde_json::json!({ "emails": ["anna@somova-edit.ru"], "phones": ["12"] })),
+            head,
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(body["error"]["fields"], serde_json::json!(["phones[0]"]));
+    let audit = t
+        .get_as_head(&format!("/api/audit/counterparty/{party}"))
+        .await;
+    assert!(
+        audit["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["field"] == "phones" && e["actor"] == t.heads[0].id.as_str()),
+        "{audit}"
+    );
+}
+
+#[tokio::test]
 async fn the_openapi_document_is_served_and_valid() {
     let t = TestStack::new().await;
     let document = t.get_as_head("/api/openapi.json").await;

@@ -1,33 +1,74 @@
 // The counterparty card: requisites and contacts, the responsible manager, its deals, and
 // one timeline of calls, emails, chats, forms, tasks and audit entries, newest first.
 import { html, useState, useMemo } from '../lib/html.js';
-import { get, post, patch } from '../lib/api.js';
+import { get, post, patch, put } from '../lib/api.js';
 import { useLoad, useAction, may, session, Loading, ErrorBox, Badge, employeeName } from '../lib/ui.js';
 import { CHANNELS, DEPARTMENTS, STAGES, EQUIPMENT, TASK_KINDS, phone, dateTime, fieldName, money } from '../lib/format.js';
 
 const KINDS = { lead: 'Лид', client: 'Клиент', partner: 'Партнёр' };
 const RECORDS = { counterparty: 'карточка', inquiry: 'обращение', task: 'задача', deal: 'сделка' };
 
+/** A contact's addresses and numbers as staff write them, one per line. */
+function ContactForm({ party, contact, onDone, onCancel }) {
+  const [name, setName] = useState(contact.name || '');
+  const [emails, setEmails] = useState(contact.emails.join('\n'));
+  const [phones, setPhones] = useState(contact.phones.map((p) => phone(p.e164)).join('\n'));
+  const action = useAction();
+  const lines = (text) => text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const save = (e) => {
+    e.preventDefault();
+    action.run(async () => {
+      await put(`/api/counterparties/${party.id}/contacts/${contact.id}`, { name, emails: lines(emails), phones: lines(phones) });
+      onDone();
+    });
+  };
+  const taken = (action.error?.fields || []).find((f) => /^(email|phone)#/.test(f));
+  return html`<form class="card contact-form" onSubmit=${save}>
+    <label>Имя<input name="contact_name" value=${name} onInput=${(e) => setName(e.target.value)} maxlength="200" /></label>
+    <label>Email (по одному в строке)<textarea name="emails" value=${emails} onInput=${(e) => setEmails(e.target.value)}></textarea></label>
+    <label>Телефоны (по одному в строке, в любой записи)<textarea name="phones" value=${phones} onInput=${(e) => setPhones(e.target.value)}></textarea></label>
+    ${taken
+      ? html`<div class="error">${taken.startsWith('email#') ? 'Адрес' : 'Номер'} ${taken.split('#')[1]} уже принадлежит другому клиенту.</div>`
+      : html`<${ErrorBox} error=${action.error} />`}
+    <div class="row"><button class="primary" disabled=${action.busy}>Сохранить</button><button type="button" onClick=${onCancel}>Отмена</button></div>
+  </form>`;
+}
+
 function ContactPoints({ party, onChanged }) {
   const action = useAction();
-  const decide = (type, value, decision) =>
+  const [editing, setEditing] = useState(null);
+  const confirm = (type, value) =>
     action.run(async () => {
-      await post(`/api/counterparties/${party.id}/contact-points`, { point: { type, value }, decision });
+      await post(`/api/counterparties/${party.id}/contact-points`, { point: { type, value }, decision: 'confirm' });
       onChanged();
     });
-  const buttons = (type, value) =>
-    may('decide_contact_points') &&
-    html`<span class="row" style="display:inline-flex">
-      <button class="link" title="Подтвердить: этот адрес или номер точно клиента" onClick=${() => decide(type, value, 'confirm')}>подтвердить</button>
-      <button class="link danger" title="Убрать у клиента" onClick=${() => decide(type, value, 'reject')}>убрать</button>
+  /** Removes a point from the contact (and so from the client, its card and the PBX). */
+  const remove = (contact, type, value) =>
+    action.run(async () => {
+      await put(`/api/counterparties/${party.id}/contacts/${contact.id}`, {
+        name: contact.name || '',
+        emails: contact.emails.filter((e) => !(type === 'email' && e === value)),
+        phones: contact.phones.filter((p) => !(type === 'phone' && p.e164 === value)).map((p) => p.e164),
+      });
+      onChanged();
+    });
+  const buttons = (contact, type, value) => html`<span class="row" style="display:inline-flex">
+      ${may('decide_contact_points') && html`<button class="link" title="Подтвердить: этот адрес или номер точно клиента" onClick=${() => confirm(type, value)}>подтвердить</button>`}
+      ${may('edit_counterparties') && html`<button class="link danger" title="Убрать у клиента" onClick=${() => remove(contact, type, value)}>убрать</button>`}
     </span>`;
   return html`<div>
     <${ErrorBox} error=${action.error} />
-    ${(party.contacts || []).map((c) => html`<div class="contact" key=${c.id}>
-      <b>${c.name || 'Контакт'}</b>
+    ${(party.contacts || []).map((c) => editing === c.id
+      ? html`<${ContactForm} key=${c.id} party=${party} contact=${c} onCancel=${() => setEditing(null)} onDone=${() => {
+          setEditing(null);
+          onChanged();
+        }} />`
+      : html`<div class="contact" key=${c.id}>
+      <div class="spread"><b>${c.name || 'Контакт'}</b>
+        ${may('edit_counterparties') && html`<button class="link" onClick=${() => setEditing(c.id)}>изменить</button>`}</div>
       <ul>
-        ${c.phones.map((p) => html`<li><a href=${'tel:' + p.e164}>${phone(p.e164)}</a> ${buttons('phone', p.e164)}</li>`)}
-        ${c.emails.map((e) => html`<li><a href=${'mailto:' + e}>${e}</a> ${buttons('email', e)}</li>`)}
+        ${c.phones.map((p) => html`<li><a href=${'tel:' + p.e164}>${phone(p.e164)}</a> ${buttons(c, 'phone', p.e164)}</li>`)}
+        ${c.emails.map((e) => html`<li><a href=${'mailto:' + e}>${e}</a> ${buttons(c, 'email', e)}</li>`)}
         ${c.invalid_phones.map((p) => html`<li><span title="Номер не распознан, сохранён как написан">${p}</span> <${Badge} kind="warn">не распознан</${Badge}></li>`)}
       </ul>
     </div>`)}

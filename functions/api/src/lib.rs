@@ -591,6 +591,11 @@ impl Api {
                 Box::pin(self.edit_counterparty(caller, &id(), request, &source)).await
             }
             Endpoint::Employees => self.employees(&query).await,
+            Endpoint::EditContact => {
+                let request = body(request)?;
+                let contact = ids.get(1).cloned().unwrap_or_default();
+                Box::pin(self.edit_contact(caller, &id(), &contact, request, &source)).await
+            }
             Endpoint::ReassignDeal => {
                 let request = body(request)?;
                 Box::pin(self.reassign_deal(caller, &id(), request, &source)).await

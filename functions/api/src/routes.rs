@@ -59,6 +59,7 @@ pub enum Endpoint {
     OpenApi,
     Dashboard,
     EditCounterparty,
+    EditContact,
 }
 
 /// One route: method, path template (`{name}` is one path segment), endpoint, and the
@@ -387,6 +388,12 @@ pub const ROUTES: &[Route] = &[
         "/api/employees",
         Endpoint::Employees,
         Capability::ReadStaff,
+    ),
+    route(
+        "PUT",
+        "/api/counterparties/{id}/contacts/{contact}",
+        Endpoint::EditContact,
+        Capability::EditCounterparties,
     ),
 ];
 

@@ -1,16 +1,18 @@
 //! The staff: who the caller is and what they may do (`GET /api/me`: the front end shows
 //! only the buttons the API would allow), the staff list for pickers (names, roles,
 //! departments; no addresses or extensions), heads handing a deal or a client to
-//! another manager (the routing rule decides who may take it), and the heads' dashboard
-//! as the jobs function last rolled it up.
+//! another manager (the routing rule decides who may take it), the heads' dashboard
+//! as the jobs function last rolled it up, and editing a counterparty and its contacts.
 
 use crate::{Api, ApiError, Caller, Query, json};
 use chrono::Utc;
 use crm_domain::kernel::Department;
 use crm_domain::kernel::audit::AuditEntry;
+use crm_domain::party::ContactPerson;
 use crm_domain::sales::DealEventKind;
 use crm_domain::sales::routing::check_assignee;
 use crm_domain::staff::{Capability, Role};
+use crm_shared::adapters::ContactEditOutcome;
 use crm_shared::marketing::ports::MarketingStore;
 use crm_shared::ports::Directory;
 use lambda_http::http::StatusCode;
@@ -252,5 +254,73 @@ impl Api {
             ));
         }
         Ok(json(StatusCode::OK, &new))
+    }
+}
+
+/// A contact as it should be: `{"name", "emails": [...], "phones": [...]}` (phones in any
+/// written form); the lists replace the contact's.
+#[derive(Deserialize)]
+pub(crate) struct ContactRequest {
+    #[serde(default)]
+    name: Option<String>,
+    emails: Vec<String>,
+    phones: Vec<String>,
+}
+
+impl Api {
+    /// Heads and the responsible manager edit a contact's name, addresses and numbers.
+    /// What staff write is confirmed: a new point names the client from then on (on the
+    /// PBX too); a point another client holds is refused (`409` naming it).
+    pub(crate) async fn edit_contact(
+        &self,
+        caller: &Caller,
+        id: &str,
+        contact_id: &str,
+        request: ContactRequest,
+        source: &str,
+    ) -> Result<Response<Body>, ApiError> {
+        let detail = self
+            .store
+            .counterparty_detail(id)
+            .await?
+            .ok_or_else(ApiError::not_found)?;
+        caller.check_sees(detail.counterparty.owner(), "counterparty")?;
+        let (mine, others): (Vec<ContactPerson>, Vec<ContactPerson>) = detail
+            .contacts
+            .into_iter()
+            .partition(|c| c.id == contact_id);
+        let old = mine.into_iter().next().ok_or_else(ApiError::not_found)?;
+        let edit = old
+            .edited(request.name.as_deref(), &request.emails, &request.phones)
+            .map_err(|fields| {
+                ApiError::missing("these addresses or numbers cannot be read", fields)
+            })?;
+        if edit.contact == old {
+            return Ok(json(StatusCode::OK, &old));
+        }
+        let audit = crm_domain::kernel::audit::audit_entries(
+            "counterparty",
+            id,
+            Some(&old),
+            &edit.contact,
+            caller.id(),
+            source,
+            Utc::now(),
+        );
+        match self
+            .store
+            .edit_contact(&old, &edit, &others, &audit)
+            .await?
+        {
+            ContactEditOutcome::Written => Ok(json(StatusCode::OK, &edit.contact)),
+            ContactEditOutcome::Changed => Err(ApiError::conflict(
+                "the contact changed meanwhile; read it again",
+            )),
+            ContactEditOutcome::PointTaken(point) => Err(ApiError::conflict(format!(
+                "{} belongs to another counterparty",
+                point.key()
+            ))
+            .with_details(serde_json::json!({ "fields": [point.key()] }))),
+        }
     }
 }

@@ -11,8 +11,8 @@ pub mod ses;
 pub mod sqs;
 
 pub use dynamo::{
-    CatalogError, CounterpartyDetail, Cursor, DynamoStore, InquiryFilter, ListError, Page,
-    StockBatch,
+    CatalogError, ContactEditOutcome, CounterpartyDetail, Cursor, DynamoStore, InquiryFilter,
+    ListError, Page, StockBatch,
 };
 pub use round_trips::RoundTrips;
 pub use s3::{Blobs, ExportBucket};

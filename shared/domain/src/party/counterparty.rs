@@ -106,6 +106,100 @@ pub struct ContactPerson {
     pub invalid_phones: Vec<String>,
 }
 
+/// A contact as staff set it by hand: the contact after the edit, and the contact points
+/// it gains and loses.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContactEdit {
+    pub contact: ContactPerson,
+    pub added: Vec<ContactPoint>,
+    pub removed: Vec<ContactPoint>,
+}
+
+impl ContactPerson {
+    /// The most addresses, and the most numbers, one contact keeps.
+    pub const MAX_POINTS: usize = 10;
+
+    /// Every contact point of the contact.
+    pub fn points(&self) -> Vec<ContactPoint> {
+        self.emails
+            .iter()
+            .map(|e| ContactPoint::Email(e.clone()))
+            .chain(self.phones.iter().map(PhoneNumber::contact_point))
+            .collect()
+    }
+
+    /// The contact with a new name (`None` keeps it; empty removes it) and exactly these
+    /// addresses and numbers, as staff write them (`8 (912) …`, `+7 912 …`); or the
+    /// fields that are wrong (`emails[1]`, `phones[0]`, `name`). Duplicates collapse; a
+    /// number keeps the form it was first written in.
+    pub fn edited(
+        &self,
+        name: Option<&str>,
+        emails: &[String],
+        phones: &[String],
+    ) -> Result<ContactEdit, Vec<String>> {
+        let mut problems = Vec::new();
+        let mut contact = self.clone();
+        if let Some(name) = name {
+            let name = name.trim();
+            if name.chars().count() > 200 {
+                problems.push("name".to_owned());
+            }
+            contact.name = (!name.is_empty()).then(|| name.to_owned());
+        }
+        if emails.len() > Self::MAX_POINTS {
+            problems.push("emails".to_owned());
+        }
+        if phones.len() > Self::MAX_POINTS {
+            problems.push("phones".to_owned());
+        }
+        contact.emails = Vec::new();
+        for (index, text) in emails.iter().enumerate() {
+            match EmailAddress::parse(text) {
+                Some(email) if !contact.emails.contains(&email) => contact.emails.push(email),
+                Some(_) => {}
+                None => problems.push(format!("emails[{index}]")),
+            }
+        }
+        contact.phones = Vec::new();
+        for (index, text) in phones.iter().enumerate() {
+            match PhoneNumber::parse(text) {
+                Some(PhoneParse::Valid(number)) => {
+                    // The form the contact already had is kept (its `raw` as first written).
+                    let kept = self
+                        .phones
+                        .iter()
+                        .find(|p| p.e164 == number.e164)
+                        .cloned()
+                        .unwrap_or(number);
+                    if !contact.phones.iter().any(|p| p.e164 == kept.e164) {
+                        contact.phones.push(kept);
+                    }
+                }
+                _ => problems.push(format!("phones[{index}]")),
+            }
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        let before = self.points();
+        let after = contact.points();
+        Ok(ContactEdit {
+            added: after
+                .iter()
+                .filter(|p| !before.contains(p))
+                .cloned()
+                .collect(),
+            removed: before
+                .iter()
+                .filter(|p| !after.contains(p))
+                .cloned()
+                .collect(),
+            contact,
+        })
+    }
+}
+
 /// Who wrote or called, as intake extracted it from one message.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PersonDetails {
@@ -212,6 +306,70 @@ impl PersonDetails {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn contact() -> ContactPerson {
+        let phone = match PhoneNumber::parse("8 (912) 345-67-89") {
+            Some(PhoneParse::Valid(p)) => p,
+            other => panic!("{other:?}"),
+        };
+        ContactPerson {
+            id: "c1".into(),
+            party_id: "p1".into(),
+            name: Some("Иван".into()),
+            emails: vec![EmailAddress::parse("ivan@zavod.ru").unwrap()],
+            phones: vec![phone],
+            invalid_phones: vec!["12-34".into()],
+        }
+    }
+
+    #[test]
+    fn a_contact_edit_says_which_points_come_and_go() {
+        let edit = contact()
+            .edited(
+                Some(" Иван Петров "),
+                &[
+                    "IVAN@zavod.ru".into(),
+                    "sales@zavod.ru".into(),
+                    "sales@zavod.ru".into(),
+                ],
+                &["+7 (495) 123-45-67".into(), "+7 912 345 67 89".into()],
+            )
+            .unwrap();
+        assert_eq!(edit.contact.name.as_deref(), Some("Иван Петров"));
+        assert_eq!(
+            edit.added,
+            [
+                ContactPoint::Email(EmailAddress::parse("sales@zavod.ru").unwrap()),
+                ContactPoint::Phone("+74951234567".into()),
+            ]
+        );
+        assert!(edit.removed.is_empty());
+        // The number written before keeps its first form; invalid numbers stay.
+        assert_eq!(edit.contact.phones[1].raw, "8 (912) 345-67-89");
+        assert_eq!(edit.contact.invalid_phones, ["12-34"]);
+
+        let edit = contact().edited(None, &[], &[]).unwrap();
+        assert_eq!(edit.removed.len(), 2);
+        assert!(edit.added.is_empty());
+        assert_eq!(edit.contact.name.as_deref(), Some("Иван"));
+    }
+
+    #[test]
+    fn a_contact_edit_names_what_is_wrong() {
+        let too_many: Vec<String> = (0..11).map(|n| format!("a{n}@zavod.ru")).collect();
+        assert_eq!(
+            contact()
+                .edited(Some(&"я".repeat(201)), &too_many, &["12".into(), "".into()])
+                .unwrap_err(),
+            ["name", "emails", "phones[0]", "phones[1]"]
+        );
+        assert_eq!(
+            contact()
+                .edited(None, &["не адрес".into()], &[])
+                .unwrap_err(),
+            ["emails[0]"]
+        );
+    }
 
     #[test]
     fn display_name_prefers_company_then_person() {

@@ -11,6 +11,6 @@ pub mod search;
 
 pub use channel::Channel;
 pub use contact_point::{ContactPoint, EmailAddress, PhoneNumber, PhoneParse, PointSource};
-pub use counterparty::{ContactPerson, Counterparty, CounterpartyKind, PersonDetails};
+pub use counterparty::{ContactEdit, ContactPerson, Counterparty, CounterpartyKind, PersonDetails};
 pub use matching::{MatchDecision, MatchEvidence, Owned, match_contact_points};
 pub use requisites::{BankDetails, LegalEntity, inn_is_valid, legal_entity_problems};

@@ -393,6 +393,16 @@ pub struct CounterpartyDetail {
     pub tags: Vec<String>,
 }
 
+/// How a contact edit ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContactEditOutcome {
+    Written,
+    /// The contact, another contact of the party, or its card changed since it was read.
+    Changed,
+    /// Another counterparty (or a member of staff) holds this point.
+    PointTaken(ContactPoint),
+}
+
 /// One deal of a counterparty, as its contact card keeps it.
 #[derive(Debug, Clone, Serialize)]
 pub struct PartyDeal {
@@ -913,6 +923,121 @@ impl DynamoStore {
             self.forget_on_card(party_id, point).await?;
         }
         Ok(decided)
+    }
+
+    /// Writes a contact as staff edited it, in one transaction: the contact (on the
+    /// condition that its addresses and numbers, and those of the party's other contacts,
+    /// are as read), each new point claimed for the party (only if nobody holds it),
+    /// each dropped point released, the contact card's addresses and numbers, the audit.
+    pub async fn edit_contact(
+        &self,
+        old: &ContactPerson,
+        edit: &crm_domain::party::ContactEdit,
+        others: &[ContactPerson],
+        audit: &[AuditEntry],
+    ) -> Result<ContactEditOutcome, StoreError> {
+        let party_id = &old.party_id;
+        let points_of =
+            |contact: &ContactPerson| -> Result<(AttributeValue, AttributeValue), StoreError> {
+                let emails = serde_dynamo::to_attribute_value(&contact.emails)
+                    .map_err(|e| StoreError::Corrupt(format!("cannot map emails: {e}")))?;
+                let phones = serde_dynamo::to_attribute_value(&contact.phones)
+                    .map_err(|e| StoreError::Corrupt(format!("cannot map phones: {e}")))?;
+                Ok((emails, phones))
+            };
+        let as_read = |contact: &ContactPerson| -> Result<TransactWriteItem, StoreError> {
+            let (emails, phones) = points_of(contact)?;
+            let check = aws_sdk_dynamodb::types::ConditionCheck::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(
+                    party_pk(party_id),
+                    &format!("CONTACT#{}", contact.id),
+                )))
+                .condition_expression("emails = :emails AND phones = :phones")
+                .expression_attribute_values(":emails", emails)
+                .expression_attribute_values(":phones", phones)
+                .build()
+                .map_err(build_error)?;
+            Ok(TransactWriteItem::builder().condition_check(check).build())
+        };
+        let (old_emails, old_phones) = points_of(old)?;
+        let mut items = vec![self.put(
+            to_item(&Stored::new(
+                party_pk(party_id),
+                &format!("CONTACT#{}", old.id),
+                "contact",
+                &edit.contact,
+            ))?,
+            None,
+        )?];
+        // The put replaces the contact only if it is as read.
+        if let Some(TransactWriteItem { put: Some(put), .. }) = items.first_mut() {
+            put.condition_expression = Some("emails = :emails AND phones = :phones".to_owned());
+            put.expression_attribute_values = Some(HashMap::from([
+                (":emails".to_owned(), old_emails),
+                (":phones".to_owned(), old_phones),
+            ]));
+        }
+        for other in others {
+            items.push(as_read(other)?);
+        }
+        let checked = items.len();
+        let owner = ContactPointOwner {
+            party_id: party_id.clone(),
+            contact_id: old.id.clone(),
+            confirmed: true,
+            source: Some(crm_domain::party::PointSource::Staff),
+            staff: false,
+        };
+        let now = Utc::now();
+        for point in &edit.added {
+            items.push(self.put(
+                self.point_item(point, owner.clone(), &edit.contact.phones, now)?,
+                Some("attribute_not_exists(pk)"),
+            )?);
+        }
+        let claimed = checked..items.len();
+        for point in &edit.removed {
+            let delete = aws_sdk_dynamodb::types::Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(point_pk(point), "CP")))
+                .condition_expression("attribute_not_exists(pk) OR party_id = :party")
+                .expression_attribute_values(":party", AttributeValue::S(party_id.clone()))
+                .build()
+                .map_err(build_error)?;
+            items.push(TransactWriteItem::builder().delete(delete).build());
+        }
+        let mut emails: Vec<String> = Vec::new();
+        let mut phones: Vec<String> = Vec::new();
+        for contact in others.iter().chain([&edit.contact]) {
+            emails.extend(contact.emails.iter().map(ToString::to_string));
+            phones.extend(contact.phones.iter().map(|p| p.e164.clone()));
+        }
+        emails.dedup();
+        phones.dedup();
+        let text_list = |values: Vec<String>| {
+            AttributeValue::L(values.into_iter().map(AttributeValue::S).collect())
+        };
+        let card = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(party_pk(party_id), "CARD")))
+            .update_expression("SET emails = :emails, phones = :phones")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":emails", text_list(emails))
+            .expression_attribute_values(":phones", text_list(phones))
+            .build()
+            .map_err(build_error)?;
+        items.push(TransactWriteItem::builder().update(card).build());
+        for item in audit_items(audit)? {
+            items.push(self.put(item, None)?);
+        }
+        Ok(match self.transact_failed_at(items).await? {
+            None => ContactEditOutcome::Written,
+            Some(index) if claimed.contains(&index) => {
+                ContactEditOutcome::PointTaken(edit.added[index - claimed.start].clone())
+            }
+            Some(_) => ContactEditOutcome::Changed,
+        })
     }
 
     /// Counterparties a search text finds: its contact point's party (an address, a phone
