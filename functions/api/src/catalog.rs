@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 /// A change of a product: the version read and the product as it should be (its `sku`,
 /// if given, is the path's).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct ProductEdit {
     version: u64,
     #[serde(flatten)]

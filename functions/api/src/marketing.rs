@@ -28,7 +28,7 @@ const PREVIEW_ROWS: usize = 20;
 /// Cards a preview counts at most (beyond, it says "more than").
 const PREVIEW_COUNT_CAP: usize = 100_000;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SegmentRequest {
     name: String,
@@ -41,7 +41,7 @@ pub(crate) struct SegmentRequest {
     version: Option<u64>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct CallTasksRequest {
     request_id: String,
     title: String,
@@ -50,14 +50,14 @@ pub(crate) struct CallTasksRequest {
     due_at: DateTime<Utc>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct OptOutRequest {
     email: String,
     #[serde(default)]
     reason: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct MailchimpImportRequest {
     /// The file's name, for the record.
     filename: String,
@@ -66,7 +66,7 @@ pub(crate) struct MailchimpImportRequest {
     csv: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct TagsRequest {
     tags: Vec<String>,
 }

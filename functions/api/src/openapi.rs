@@ -2,11 +2,118 @@
 //! router uses ([`crate::routes::ROUTES`]): every path and method, its path parameters,
 //! the capability it needs (as its tag), the bearer token, and the one error shape.
 //! Served at `GET /api/openapi.json`; a test checks it against the route table (and the
-//! route table is checked against the template). Request and answer bodies are described
-//! by their routes' documentation for now; their schemas come with the front end.
+//! route table is checked against the template). Request bodies, and the answers that are
+//! domain types (deals, tasks), have schemas derived with `utoipa` from the very Rust types
+//! the handlers read and write, so the contract cannot drift from the code; answers
+//! assembled per request are documented as objects.
 
-use crate::routes::{ROUTES, Route};
+use crate::routes::{Endpoint, ROUTES, Route};
+use crm_domain::sales::{Deal, DealStage, Task};
 use serde_json::{Map, Value, json};
+use utoipa::ToSchema;
+
+/// The schemas the document refers to, by name.
+type Components = Map<String, Value>;
+
+/// Puts `T`'s schema, and every schema it refers to, among the components; gives the
+/// reference to it.
+fn schema<T: ToSchema>(components: &mut Components) -> Value {
+    let mut referred = Vec::new();
+    T::schemas(&mut referred);
+    for (name, schema) in referred {
+        components.insert(name, serde_json::to_value(schema).unwrap_or_default());
+    }
+    let name = T::name().into_owned();
+    components.insert(
+        name.clone(),
+        serde_json::to_value(T::schema()).unwrap_or_default(),
+    );
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+/// A page of a list: its items and the cursor of the next page.
+fn page(items: Value) -> Value {
+    json!({
+        "type": "object",
+        "required": ["items"],
+        "properties": {
+            "items": { "type": "array", "items": items },
+            "next_cursor": { "type": ["string", "null"] },
+        },
+    })
+}
+
+/// The request body and the answer of a route, from the Rust types its handler reads and
+/// writes; `None` where the answer is assembled per request (documented as an object).
+fn bodies(endpoint: Endpoint, c: &mut Components) -> (Option<Value>, Option<Value>) {
+    use crate::{catalog, marketing, orders, reads, sales, staff, tasks, warehouse};
+    match endpoint {
+        Endpoint::RouteInquiries => (Some(schema::<sales::RouteRequest>(c)), None),
+        Endpoint::QualifyInquiry => (Some(schema::<sales::QualifyBody>(c)), None),
+        Endpoint::DecideContactPoint => (Some(schema::<reads::PointDecision>(c)), None),
+        Endpoint::ListDeals => (None, Some(page(schema::<Deal>(c)))),
+        Endpoint::Deal => {
+            let deal = schema::<Deal>(c);
+            let stage = schema::<DealStage>(c);
+            (
+                None,
+                Some(json!({
+                    "type": "object",
+                    "required": ["deal", "next_stages"],
+                    "properties": {
+                        "deal": deal,
+                        "next_stages": { "type": "array", "items": stage },
+                        "order": { "type": ["object", "null"] },
+                    },
+                })),
+            )
+        }
+        Endpoint::EditDeal => (
+            Some(schema::<sales::EditRequest>(c)),
+            Some(schema::<Deal>(c)),
+        ),
+        Endpoint::MoveDeal => (
+            Some(schema::<sales::StageRequest>(c)),
+            Some(schema::<Deal>(c)),
+        ),
+        Endpoint::Proposal => (Some(schema::<sales::VersionRequest>(c)), None),
+        Endpoint::ListTasks => {
+            let task = schema::<Task>(c);
+            let listed = json!({
+                "allOf": [task, {
+                    "type": "object",
+                    "required": ["overdue"],
+                    "properties": { "overdue": { "type": "boolean" } },
+                }],
+            });
+            (None, Some(page(listed)))
+        }
+        Endpoint::CreateTask => (Some(schema::<tasks::NewTask>(c)), Some(schema::<Task>(c))),
+        Endpoint::CompleteTask => (None, Some(schema::<Task>(c))),
+        Endpoint::CreateProduct => (Some(schema::<crm_domain::warehouse::Product>(c)), None),
+        Endpoint::EditProduct => (Some(schema::<catalog::ProductEdit>(c)), None),
+        Endpoint::ReceiveStock => (Some(schema::<warehouse::ReceiptRequest>(c)), None),
+        Endpoint::UpdateProduction => (Some(schema::<orders::ProductionRequest>(c)), None),
+        Endpoint::EditSupply => (Some(schema::<orders::SupplyRequest>(c)), None),
+        Endpoint::ReceiveSupply => (Some(schema::<orders::SupplyReceiptRequest>(c)), None),
+        Endpoint::CheckShipment | Endpoint::Ship => {
+            (Some(schema::<orders::ShipmentRequest>(c)), None)
+        }
+        Endpoint::CreateSegment | Endpoint::EditSegment => {
+            (Some(schema::<marketing::SegmentRequest>(c)), None)
+        }
+        Endpoint::SegmentCallTasks => (Some(schema::<marketing::CallTasksRequest>(c)), None),
+        Endpoint::MarkOptOut => (Some(schema::<marketing::OptOutRequest>(c)), None),
+        Endpoint::ImportOptOuts => (Some(schema::<marketing::MailchimpImportRequest>(c)), None),
+        Endpoint::SetTags => (Some(schema::<marketing::TagsRequest>(c)), None),
+        Endpoint::ReassignDeal | Endpoint::ReassignCounterparty => {
+            (Some(schema::<staff::ReassignRequest>(c)), None)
+        }
+        Endpoint::EditCounterparty => (Some(schema::<staff::RenameRequest>(c)), None),
+        Endpoint::EditContact => (Some(schema::<staff::ContactRequest>(c)), None),
+        _ => (None, None),
+    }
+}
 
 /// The parameters a path template names: `{id}` → `id`.
 fn path_parameters(path: &str) -> Vec<&str> {
@@ -83,7 +190,8 @@ fn query_parameters(route: &Route) -> Vec<(&'static str, Value)> {
     parameters
 }
 
-fn operation(route: &Route) -> Value {
+fn operation(route: &Route, components: &mut Components) -> Value {
+    let (request, answer) = bodies(route.endpoint, components);
     let mut parameters: Vec<Value> = path_parameters(route.path)
         .into_iter()
         .map(|name| {
@@ -109,9 +217,10 @@ fn operation(route: &Route) -> Value {
         "POST" => "200 or 201 (created), 202 (queued)",
         _ => "200",
     };
+    let answer = answer.unwrap_or_else(|| json!({ "type": "object" }));
     responses.insert(
         "2XX".into(),
-        json!({ "description": success, "content": { "application/json": { "schema": { "type": "object" } } } }),
+        json!({ "description": success, "content": { "application/json": { "schema": answer } } }),
     );
     // The JWT authorizer answers 401 before the function runs, in API Gateway's shape.
     responses.insert(
@@ -146,9 +255,10 @@ fn operation(route: &Route) -> Value {
         "responses": responses,
     });
     if matches!(route.method, "POST" | "PUT" | "PATCH") {
+        let request = request.unwrap_or_else(|| json!({ "type": "object" }));
         operation["requestBody"] = json!({
             "required": true,
-            "content": { "application/json": { "schema": { "type": "object" } } },
+            "content": { "application/json": { "schema": request } },
         });
     }
     operation
@@ -157,11 +267,12 @@ fn operation(route: &Route) -> Value {
 /// The document.
 pub fn document() -> Value {
     let mut paths = Map::new();
+    let mut components = Components::new();
     for route in ROUTES {
         let entry = paths
             .entry(route.path.to_owned())
             .or_insert_with(|| json!({}));
-        entry[route.method.to_lowercase()] = operation(route);
+        entry[route.method.to_lowercase()] = operation(route, &mut components);
     }
     json!({
         "openapi": "3.1.0",
@@ -176,7 +287,15 @@ pub fn document() -> Value {
             "securitySchemes": {
                 "bearer": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" },
             },
-            "schemas": {
+            "schemas": components_with_errors(components),
+        },
+    })
+}
+
+/// The types' schemas and the two error shapes.
+fn components_with_errors(mut components: Components) -> Value {
+    components.extend(
+        json!({
                 "GatewayError": {
                     "type": "object",
                     "required": ["message"],
@@ -198,9 +317,12 @@ pub fn document() -> Value {
                         },
                     },
                 },
-            },
-        },
-    })
+        })
+        .as_object()
+        .cloned()
+        .unwrap_or_default(),
+    );
+    Value::Object(components)
 }
 
 #[cfg(test)]
@@ -239,6 +361,62 @@ mod tests {
             .map(|p| p["name"].as_str().unwrap())
             .collect();
         assert_eq!(queried, ["status", "kind", "channel", "limit", "cursor"]);
+    }
+
+    fn refs<'a>(value: &'a Value, found: &mut Vec<&'a str>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(target)) = map.get("$ref") {
+                    found.push(target);
+                }
+                map.values().for_each(|v| refs(v, found));
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, found)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn bodies_come_from_the_rust_types_and_every_reference_resolves() {
+        let document = document();
+        let schemas = document["components"]["schemas"].as_object().unwrap();
+        let mut found = Vec::new();
+        refs(&document, &mut found);
+        for target in &found {
+            let name = target.strip_prefix("#/components/schemas/").unwrap();
+            assert!(
+                schemas.contains_key(name),
+                "{target} is not among the components"
+            );
+        }
+        // Every route that reads a body names its type, except those whose body is empty.
+        let bodiless = ["CompleteTask", "ExportSegment"];
+        for (path, methods) in document["paths"].as_object().unwrap() {
+            for (method, operation) in methods.as_object().unwrap() {
+                if let Some(body) = operation.get("requestBody") {
+                    let schema = &body["content"]["application/json"]["schema"];
+                    let id = operation["operationId"].as_str().unwrap();
+                    assert!(
+                        schema.get("$ref").is_some() || bodiless.contains(&id),
+                        "{method} {path} ({id}) has no typed body"
+                    );
+                }
+            }
+        }
+        // The deal as the handlers write it: its stage is one of the stages, its terms
+        // flattened into it.
+        let deal = serde_json::to_string(&schemas["Deal"]).unwrap();
+        assert!(
+            deal.contains("DealStage") && deal.contains("DealTerms"),
+            "{deal}"
+        );
+        let stages = &schemas["DealStage"]["enum"];
+        assert!(
+            stages
+                .as_array()
+                .unwrap()
+                .contains(&json!("warehouse_sale"))
+        );
         let operations: BTreeSet<String> =
             ROUTES.iter().map(|r| format!("{:?}", r.endpoint)).collect();
         assert_eq!(operations.len(), ROUTES.len(), "operation ids are unique");

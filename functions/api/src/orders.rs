@@ -28,7 +28,7 @@ pub const MAX_SCANS: usize = 200;
 /// The longest scan accepted, in characters.
 const MAX_SCAN_CHARS: usize = 200;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct ProductionRequest {
     /// The production order's version as read; a stale one gets 409.
     #[serde(default)]
@@ -37,7 +37,7 @@ pub(crate) struct ProductionRequest {
     edit: ProductionEdit,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct SupplyRequest {
     #[serde(default)]
     version: Option<u64>,
@@ -46,7 +46,7 @@ pub(crate) struct SupplyRequest {
 }
 
 /// Goods of a supplier order arriving: the label's scan (catalogued goods), the count.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct SupplyReceiptRequest {
     version: u64,
     #[serde(default)]
@@ -55,7 +55,7 @@ pub(crate) struct SupplyReceiptRequest {
     quantity: Option<u32>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct ScanRequest {
     scan: String,
     #[serde(default)]
@@ -64,7 +64,7 @@ pub(crate) struct ScanRequest {
 
 /// A shipment: the client's id for it (a repeated request ships nothing more) and the
 /// scans.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct ShipmentRequest {
     shipment_id: String,
     scans: Vec<ScanRequest>,

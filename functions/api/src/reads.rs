@@ -262,7 +262,7 @@ impl Api {
 
 /// A decision on a contact point: `{"point": {"type": "phone", "value": "+7…"},
 /// "decision": "confirm" | "reject"}`.
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::ToSchema)]
 pub(crate) struct PointDecision {
     point: ContactPoint,
     decision: String,

@@ -25,7 +25,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use serde::Deserialize;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct RouteRequest {
     inquiry_ids: Vec<String>,
     department: Department,
@@ -36,7 +36,7 @@ pub(crate) struct RouteRequest {
 
 /// The outcome of first processing, and the inquiry's version the caller read (optional:
 /// when given and stale, 409).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct QualifyBody {
     #[serde(flatten)]
     outcome: QualifyRequest,
@@ -44,7 +44,7 @@ pub(crate) struct QualifyBody {
     version: Option<u64>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub(crate) enum QualifyRequest {
     Deal {
@@ -58,14 +58,14 @@ pub(crate) enum QualifyRequest {
 }
 
 /// Fields a deal edit may set; absent fields stay as they are.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct EditRequest {
     version: u64,
     #[serde(flatten)]
     edit: DealEdit,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct StageRequest {
     version: u64,
     to: String,
@@ -73,7 +73,7 @@ pub(crate) struct StageRequest {
     reason: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct VersionRequest {
     version: u64,
 }

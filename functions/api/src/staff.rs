@@ -74,7 +74,7 @@ impl Api {
 }
 
 /// A new responsible manager (and, for a client, the department, when it changes).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct ReassignRequest {
     manager_id: String,
     #[serde(default)]
@@ -208,7 +208,7 @@ impl Api {
 }
 
 /// A counterparty's new name and company (an empty company removes it).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RenameRequest {
     #[serde(default)]
@@ -259,7 +259,7 @@ impl Api {
 
 /// A contact as it should be: `{"name", "emails": [...], "phones": [...]}` (phones in any
 /// written form); the lists replace the contact's.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct ContactRequest {
     #[serde(default)]
     name: Option<String>,

@@ -14,7 +14,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use serde::Deserialize;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct NewTask {
     #[serde(default)]
     kind: Option<String>,

@@ -15,7 +15,7 @@ use lambda_http::{Body, Response};
 use serde::{Deserialize, Serialize};
 
 /// What the scanner typed, and the count when the label does not say it.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct ReceiptRequest {
     scan: String,
     #[serde(default)]

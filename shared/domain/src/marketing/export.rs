@@ -11,7 +11,7 @@ pub const SCHEDULE_TIME_ZONE: &str = "Europe/Moscow";
 use serde::{Deserialize, Serialize};
 
 /// How often a segment is exported by itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Frequency {
     Daily,
@@ -19,11 +19,12 @@ pub enum Frequency {
 }
 
 /// When a segment is exported by itself: every day, or on one weekday, at a Moscow time.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ExportSchedule {
     pub frequency: Frequency,
     /// For weekly exports: `mon` … `sun`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "Mon")]
     pub weekday: Option<Weekday>,
     /// Moscow time, `HH:MM`.
     pub time: NaiveTime,

@@ -126,7 +126,7 @@ pub struct Activity {
 
 /// Which counterparties a segment holds. Every filter given must hold; lists hold when
 /// any of their values does (tags: all of them).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct SegmentDefinition {
     pub departments: Vec<Department>,

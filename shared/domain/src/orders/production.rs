@@ -11,7 +11,7 @@ use crate::sales::Deal;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ProductionStatus {
     Planned,
@@ -54,7 +54,7 @@ pub struct ProductionOrder {
 }
 
 /// What production changes; every field given replaces the order's.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct ProductionEdit {
     pub status: Option<ProductionStatus>,

@@ -8,7 +8,7 @@ use crate::sales::Deal;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SupplyStatus {
     Draft,
@@ -41,7 +41,7 @@ pub struct SupplierOrder {
 }
 
 /// What the warehouse or a head changes before the goods arrive.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct SupplyEdit {
     /// `draft` or `ordered`; `received` comes from a receipt only.

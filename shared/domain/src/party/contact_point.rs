@@ -86,7 +86,7 @@ impl fmt::Display for EmailAddress {
 
 /// A valid phone number: E.164 plus the last ten digits MikoPBX matches on, the extension
 /// if one was written, and the text it was read from.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PhoneNumber {
     pub e164: String,
     pub last10: String,
@@ -246,7 +246,9 @@ impl PointSource {
 }
 
 /// A normalised contact point. Its key is what makes it unique in the store.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord, utoipa::ToSchema,
+)]
 #[serde(tag = "type", content = "value", rename_all = "snake_case")]
 pub enum ContactPoint {
     Email(EmailAddress),
@@ -271,6 +273,20 @@ impl ContactPoint {
         }
     }
 }
+
+/// In the API contract an address is a string (normalised: trimmed, lower-case).
+impl utoipa::PartialSchema for EmailAddress {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                utoipa::openapi::KnownFormat::Email,
+            )))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for EmailAddress {}
 
 #[cfg(test)]
 mod tests {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// What a counterparty is to the company. A lead is a potential client
 /// (Потенциальный клиент) created by intake; qualification turns it into a client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CounterpartyKind {
     Lead,
@@ -33,7 +33,7 @@ impl CounterpartyKind {
 }
 
 /// A company or a private person the company deals with.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Counterparty {
     pub id: String,
     pub kind: CounterpartyKind,
@@ -91,7 +91,7 @@ impl Counterparty {
 }
 
 /// A person at a counterparty, with every way to reach them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ContactPerson {
     pub id: String,
     pub party_id: String,

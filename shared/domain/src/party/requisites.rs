@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Bank details of a legal entity.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BankDetails {
     #[serde(default)]
     pub bank_name: String,
@@ -21,7 +21,7 @@ pub struct BankDetails {
 }
 
 /// The client's legal entity, required to create a deal.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LegalEntity {
     #[serde(default)]
     pub name: String,

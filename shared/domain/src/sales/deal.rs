@@ -13,7 +13,19 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Where a deal is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    PartialOrd,
+    Ord,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum DealStage {
     EquipmentSelection,
@@ -78,7 +90,7 @@ impl DealStage {
 }
 
 /// What kind of equipment a line is; attestation depends on it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EquipmentType {
     VacuumPump,
@@ -99,7 +111,7 @@ impl EquipmentType {
 }
 
 /// The person the deal is agreed with.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DealContact {
     #[serde(default)]
     pub name: String,
@@ -110,7 +122,7 @@ pub struct DealContact {
 }
 
 /// One line of a deal: what, how many, at what price.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DealItem {
     pub product: String,
     pub equipment_type: EquipmentType,
@@ -223,7 +235,7 @@ impl DealTerms {
 }
 
 /// The service talks after installation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ServiceDecision {
     /// The client agreed to a service contract.
@@ -232,7 +244,7 @@ pub enum ServiceDecision {
 }
 
 /// A document linked to a deal, stored in the documents bucket.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DocumentRef {
     pub id: String,
     /// `proposal`, `invoice`, `contract`, `shipping`, `acceptance_act`, …
@@ -250,7 +262,7 @@ pub struct UnfitReason {
 }
 
 /// A deal.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Deal {
     pub id: String,
     pub party_id: String,
@@ -301,7 +313,7 @@ pub struct Deal {
 
 /// What the client needs, who buys, whom to talk to and what is offered: what a manager
 /// tells when qualifying an inquiry and edits while the deal runs.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct DealTerms {
     /// The client's needs: a list of wishes.
@@ -405,7 +417,7 @@ pub fn creation_problems(terms: &DealTerms) -> Vec<String> {
 }
 
 /// A manager's edit of a running deal: every field given replaces the deal's.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct DealEdit {
     pub needs: Option<Vec<String>>,
@@ -520,7 +532,7 @@ fn replace_some<T>(field: &mut Option<T>, value: Option<T>) {
 }
 
 /// A refused transition: why, and what is missing.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Refusal {
     /// `not_allowed` (no such step from here) or `missing_data`.
     pub code: &'static str,

@@ -8,7 +8,7 @@ use crate::sales::EquipmentType;
 use serde::{Deserialize, Serialize};
 
 /// Whether the company makes a product or buys it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ProductKind {
     OwnProduction,
@@ -16,7 +16,7 @@ pub enum ProductKind {
 }
 
 /// A product of the catalogue.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Product {
     pub sku: String,
     pub name: String,

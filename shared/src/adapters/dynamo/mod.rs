@@ -842,7 +842,7 @@ impl DynamoStore {
                 .collect();
             (deals, card.tags)
         });
-        deals.sort_by(|a, b| b.summary.updated_at.cmp(&a.summary.updated_at));
+        deals.sort_by_key(|d| std::cmp::Reverse(d.summary.updated_at));
         Ok(counterparty.map(|counterparty| CounterpartyDetail {
             counterparty,
             contacts,
