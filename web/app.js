@@ -16,7 +16,7 @@ const SCREENS = [
   { path: /^\/dashboard$/, load: () => import('./screens/dashboard.js'), menu: 'Сводка', href: '#/dashboard', capability: 'route_inquiries' },
   { path: /^\/marketing$/, load: () => import('./screens/marketing.js'), menu: 'Маркетинг', href: '#/marketing', capability: 'manage_segments' },
   { path: /^\/warehouse$/, load: () => import('./screens/warehouse.js'), menu: 'Склад', href: '#/warehouse', capability: 'read_stock' },
-  { path: /^\/production$/, load: () => import('./screens/production.js'), menu: 'Производство', href: '#/production', capability: 'update_production' },
+  { path: /^\/production$/, load: () => import('./screens/production.js'), menu: 'Производство', href: '#/production', capability: ['update_production', 'route_inquiries'] },
   { path: /^\/counterparties\/([^/]+)$/, load: () => import('./screens/counterparty.js'), params: ['id'] },
   { path: /^\/deals\/([^/]+)$/, load: () => import('./screens/deal.js'), params: ['id'] },
   { path: /^\/inquiries\/([^/]+)\/qualify$/, load: () => import('./screens/qualify.js'), params: ['id'] },
@@ -34,8 +34,13 @@ function parseRoute(hash) {
   return null;
 }
 
+/** A menu entry shows when the role has its capability (or one of them). */
+function allowed(screen) {
+  return [].concat(screen.capability).some((c) => may(c));
+}
+
 function homeFor() {
-  const first = SCREENS.find((s) => s.menu && may(s.capability));
+  const first = SCREENS.find((s) => s.menu && allowed(s));
   return first ? first.href : '#/tasks';
 }
 
@@ -84,7 +89,7 @@ function Shell({ config }) {
     setMenuOpen(false);
   }, [hash]);
   const me = session.me;
-  const items = SCREENS.filter((s) => s.menu && may(s.capability));
+  const items = SCREENS.filter((s) => s.menu && allowed(s));
   return html`<div class="shell">
     <header class="top">
       <button class="menu-button" aria-label="Меню" onClick=${() => setMenuOpen(!menuOpen)}>☰</button>

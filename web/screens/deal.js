@@ -3,7 +3,7 @@
 import { html, useState, useEffect } from '../lib/html.js';
 import { get, post, patch } from '../lib/api.js';
 import { useLoad, useAction, may, session, Loading, ErrorBox, Badge, employeeName } from '../lib/ui.js';
-import { STAGES, DEPARTMENTS, EQUIPMENT, money, dateTime, date, fieldName } from '../lib/format.js';
+import { STAGES, DEPARTMENTS, EQUIPMENT, money, dateTime, date, phone } from '../lib/format.js';
 import { Refusal, dealTitle, dealTotal } from './board.js';
 
 const VAT_PERCENT = 20;
@@ -190,7 +190,7 @@ export default function Deal({ params }) {
           <dt>Юрлицо</dt><dd>${deal.legal_entity.name || '—'}</dd>
           <dt>ИНН / КПП</dt><dd>${deal.legal_entity.inn || '—'} / ${deal.legal_entity.kpp || '—'}</dd>
           <dt>Адрес</dt><dd>${deal.legal_entity.address || '—'}</dd>
-          <dt>Контакт</dt><dd>${deal.contact.name} ${deal.contact.phone || ''} ${deal.contact.email || ''}</dd>
+          <dt>Контакт</dt><dd>${deal.contact.name} ${deal.contact.phone ? phone(deal.contact.phone) : ''} ${deal.contact.email || ''}</dd>
           <dt>Потребности</dt><dd>${deal.needs.join('; ') || '—'}</dd>
         </dl></section>
         <${History} dealId=${deal.id} />

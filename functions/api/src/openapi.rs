@@ -48,6 +48,18 @@ fn page(items: Value) -> Value {
 fn bodies(endpoint: Endpoint, c: &mut Components) -> (Option<Value>, Option<Value>) {
     use crate::{catalog, marketing, orders, reads, sales, staff, tasks, warehouse};
     match endpoint {
+        Endpoint::ListInquiries => {
+            let inquiry = schema::<crm_domain::intake::Inquiry>(c);
+            let call = schema::<reads::CallSummary>(c);
+            let listed = json!({
+                "allOf": [inquiry, {
+                    "type": "object",
+                    "required": ["age_seconds"],
+                    "properties": { "age_seconds": { "type": "integer" }, "call": call },
+                }],
+            });
+            (None, Some(page(listed)))
+        }
         Endpoint::RouteInquiries => (Some(schema::<sales::RouteRequest>(c)), None),
         Endpoint::QualifyInquiry => (Some(schema::<sales::QualifyBody>(c)), None),
         Endpoint::DecideContactPoint => (Some(schema::<reads::PointDecision>(c)), None),

@@ -278,8 +278,8 @@ struct TimelineEntry<'a> {
 }
 
 /// What a manager wants to know of a call.
-#[derive(Serialize)]
-struct CallSummary {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct CallSummary {
     answered_by: Option<String>,
     answered_by_extension: Option<String>,
     started_at: Option<chrono::DateTime<chrono::Utc>>,

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// The shape of a request, finer than its channel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum InquiryKind {
     /// A JivoSite chat transcript or offline message.
@@ -43,7 +43,7 @@ impl InquiryKind {
 }
 
 /// Where an inquiry is in first processing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum InquiryStatus {
     /// Nobody has routed it to a department and manager yet; it ages visibly.
@@ -76,7 +76,7 @@ impl InquiryStatus {
 }
 
 /// A file that came with a message, stored in the documents bucket.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AttachmentRef {
     pub filename: String,
     pub content_type: String,
@@ -87,7 +87,7 @@ pub struct AttachmentRef {
 
 /// What a message said, as kept on an inquiry and in the history: the text is cut to
 /// [`MAX_TEXT_BYTES`]; the whole message stays in the raw copy.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MessageContent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
@@ -106,7 +106,7 @@ pub struct MessageContent {
 }
 
 /// A part of a message that reading left in the raw copy, past a parsing budget.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LeftOut {
     /// The HTML body past its size budget.
@@ -138,7 +138,7 @@ impl MessageContent {
 }
 
 /// Where a record came from: the natural key of the inbound event and its raw copy.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SourceRef {
     /// e.g. `email#<message-id>`; unique per inbound event.
     pub event_key: String,
@@ -147,7 +147,7 @@ pub struct SourceRef {
 }
 
 /// A request from a new person (обращение), waiting to be routed and qualified.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Inquiry {
     pub id: String,
     pub channel: Channel,
@@ -182,7 +182,7 @@ pub struct Inquiry {
 }
 
 /// A routing decision, kept on the inquiry: "why this manager".
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RoutingDecision {
     pub department: Department,
     pub manager_id: String,
@@ -194,7 +194,7 @@ pub struct RoutingDecision {
 }
 
 /// Why an inquiry is not a lead.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum NotALeadReason {
     Spam,
@@ -214,7 +214,7 @@ impl NotALeadReason {
 }
 
 /// The outcome of first processing.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Qualification {
     Deal {

@@ -97,7 +97,7 @@ pub struct PhoneNumber {
 
 /// The result of reading a phone from free text. Invalid numbers are kept, marked, never
 /// silently dropped: a manager can still read and call `3456789`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum PhoneParse {
     Valid(PhoneNumber),

@@ -201,7 +201,7 @@ impl ContactPerson {
 }
 
 /// Who wrote or called, as intake extracted it from one message.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PersonDetails {
     pub name: Option<String>,
     pub email: Option<EmailAddress>,
