@@ -1236,6 +1236,18 @@ async fn the_dashboard_is_rolled_up_for_heads_from_inquiries_deals_and_tasks() {
     ))
     .await;
     t.process_inbound(1).await;
+    // A call-back task in the heads' pool, of no department, overdue.
+    let now = chrono::Utc::now();
+    let pool = crm_domain::sales::Task::open(
+        "pool-callback".into(),
+        crm_domain::sales::TaskKind::CallBack,
+        "Перезвонить".into(),
+        crm_domain::sales::task::Assignee::Heads,
+        now - chrono::Duration::hours(1),
+        now - chrono::Duration::hours(2),
+        "test".into(),
+    );
+    assert!(t.store.save_task(None, &pool, &[]).await.unwrap());
     assert_eq!(t.jobs.dashboard(chrono::Utc::now()).await.unwrap(), 4);
     let (status, body) = t.api_get("/api/dashboard", head).await;
     assert_eq!(status, 200, "{body}");
@@ -1249,6 +1261,7 @@ async fn the_dashboard_is_rolled_up_for_heads_from_inquiries_deals_and_tasks() {
     assert_eq!(inquiries, 2, "{dashboard}");
     assert_eq!(dashboard["unrouted"]["count"], 1);
     assert_eq!(dashboard["deals_per_stage"]["equipment_selection"], 1);
+    assert_eq!(dashboard["overdue_tasks"]["heads"], 1, "{dashboard}");
     assert_eq!(
         dashboard["first_response"][0]["manager_id"],
         json!(t.manager.id)

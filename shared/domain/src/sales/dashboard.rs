@@ -160,7 +160,9 @@ pub fn dashboard(
     let mut overdue_tasks = BTreeMap::new();
     for task in tasks
         .iter()
-        .filter(|t| t.status == TaskStatus::Open && t.due_at < now && ours(t.department))
+        .filter(|t| t.status == TaskStatus::Open && t.due_at < now)
+        // The heads' pool tasks of no department are every head's, as unrouted inquiries.
+        .filter(|t| ours(t.department) || (t.department.is_none() && t.assignee_id.is_none()))
     {
         let assignee = task
             .assignee_id

@@ -288,7 +288,8 @@ impl DynamoStore {
 
     /// What the dashboard is rolled up from: inquiries received since `since` (Query
     /// `gsi1` `INQ` from that time), every deal (Query `gsi2` `DEALS#DEPT#<d>` of each
-    /// department) and every department's tasks (Query `gsi2` `TASKDEPT#<d>`).
+    /// department), every department's tasks (Query `gsi2` `TASKDEPT#<d>`) and the heads'
+    /// pool's tasks of no department (Query `gsi1` `ASSIGNEE#role:head`).
     pub async fn dashboard_inputs(
         &self,
         since: DateTime<Utc>,
@@ -310,6 +311,14 @@ impl DynamoStore {
             deals.extend(self.query_page::<Deal>(query, 100_000, None).await?.items);
             tasks.extend(self.tasks_of_department(department).await?);
         }
+        // The heads' pool holds tasks of no department (a missed call of an unrouted
+        // number): they are overdue too.
+        tasks.extend(
+            self.tasks_of("role:head")
+                .await?
+                .into_iter()
+                .filter(|t| t.department.is_none()),
+        );
         Ok((inquiries, deals, tasks))
     }
 
