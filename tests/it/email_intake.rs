@@ -303,6 +303,20 @@ async fn attachments_are_stored_and_linked_to_the_inquiry() {
         .await
         .unwrap();
     assert_eq!(xlsx.len(), 1028);
+
+    // The counterparty's timeline hands out a 15-minute link to each attachment.
+    let party = items(&inquiries)[0]["counterparty_id"].as_str().unwrap();
+    let timeline = t
+        .get_as_head(&format!("/api/counterparties/{party}/timeline"))
+        .await;
+    let links = items(&timeline)[0]["attachment_urls"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(links.len(), 2);
+    let (status, downloaded) = crate::sales::http_get_bytes(links[0].as_str().unwrap()).await;
+    assert_eq!(status, 200);
+    assert_eq!(downloaded, pdf);
 }
 
 #[tokio::test]

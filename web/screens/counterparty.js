@@ -138,7 +138,7 @@ function groupAudit(entries) {
 const AUDIT_FIELDS = {
   stage: 'этап', kind: 'вид', name: 'имя', company: 'компания', responsible_manager_id: 'ответственный',
   manager_id: 'менеджер', department: 'отдел', documents: 'документы', items: 'позиции', tags: 'метки',
-  contact_points: 'контакт', status: 'статус', legal_entity: 'юрлицо', contact: 'контактное лицо',
+  contact_points: 'контакт', status: 'статус', phones: 'телефоны', emails: 'адреса', legal_entity: 'юрлицо', contact: 'контактное лицо',
 };
 
 /** An audited value in words: stages, departments and people by name, lists by count. */
@@ -152,6 +152,7 @@ function show(field, value) {
   if (typeof value === 'string') return STAGES[value] || value;
   if (Array.isArray(value)) {
     if (field === 'documents') return value.map((d) => d.filename).join(', ') || '—';
+    if (field === 'phones') return value.map((p) => phone(p.e164 || p)).join(', ') || '—';
     if (field === 'items') return `${value.length} поз. на ${money(value.reduce((s, i) => s + i.quantity * i.unit_price_kopecks, 0))}`;
     return value.map((v) => (typeof v === 'string' ? v : '…')).join(', ');
   }
@@ -187,7 +188,11 @@ function Interaction({ entry }) {
       ${call.talk_seconds ? ` · ${Math.round(call.talk_seconds / 60)} мин` : ''}</small>
       ${call.recording && html` · <a href=${recordingLink(call.recording)} target="_blank" rel="noopener">запись разговора</a>`}</div>`}
     ${entry.text && html`<div class="body">${entry.text}${entry.text_truncated ? '…' : ''}</div>`}
-    ${(entry.attachments || []).length > 0 && html`<div>📎 ${entry.attachments.map((a) => html`<span class="badge">${a.filename || 'вложение'}${a.size ? ` (${Math.ceil(a.size / 1024)} КБ)` : ''}</span> `)}</div>`}
+    ${(entry.attachments || []).length > 0 && html`<div class="attachments">📎 ${entry.attachments.map((a, n) => {
+      const label = `${a.filename || 'вложение'}${a.size ? ` (${Math.ceil(a.size / 1024)} КБ)` : ''}`;
+      const url = entry.attachment_urls?.[n];
+      return url ? html`<a class="badge" href=${url} target="_blank" rel="noopener" download=${a.filename}>${label}</a> ` : html`<span class="badge">${label}</span> `;
+    })}</div>`}
   </div>`;
 }
 
@@ -230,6 +235,20 @@ function Timeline({ party }) {
   </section>`;
 }
 
+/** The buyer's requisites as its latest deal has them. */
+function Requisites({ dealId }) {
+  const { data } = useLoad(may('read_deals') ? `/api/deals/${dealId}` : null);
+  const entity = data?.deal?.legal_entity;
+  if (!entity?.name) return null;
+  return html`<section class="card requisites"><h2>Реквизиты</h2><dl class="fields">
+    <dt>Юрлицо</dt><dd>${entity.name}</dd>
+    <dt>ИНН / КПП</dt><dd>${entity.inn || '—'} / ${entity.kpp || '—'}</dd>
+    <dt>Адрес</dt><dd>${entity.address || '—'}</dd>
+    <dt>Банк</dt><dd>${entity.bank?.bank_name || '—'}, БИК ${entity.bank?.bik || '—'}</dd>
+    <dt>Р/с</dt><dd>${entity.bank?.account || '—'}</dd>
+  </dl></section>`;
+}
+
 export default function Counterparty({ params }) {
   const { data: party, error, loading, reload } = useLoad(`/api/counterparties/${params.id}`);
   if (error) return html`<${ErrorBox} error=${error} />`;
@@ -254,6 +273,7 @@ export default function Counterparty({ params }) {
           </dl>
           ${party.contacts_hidden && html`<p class="muted">Клиент другого менеджера: контакты скрыты.</p>`}
         </section>
+        ${!party.contacts_hidden && party.deals?.length > 0 && html`<${Requisites} dealId=${party.deals[0].id} />`}
         ${!party.contacts_hidden && html`<section class="card"><h2>Контакты</h2><${ContactPoints} party=${party} onChanged=${reload} /></section>`}
         <section class="card">
           <h2>Сделки</h2>

@@ -206,14 +206,20 @@ impl Api {
             .calls_of(page.items.iter().map(|e| e.source.event_key.as_str()))
             .await?;
         let page = self.sealed(page, &binding);
-        let items: Vec<TimelineEntry<'_>> = page
-            .items
-            .iter()
-            .map(|entry| TimelineEntry {
+        let mut items: Vec<TimelineEntry<'_>> = Vec::with_capacity(page.items.len());
+        for entry in &page.items {
+            // A 15-minute link to each attachment (signed here: no round trip), in the
+            // order of `attachments`; the caller may see the counterparty, so its mail.
+            let mut attachment_urls = Vec::with_capacity(entry.content.attachments.len());
+            for attachment in &entry.content.attachments {
+                attachment_urls.push(self.presigned(&attachment.key).await?);
+            }
+            items.push(TimelineEntry {
                 entry,
                 call: CallSummary::for_event(&calls, &entry.source.event_key),
-            })
-            .collect();
+                attachment_urls,
+            });
+        }
         Ok(json(
             StatusCode::OK,
             &serde_json::json!({ "items": items, "next_cursor": page.next_cursor }),
@@ -275,6 +281,8 @@ struct TimelineEntry<'a> {
     entry: &'a Interaction,
     #[serde(skip_serializing_if = "Option::is_none")]
     call: Option<CallSummary>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    attachment_urls: Vec<String>,
 }
 
 /// What a manager wants to know of a call.

@@ -448,7 +448,8 @@ impl Api {
         ))
     }
 
-    async fn presigned(&self, key: &str) -> Result<String, ApiError> {
+    /// A 15-minute download link to an object of the documents bucket.
+    pub(crate) async fn presigned(&self, key: &str) -> Result<String, ApiError> {
         let bucket = self.config.documents_bucket.clone();
         self.presigned_in(&bucket, key).await
     }
