@@ -131,7 +131,7 @@ impl Site {
                 self.login_page(query).into(),
             );
         };
-        let Some(employee) = self.employees.iter().find(|e| &e.id == chosen) else {
+        let Some(employee) = self.employees.iter().find(|e| &e.id == chosen && e.active) else {
             return respond(
                 400,
                 "text/plain; charset=utf-8",
@@ -401,18 +401,8 @@ mod tests {
         q
     }
 
-    #[tokio::test]
-    async fn code_with_pkce_gives_a_token_once() {
-        let site = site();
-        let page = site
-            .answer(
-                "GET",
-                "/dev/oauth2/authorize",
-                &authorize_query("http://127.0.0.1:3000/", None),
-                b"",
-            )
-            .unwrap();
-        assert!(text(page).await.contains(r#"value="head-1""#));
+    /// Chooses `head-1` on the login page; the code it is sent back with.
+    fn code_for(site: &Site) -> String {
         let redirect = site
             .answer(
                 "GET",
@@ -428,53 +418,50 @@ mod tests {
             "{location}"
         );
         assert!(location.ends_with("&state=s1"));
-        let code = location
-            .split("code=")
-            .nth(1)
-            .unwrap()
-            .split('&')
-            .next()
-            .unwrap();
-        let body = |verifier: &str| {
-            format!(
-                "grant_type=authorization_code&client_id=client&code={code}&code_verifier={verifier}&redirect_uri={}",
-                encode("http://127.0.0.1:3000/")
+        let code = location.split("code=").nth(1).unwrap();
+        code.split('&').next().unwrap().to_owned()
+    }
+
+    /// The token request that exchanges `code` with `verifier`.
+    fn exchange(code: &str, verifier: &str) -> String {
+        format!(
+            "grant_type=authorization_code&client_id=client&code={code}&code_verifier={verifier}&redirect_uri={}",
+            encode("http://127.0.0.1:3000/")
+        )
+    }
+
+    #[tokio::test]
+    async fn code_with_pkce_gives_a_token_once() {
+        let site = site();
+        let page = site
+            .answer(
+                "GET",
+                "/dev/oauth2/authorize",
+                &authorize_query("http://127.0.0.1:3000/", None),
+                b"",
             )
+            .unwrap();
+        assert!(text(page).await.contains(r#"value="head-1""#));
+        let code = code_for(&site);
+        let token = |verifier: &str| {
+            site.answer(
+                "POST",
+                "/dev/oauth2/token",
+                "",
+                exchange(&code, verifier).as_bytes(),
+            )
+            .unwrap()
+            .status()
         };
-        let wrong = site
-            .answer("POST", "/dev/oauth2/token", "", body("wrong").as_bytes())
-            .unwrap();
-        assert_eq!(wrong.status(), 400);
+        assert_eq!(token("wrong"), 400);
         // A failed exchange spends the code, as Cognito does.
-        let again = site
-            .answer("POST", "/dev/oauth2/token", "", body(VERIFIER).as_bytes())
-            .unwrap();
-        assert_eq!(again.status(), 400);
+        assert_eq!(token(VERIFIER), 400);
     }
 
     #[tokio::test]
     async fn the_right_verifier_gets_a_token_the_authorizer_accepts() {
         let site = site();
-        let redirect = site
-            .answer(
-                "GET",
-                "/dev/oauth2/authorize",
-                &authorize_query("http://127.0.0.1:3000/", Some("head-1")),
-                b"",
-            )
-            .unwrap();
-        let location = redirect.headers()["location"].to_str().unwrap().to_owned();
-        let code = location
-            .split("code=")
-            .nth(1)
-            .unwrap()
-            .split('&')
-            .next()
-            .unwrap();
-        let body = format!(
-            "grant_type=authorization_code&client_id=client&code={code}&code_verifier={VERIFIER}&redirect_uri={}",
-            encode("http://127.0.0.1:3000/")
-        );
+        let body = exchange(&code_for(&site), VERIFIER);
         let answer = site
             .answer("POST", "/dev/oauth2/token", "", body.as_bytes())
             .unwrap();

@@ -8,6 +8,7 @@ use crm_domain::kernel::audit::AuditEntry;
 use crm_domain::party::search::read_query;
 use crm_domain::party::{Channel, ContactPoint, Counterparty, CounterpartyKind};
 use crm_domain::staff::Role;
+use crm_shared::adapters::CounterpartyDetail;
 use crm_shared::adapters::{InquiryFilter, Page};
 use crm_shared::intake::ports::CallRecord;
 use crm_shared::ports::Directory;
@@ -169,6 +170,21 @@ impl Api {
             .ok_or_else(ApiError::not_found)?;
         caller.check_sees(party.owner(), "counterparty")?;
         Ok(party)
+    }
+
+    /// A counterparty with its contacts (one Query), within the caller's scope.
+    pub(crate) async fn visible_detail(
+        &self,
+        caller: &Caller,
+        id: &str,
+    ) -> Result<CounterpartyDetail, ApiError> {
+        let detail = self
+            .store
+            .counterparty_detail(id)
+            .await?
+            .ok_or_else(ApiError::not_found)?;
+        caller.check_sees(detail.counterparty.owner(), "counterparty")?;
+        Ok(detail)
     }
 
     /// An inquiry within the caller's scope (managers: routed to them; heads: their

@@ -132,13 +132,8 @@ impl Api {
         request: ReassignRequest,
         source: &str,
     ) -> Result<Response<Body>, ApiError> {
-        let detail = self
-            .store
-            .counterparty_detail(id)
-            .await?
-            .ok_or_else(ApiError::not_found)?;
+        let detail = self.visible_detail(caller, id).await?;
         let party = &detail.counterparty;
-        caller.check_sees(party.owner(), "counterparty")?;
         let department = request
             .department
             .or(party.department)
@@ -226,13 +221,7 @@ impl Api {
         request: RenameRequest,
         source: &str,
     ) -> Result<Response<Body>, ApiError> {
-        let detail = self
-            .store
-            .counterparty_detail(id)
-            .await?
-            .ok_or_else(ApiError::not_found)?;
-        let old = detail.counterparty;
-        caller.check_sees(old.owner(), "counterparty")?;
+        let old = self.visible_detail(caller, id).await?.counterparty;
         let new = old
             .renamed(request.name.as_deref(), request.company.as_deref())
             .map_err(|fields| ApiError::missing("the name or company is out of range", fields))?;
@@ -279,12 +268,7 @@ impl Api {
         request: ContactRequest,
         source: &str,
     ) -> Result<Response<Body>, ApiError> {
-        let detail = self
-            .store
-            .counterparty_detail(id)
-            .await?
-            .ok_or_else(ApiError::not_found)?;
-        caller.check_sees(detail.counterparty.owner(), "counterparty")?;
+        let detail = self.visible_detail(caller, id).await?;
         let (mine, others): (Vec<ContactPerson>, Vec<ContactPerson>) = detail
             .contacts
             .into_iter()
