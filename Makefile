@@ -121,17 +121,19 @@ web-vendor:
 	# no inline import map (the cloud's Content-Security-Policy allows scripts from 'self' only).
 	sed -i 's|from"preact"|from"./preact.module.js"|g' web/vendor/hooks.module.js
 
-## deploy-web STACK=<name>: put web/ into the stack's web bucket with the config.json that
-## names its Cognito sign-in, then refresh CloudFront (AWS credentials of the target account).
+## deploy-web STACK=<name> [PBX_URL=https://pbx…]: put web/ into the stack's web bucket with
+## the config.json that names its Cognito sign-in (and the MikoPBX whose call recordings the
+## timeline links to), then refresh CloudFront (AWS credentials of the target account).
 STACK ?= crm
+PBX_URL ?=
 AWS := $(VENV)/bin/aws
 deploy-web: install
 	@out() { $(AWS) cloudformation describe-stacks --stack-name $(STACK) \
 	    --query "Stacks[0].Outputs[?OutputKey=='$$1'].OutputValue" --output text; }; \
 	bucket=$$(out WebBucketName); login=$$(out StaffLoginUrl); client=$$(out StaffWebClientId); \
 	distribution=$$(out WebDistributionId); \
-	mkdir -p target; printf '{"environment":"%s","auth":{"authorize_url":"%s/oauth2/authorize","token_url":"%s/oauth2/token","logout_url":"%s/logout","client_id":"%s"},"api_base":""}\n' \
-	  "$(STACK)" "$$login" "$$login" "$$login" "$$client" > target/web-config.json; \
+	mkdir -p target; printf '{"environment":"%s","auth":{"authorize_url":"%s/oauth2/authorize","token_url":"%s/oauth2/token","logout_url":"%s/logout","client_id":"%s"},"api_base":"","pbx_url":"%s"}\n' \
+	  "$(STACK)" "$$login" "$$login" "$$login" "$$client" "$(PBX_URL)" > target/web-config.json; \
 	$(AWS) s3 sync web/ "s3://$$bucket/" --delete --exclude "node_modules/*" --exclude "docs/*" --exclude "package*.json" --exclude config.json; \
 	$(AWS) s3 cp target/web-config.json "s3://$$bucket/config.json" --content-type application/json --cache-control no-cache; \
 	$(AWS) cloudfront create-invalidation --distribution-id "$$distribution" --paths "/*" >/dev/null; \

@@ -173,7 +173,7 @@ function AuditEntry({ entry }) {
 function recordingLink(path) {
   if (/^https?:\/\//.test(path)) return path;
   const base = session.config?.pbx_url;
-  return base ? `${base}/pbxcore/api/cdr/v2/playback?view=${encodeURIComponent(path)}` : '#';
+  return base ? `${base}/pbxcore/api/cdr/v2/playback?view=${encodeURIComponent(path)}` : null;
 }
 
 function Interaction({ entry }) {
@@ -186,7 +186,9 @@ function Interaction({ entry }) {
     ${entry.subject && html`<div>${entry.subject}</div>`}
     ${call && html`<div><small>${call.answered_by ? 'Ответил: ' + employeeName(call.answered_by) : ''}
       ${call.talk_seconds ? ` · ${Math.round(call.talk_seconds / 60)} мин` : ''}</small>
-      ${call.recording && html` · <a href=${recordingLink(call.recording)} target="_blank" rel="noopener">запись разговора</a>`}</div>`}
+      ${call.recording && (recordingLink(call.recording)
+        ? html` · <a href=${recordingLink(call.recording)} target="_blank" rel="noopener">запись разговора</a>`
+        : html` · <small title="Запись на АТС">запись: ${call.recording}</small>`)}</div>`}
     ${entry.text && html`<div class="body">${entry.text}${entry.text_truncated ? '…' : ''}</div>`}
     ${(entry.attachments || []).length > 0 && html`<div class="attachments">📎 ${entry.attachments.map((a, n) => {
       const label = `${a.filename || 'вложение'}${a.size ? ` (${Math.ceil(a.size / 1024)} КБ)` : ''}`;
