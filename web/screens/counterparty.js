@@ -260,7 +260,7 @@ export default function Counterparty({ params }) {
     <div class="spread">
       <h1>${party.name} ${party.company && html`<small>· ${party.company}</small>`} <${Badge} kind="accent">${KINDS[party.kind] || party.kind}</${Badge}></h1>
       <div class="row">${mayEdit && html`<${Rename} party=${party} onDone=${reload} />`}
-        ${may('route_inquiries') && html`<${Reassign} party=${party} onDone=${reload} />`}</div>
+        ${may('route_inquiries') && !party.contacts_hidden && html`<${Reassign} party=${party} onDone=${reload} />`}</div>
     </div>
     <div class="grid">
       <div>
