@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The browser test and the API fuzzing against a running local stack: starts `crm-local up`
 # (reusing the emulators `make test` started), waits for the gateway, runs the Playwright
-# flow (tests/browser/flow.py) and schemathesis with a head's token, then stops the stack.
+# flow (tests/browser/flow.py), checks the answers of the records it made against the
+# OpenAPI document (tests/browser/contract.py), runs schemathesis with a head's token,
+# then stops the stack.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 CRM_LOCAL=target/debug/crm-local
@@ -20,6 +22,9 @@ curl -sf http://127.0.0.1:3000/config.json >/dev/null || { cat "$LOG"; exit 1; }
 
 echo "browser test (Playwright, $(/usr/bin/chromium --version 2>/dev/null || echo chromium))"
 $PY/python tests/browser/flow.py
+
+echo "the answers of real records against the contract"
+$PY/python tests/browser/contract.py
 
 echo "schemathesis against the local gateway, as a head"
 TOKEN=$($CRM_LOCAL token --role head --user head-1)

@@ -60,6 +60,36 @@ fn bodies(endpoint: Endpoint, c: &mut Components) -> (Option<Value>, Option<Valu
             });
             (None, Some(page(listed)))
         }
+        Endpoint::Counterparty => {
+            // Within the caller's scope the whole counterparty; outside it, the name and
+            // the owner only.
+            let detail = schema::<crm_shared::adapters::CounterpartyDetail>(c);
+            let hidden = json!({
+                "type": "object",
+                "required": ["id", "kind", "name", "contacts_hidden"],
+                "properties": {
+                    "id": { "type": "string" },
+                    "name": { "type": "string" },
+                    "kind": { "type": "string" },
+                    "contacts_hidden": { "const": true },
+                },
+            });
+            (None, Some(json!({ "oneOf": [detail, hidden] })))
+        }
+        Endpoint::Timeline => {
+            let entry = schema::<crm_domain::intake::Interaction>(c);
+            let call = schema::<reads::CallSummary>(c);
+            let listed = json!({
+                "allOf": [entry, {
+                    "type": "object",
+                    "properties": {
+                        "call": call,
+                        "attachment_urls": { "type": "array", "items": { "type": "string" } },
+                    },
+                }],
+            });
+            (None, Some(page(listed)))
+        }
         Endpoint::RouteInquiries => (Some(schema::<sales::RouteRequest>(c)), None),
         Endpoint::QualifyInquiry => (Some(schema::<sales::QualifyBody>(c)), None),
         Endpoint::DecideContactPoint => (Some(schema::<reads::PointDecision>(c)), None),

@@ -232,7 +232,7 @@ pub enum Qualification {
 }
 
 /// One entry of a counterparty's correspondence history.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Interaction {
     pub id: String,
     pub party_id: String,

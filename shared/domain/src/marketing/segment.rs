@@ -48,7 +48,7 @@ pub struct ContactCard {
 }
 
 /// A deal as the contact card keeps it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DealSummary {
     pub stage: DealStage,
     #[serde(default)]

@@ -382,7 +382,7 @@ pub struct InquiryFilter {
 }
 
 /// A counterparty with its contact persons.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CounterpartyDetail {
     #[serde(flatten)]
     pub counterparty: Counterparty,
@@ -404,7 +404,7 @@ pub enum ContactEditOutcome {
 }
 
 /// One deal of a counterparty, as its contact card keeps it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PartyDeal {
     pub id: String,
     #[serde(flatten)]
