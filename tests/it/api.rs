@@ -212,6 +212,50 @@ async fn a_counterparty_is_found_by_address_any_written_phone_or_word_starts() {
 }
 
 #[tokio::test]
+async fn the_inbox_can_list_the_longest_waiting_first() {
+    let t = TestStack::new().await;
+    for from in [
+        "Первый <first@sort-inbox.ru>",
+        "Второй <second@sort-inbox.ru>",
+    ] {
+        t.deliver(&integration_tests::email_from(
+            from,
+            "Запрос",
+            "Нужен насос",
+        ))
+        .await;
+        assert_eq!(t.process_inbound(1).await, 0);
+    }
+    let senders = |body: &serde_json::Value| -> Vec<String> {
+        body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["contact"]["email"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let newest = t.get_as_head("/api/inquiries?status=unrouted").await;
+    assert_eq!(
+        senders(&newest),
+        ["second@sort-inbox.ru", "first@sort-inbox.ru"]
+    );
+    let oldest = t
+        .get_as_head("/api/inquiries?status=unrouted&sort=received")
+        .await;
+    assert_eq!(
+        senders(&oldest),
+        ["first@sort-inbox.ru", "second@sort-inbox.ru"]
+    );
+    let (status, _) = t
+        .api_get(
+            "/api/inquiries?sort=name",
+            Some((t.heads[0].id.as_str(), crm_domain::staff::Role::Head)),
+        )
+        .await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
 async fn staff_edit_a_contact_and_its_points_follow_everywhere() {
     let t = TestStack::new().await;
     t.deliver(&integration_tests::email_from(

@@ -9,7 +9,7 @@ import { CHANNELS, DEPARTMENTS, age, minutesSince, phone, dateTime, plural } fro
 const CHANNEL_ICONS = { call: '☎', jivo_chat: '💬', site_form: '📝', manual: '✉' };
 
 function sortForHeads(items) {
-  // Missed calls first, then the longest waiting.
+  // Missed calls first, then the longest waiting (the API gives the 500 longest waiting).
   return [...items].sort((a, b) => (b.missed === true) - (a.missed === true) || a.received_at.localeCompare(b.received_at));
 }
 
@@ -52,7 +52,7 @@ function Summary({ inquiry }) {
 }
 
 function HeadInbox({ limitMinutes }) {
-  const { data, error, loading, reload } = useLoad('/api/inquiries?status=unrouted&limit=500');
+  const { data, error, loading, reload } = useLoad('/api/inquiries?status=unrouted&sort=received&limit=500');
   const [selected, setSelected] = useState(new Set());
   const [reason, setReason] = useState('');
   const [notice, setNotice] = useState(null);

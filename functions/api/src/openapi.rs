@@ -188,6 +188,7 @@ fn query_parameters(route: &Route) -> Vec<(&'static str, Value)> {
             ),
             ("kind", codes(&["jivo_chat", "site_form", "manual", "call"])),
             ("channel", codes(&["email", "phone", "chat", "form"])),
+            ("sort", codes(&["received", "-received"])),
         ],
         "/api/counterparties" => vec![
             ("kind", codes(&["lead", "client", "partner"])),
@@ -402,7 +403,10 @@ mod tests {
             .iter()
             .map(|p| p["name"].as_str().unwrap())
             .collect();
-        assert_eq!(queried, ["status", "kind", "channel", "limit", "cursor"]);
+        assert_eq!(
+            queried,
+            ["status", "kind", "channel", "sort", "limit", "cursor"]
+        );
     }
 
     fn refs<'a>(value: &'a Value, found: &mut Vec<&'a str>) {

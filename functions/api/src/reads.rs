@@ -49,6 +49,15 @@ impl Api {
             department: (caller.role() == Role::Head)
                 .then(|| caller.department())
                 .flatten(),
+            oldest_first: match query.get("sort") {
+                None | Some("-received") => false,
+                Some("received") => true,
+                Some(_) => {
+                    return Err(ApiError::bad_request(
+                        "sort must be received (the longest waiting first) or -received",
+                    ));
+                }
+            },
         };
         let binding = query.binding("inquiries", caller);
         let cursor = self.list_cursor(query, &binding)?;

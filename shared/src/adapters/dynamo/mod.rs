@@ -379,6 +379,8 @@ pub struct InquiryFilter {
     pub manager_id: Option<String>,
     /// Only the inquiries of this department, and those not routed yet (a head's view).
     pub department: Option<Department>,
+    /// The longest waiting first (the inbox); else the newest first.
+    pub oldest_first: bool,
 }
 
 /// A counterparty with its contact persons.
@@ -710,7 +712,7 @@ impl DynamoStore {
             };
         let mut query = self
             .partition_query(Some(index), partition.to_owned())
-            .scan_index_forward(false);
+            .scan_index_forward(filter.oldest_first);
         let mut filters = Vec::new();
         if let Some(status) = filter.status.filter(|s| *s != InquiryStatus::Unrouted) {
             filters.push("#status = :status");
