@@ -333,6 +333,40 @@ async fn staff_edit_a_contact_and_its_points_follow_everywhere() {
     );
     assert_eq!(by("office@somova-edit.ru").await, 1);
 
+    // Two people editing the contact at once: the one who read it before the other's
+    // change is refused, and the change stands.
+    let stale = t.store.counterparty_detail(&party).await.unwrap().unwrap();
+    let stale_contact = stale.contacts[0].clone();
+    let (status, _) = t
+        .api_call(
+            "PUT",
+            &path,
+            Some(serde_json::json!({ "emails": ["anna@somova-edit.ru"], "phones": ["+7 343 222-33-44"] })),
+            head,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let late = stale_contact
+        .edited(None, &["late@somova-edit.ru".into()], &[])
+        .unwrap();
+    assert_eq!(
+        t.store
+            .edit_contact(&stale_contact, &late, &[], &[])
+            .await
+            .unwrap(),
+        crm_shared::adapters::ContactEditOutcome::Changed
+    );
+    assert_eq!(
+        by("late@somova-edit.ru").await,
+        0,
+        "the late edit claimed nothing"
+    );
+    assert_eq!(
+        by("office@somova-edit.ru").await,
+        0,
+        "the first edit stands"
+    );
+
     // What cannot be read is named.
     let (status, body) = t
         .api_call(

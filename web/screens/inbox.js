@@ -90,6 +90,7 @@ function HeadInbox({ limitMinutes }) {
   return html`<section>
     <div class="spread"><h1>Входящие: не распределены ${data ? html`<span class="badge">${items.length}</span>` : ''}</h1>
       <button onClick=${reload} disabled=${loading}>Обновить</button></div>
+    ${data?.next_cursor && html`<p class="muted">Показаны ${items.length} обращений, ждущих дольше всех; остальные появятся по мере распределения.</p>`}
     ${notice && html`<div class="notice" role="status">${notice}</div>`}
     <${ErrorBox} error=${error || action.error} />
     ${may('route_inquiries') && selected.size > 0 && html`<div class="toolbar card">
