@@ -171,6 +171,7 @@ function Receive() {
 function Refusal({ r }) {
   const what = {
     wrong_goods: `«${r.scan}» нет в листе подбора этого заказа.`,
+    already_picked: `Партия «${r.scan}» уже подобрана полностью.`,
     no_batch: `На скане «${r.scan}» нет партии (10), а этот товар отгружается по партиям — сканируйте этикетку с партией.`,
     too_many: `По скану «${r.scan}» ${r.scanned} шт., а осталось отгрузить только ${r.left}.`,
     nothing: 'Нет ни одного скана.',

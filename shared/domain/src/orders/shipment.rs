@@ -75,6 +75,12 @@ pub enum ScanRefusal {
         scan: String,
         expected: Vec<ExpectedPick>,
     },
+    /// The batch is on the picking list, and its scans already cover it.
+    #[error("scan {scan} is of a batch already picked in full")]
+    AlreadyPicked {
+        scan: String,
+        expected: Vec<ExpectedPick>,
+    },
     #[error("scan {scan} has no batch (10), and this product is shipped by batch")]
     NoBatch {
         scan: String,
@@ -128,8 +134,14 @@ pub fn confirm_scans(
         };
         let candidates: Vec<usize> = (0..list.len()).filter(|&i| matches(&list[i])).collect();
         let available: u32 = candidates.iter().map(|&i| left[i]).sum();
-        if available == 0 {
+        if candidates.is_empty() {
             return Err(ScanRefusal::WrongGoods {
+                scan: scan.scan.clone(),
+                expected: still_expected(&left),
+            });
+        }
+        if available == 0 {
+            return Err(ScanRefusal::AlreadyPicked {
                 scan: scan.scan.clone(),
                 expected: still_expected(&left),
             });
@@ -303,7 +315,8 @@ mod tests {
                 left: 2
             })
         );
-        // The same batch scanned once more than it holds: what is still expected is told.
+        // The same batch scanned once more than it holds: it is picked in full, and what
+        // is still expected is told.
         match confirm_scans(
             &list,
             &[
@@ -311,7 +324,7 @@ mod tests {
                 scan(Some("OIL"), Some("EARLY"), 1),
             ],
         ) {
-            Err(ScanRefusal::WrongGoods { expected, .. }) => {
+            Err(ScanRefusal::AlreadyPicked { expected, .. }) => {
                 assert_eq!(expected, list[1..]);
             }
             other => panic!("{other:?}"),
