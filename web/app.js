@@ -111,8 +111,20 @@ function Shell({ config }) {
 async function start() {
   const root = document.getElementById('app');
   const config = await (await fetch('/config.json')).json();
+  // Back from the login with a code (or its error): a failed exchange is shown, not
+  // retried, so a misconfigured login cannot send the browser round in circles.
+  const returned = new URLSearchParams(location.search);
+  const failed = returned.get('error');
+  const exchanged = returned.has('code');
   const token = (await finishSignIn(config)) || currentToken();
   if (!token) {
+    if (failed || exchanged) {
+      history.replaceState(null, '', '/');
+      const retry = () => signIn(config);
+      root.textContent = '';
+      render(html`<div class="error">Вход не удался${failed ? `: ${failed}` : ''}. <button onClick=${retry}>Войти снова</button></div>`, root);
+      return;
+    }
     await signIn(config);
     return;
   }
