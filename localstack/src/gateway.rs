@@ -72,7 +72,8 @@ fn percent_decode(text: &str) -> String {
         .into_owned()
 }
 
-fn query_parameters(query: &str) -> HashMap<String, String> {
+/// Reads `a=1&b=2` (a query string, or a form body): `+` is a space, `%xx` decoded.
+pub(crate) fn query_parameters(query: &str) -> HashMap<String, String> {
     query
         .split('&')
         .filter(|p| !p.is_empty())

@@ -8,6 +8,7 @@
 //! employee's development token. It exists only in `crm-local`: the template deploys
 //! nothing like it.
 
+use crate::gateway::query_parameters;
 use axum::body::Body;
 use axum::response::Response;
 use base64::Engine;
@@ -74,9 +75,9 @@ impl Site {
     pub fn answer(&self, method: &str, path: &str, query: &str, body: &[u8]) -> Option<Response> {
         match (method, path) {
             ("GET", "/config.json") => Some(self.config()),
-            ("GET", "/dev/oauth2/authorize") => Some(self.authorize(&form(query))),
+            ("GET", "/dev/oauth2/authorize") => Some(self.authorize(&query_parameters(query))),
             ("POST", "/dev/oauth2/token") => Some(self.token(body)),
-            ("GET", "/dev/logout") => Some(self.logout(&form(query))),
+            ("GET", "/dev/logout") => Some(self.logout(&query_parameters(query))),
             ("GET" | "HEAD", _)
                 if !path.starts_with("/api/") && !path.starts_with("/webhooks/") =>
             {
@@ -217,7 +218,7 @@ button:hover{{border-color:#2563eb}}button span{{color:#666;font-size:13px}}
         if body.len() > MAX_FORM_BYTES {
             return oauth_error(413, "invalid_request");
         }
-        let form = form(&String::from_utf8_lossy(body));
+        let form = query_parameters(&String::from_utf8_lossy(body));
         let get = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
         if get("grant_type") != "authorization_code" || get("client_id") != self.tokens.audience {
             return oauth_error(400, "unsupported_grant_type");
@@ -335,22 +336,6 @@ fn oauth_error(status: u16, error: &str) -> Response {
             .to_string()
             .into_bytes(),
     )
-}
-
-/// Reads `a=1&b=2` (query strings and form bodies).
-fn form(text: &str) -> HashMap<String, String> {
-    text.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let decode = |s: &str| {
-                percent_encoding::percent_decode_str(&s.replace('+', " "))
-                    .decode_utf8_lossy()
-                    .into_owned()
-            };
-            (decode(k), decode(v))
-        })
-        .collect()
 }
 
 fn encode(text: &str) -> String {

@@ -75,6 +75,16 @@ export const CHANNELS = {
   email: 'Письмо',
 };
 
+/** Lead, client or partner. */
+export const COUNTERPARTY_KINDS = { lead: 'Лид', client: 'Клиент', partner: 'Партнёр' };
+
+/** A production order's status: its name and its badge. */
+export const PRODUCTION_STATUS = {
+  planned: ['запланирован', ''],
+  in_progress: ['в работе', 'accent'],
+  done: ['готов', 'ok'],
+};
+
 export const DEPARTMENTS = {
   high: 'Высокий вакуум',
   industrial: 'Промышленный',

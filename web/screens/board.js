@@ -4,29 +4,10 @@
 import { html, useState, useMemo } from '../lib/html.js';
 import { post } from '../lib/api.js';
 import { useLoad, useAction, may, session, Loading, ErrorBox, employeeName } from '../lib/ui.js';
-import { STAGES, DEPARTMENTS, money, date, fieldName } from '../lib/format.js';
+import { STAGES, DEPARTMENTS, money, date } from '../lib/format.js';
+import { Refusal, dealTitle, dealTotal } from '../lib/deals.js';
 
 const COLUMNS = ['equipment_selection', 'proposal', 'invoice', 'agreed', 'production', 'warehouse_sale', 'installation', 'attestation', 'service', 'closed', 'unfit'];
-
-export function dealTotal(deal) {
-  return (deal.items || []).reduce((sum, i) => sum + i.quantity * i.unit_price_kopecks, 0);
-}
-
-export function dealTitle(deal) {
-  return deal.legal_entity?.name || deal.contact?.name || 'Сделка ' + deal.id.slice(-6);
-}
-
-/** A refused stage move in words. */
-export function Refusal({ refusal, deal, onClose }) {
-  const to = STAGES[refusal.to] || refusal.to;
-  return html`<div class="error refusal" role="alert">
-    <b>Нельзя перевести «${dealTitle(deal)}» в «${to}».</b>
-    ${refusal.code === 'not_allowed'
-      ? html`<div>Из «${STAGES[refusal.from]}» можно перейти только в: ${refusal.allowed.map((s) => STAGES[s] || s).join(', ')}.</div>`
-      : html`<div>Сначала заполните: ${refusal.missing.map(fieldName).join(', ')}.</div>`}
-    <div class="row"><a href=${'#/deals/' + deal.id}>Открыть сделку</a>${onClose && html`<button class="link" onClick=${onClose}>Скрыть</button>`}</div>
-  </div>`;
-}
 
 function Card({ deal, onMove, busy }) {
   return html`<div class="deal-card" draggable=${may('change_deals')} data-deal=${deal.id}

@@ -4,10 +4,9 @@
 import { html, useState, useEffect, useCallback } from '../lib/html.js';
 import { get, query as qs } from '../lib/api.js';
 import { useLoad, useAction, employeeName, ErrorBox, Loading, Badge, navigate } from '../lib/ui.js';
-import { date, DEPARTMENTS, plural } from '../lib/format.js';
+import { date, DEPARTMENTS, plural, COUNTERPARTY_KINDS as KINDS } from '../lib/format.js';
 
 const PAGE = 50;
-const KINDS = { lead: 'Лид', client: 'Клиент', partner: 'Партнёр' };
 const KINDS_MANY = { lead: 'Лиды', client: 'Клиенты', partner: 'Партнёры' };
 const KIND_BADGE = { lead: 'warn', client: 'ok', partner: 'accent' };
 const SOURCES = { email: 'письмо', phone: 'звонок', chat: 'чат', form: 'форма сайта' };

@@ -1,11 +1,10 @@
 // The counterparty card: requisites and contacts, the responsible manager, its deals, and
 // one timeline of calls, emails, chats, forms, tasks and audit entries, newest first.
-import { html, useState, useMemo } from '../lib/html.js';
+import { html, useState, useMemo, useEffect } from '../lib/html.js';
 import { get, post, patch, put } from '../lib/api.js';
 import { useLoad, useAction, may, session, Loading, ErrorBox, Badge, employeeName } from '../lib/ui.js';
-import { CHANNELS, DEPARTMENTS, STAGES, EQUIPMENT, TASK_KINDS, phone, dateTime, fieldName, money } from '../lib/format.js';
+import { CHANNELS, DEPARTMENTS, STAGES, EQUIPMENT, TASK_KINDS, phone, dateTime, fieldName, money, COUNTERPARTY_KINDS as KINDS } from '../lib/format.js';
 
-const KINDS = { lead: 'Лид', client: 'Клиент', partner: 'Партнёр' };
 const RECORDS = { counterparty: 'карточка', inquiry: 'обращение', task: 'задача', deal: 'сделка' };
 
 /** A contact's addresses and numbers as staff write them, one per line. */
@@ -206,12 +205,17 @@ function TaskEntry({ task }) {
 function Timeline({ party }) {
   const correspondence = useLoad(`/api/counterparties/${party.id}/timeline?limit=100`);
   const [extra, setExtra] = useState(null);
-  useMemo(() => {
+  useEffect(() => {
     // Tasks and the audit of the counterparty and its deals, merged into the one timeline.
     const audits = [`/api/audit/counterparty/${party.id}`, ...(party.deals || []).slice(0, 10).map((d) => `/api/audit/deal/${d.id}`)];
     const reads = audits.map((p) => (may('read_audit') ? get(p).then((a) => a.items).catch(() => []) : Promise.resolve([])));
     const tasks = may('read_tasks')
-      ? Promise.all(['mine', 'department'].map((s) => get('/api/tasks?scope=' + s).then((t) => t.items).catch(() => [])))
+      ? Promise.all(
+          // Only heads see a department's tasks.
+          (may('route_inquiries') ? ['mine', 'department'] : ['mine']).map((s) =>
+            get('/api/tasks?scope=' + s).then((t) => t.items).catch(() => []),
+          ),
+        )
       : Promise.resolve([]);
     const dealIds = new Set((party.deals || []).map((d) => d.id));
     Promise.all([Promise.all(reads), tasks]).then(([auditLists, taskLists]) => {

@@ -4,7 +4,7 @@ import { html, useState, useEffect } from '../lib/html.js';
 import { get, post, patch } from '../lib/api.js';
 import { useLoad, useAction, may, session, Loading, ErrorBox, Badge, employeeName } from '../lib/ui.js';
 import { STAGES, DEPARTMENTS, EQUIPMENT, money, dateTime, date, phone } from '../lib/format.js';
-import { Refusal, dealTitle, dealTotal } from './board.js';
+import { Refusal, dealTitle, dealTotal } from '../lib/deals.js';
 
 const VAT_PERCENT = 20;
 

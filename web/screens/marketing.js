@@ -4,9 +4,8 @@
 import { html, useState, useEffect } from '../lib/html.js';
 import { get, post, put, del } from '../lib/api.js';
 import { useLoad, useAction, may, employeeName, navigate, ErrorBox, Loading, Badge } from '../lib/ui.js';
-import { dateTime, date, phone, STAGES, DEPARTMENTS, EQUIPMENT, plural } from '../lib/format.js';
+import { dateTime, date, phone, STAGES, DEPARTMENTS, EQUIPMENT, plural, COUNTERPARTY_KINDS as KINDS } from '../lib/format.js';
 
-const KINDS = { lead: 'Лид', client: 'Клиент', partner: 'Партнёр' };
 const WEEKDAYS = { Mon: 'понедельник', Tue: 'вторник', Wed: 'среда', Thu: 'четверг', Fri: 'пятница', Sat: 'суббота', Sun: 'воскресенье' };
 const STATUS = { queued: ['в очереди', 'warn'], done: ['готово', 'ok'], failed: ['ошибка', 'danger'] };
 const FIELDS = {

@@ -4,9 +4,8 @@
 import { html, useState } from '../lib/html.js';
 import { patch } from '../lib/api.js';
 import { useLoad, useAction, may, ErrorBox, Loading, Badge } from '../lib/ui.js';
-import { dateTime, date, plural, TIME_ZONE } from '../lib/format.js';
+import { dateTime, date, plural, TIME_ZONE, PRODUCTION_STATUS as STATUS } from '../lib/format.js';
 
-const STATUS = { planned: ['запланирован', ''], in_progress: ['в работе', 'accent'], done: ['готов', 'ok'] };
 const CODES = {
   missing_data: 'Проверьте данные', conflict: 'Заказ уже изменили — обновите список и повторите', not_found: 'Не найдено',
   forbidden: 'Нет прав', unavailable: 'Сервис недоступен, повторите позже', bad_request: 'Неверный запрос',

@@ -16,7 +16,7 @@ function ruError(e) {
 }
 
 // Виды, которых ещё нет в format.js TASK_KINDS.
-const kindName = (k) => TASK_KINDS[k] || { check_payment: 'Проверить оплату' }[k] || 'Задача';
+const kindName = (k) => TASK_KINDS[k] || 'Задача';
 const isHead = () => ['head', 'admin'].includes(session.me?.role);
 
 // Названия клиентов для ссылок: задачи несут только id; кэш на всё время работы.

@@ -4,14 +4,13 @@
 import { html, useState, useEffect, useRef } from '../lib/html.js';
 import { get, post, patch, query } from '../lib/api.js';
 import { useLoad, useAction, may, employeeName, navigate, ErrorBox, Loading, Badge } from '../lib/ui.js';
-import { dateTime, date, money, STAGES, DEPARTMENTS, TIME_ZONE } from '../lib/format.js';
+import { dateTime, date, money, STAGES, DEPARTMENTS, TIME_ZONE, PRODUCTION_STATUS as PRODUCTION } from '../lib/format.js';
 
 const TABS = [
   ['stock', 'Остатки', 'read_stock'], ['expiring', 'Сроки годности', 'read_stock'], ['receive', 'Приёмка', 'receive_stock'],
   ['orders', 'Заказы и отгрузка', 'read_orders'], ['recipients', 'Получатели партии', 'read_orders'],
 ];
 const SUPPLY = { draft: ['черновик', ''], ordered: ['заказан', 'accent'], received: ['получен', 'ok'] };
-const PRODUCTION = { planned: ['запланирован', ''], in_progress: ['в работе', 'accent'], done: ['готов', 'ok'] };
 const CODES = {
   missing_data: 'Проверьте данные', conflict: 'Данные изменились или конфликтуют', not_found: 'Не найдено',
   forbidden: 'Нет прав', unavailable: 'Сервис недоступен, повторите позже', bad_request: 'Неверный запрос',

@@ -431,22 +431,7 @@ impl Api {
                 created_at: ready.shipment.shipped_at,
                 created_by: caller.id().to_owned(),
             };
-            self.blobs
-                .put(
-                    &self.config.documents_bucket,
-                    &document.key,
-                    bytes,
-                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                )
-                .await
-                .map_err(|e| {
-                    tracing::error!(error = %e, "waybill not stored");
-                    ApiError::new(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "unavailable",
-                        "try again shortly",
-                    )
-                })?;
+            self.store_workbook(&document, bytes).await?;
             if let Some((shipment, deal)) = self
                 .fulfilment()
                 .commit_shipment(*ready, document, source)

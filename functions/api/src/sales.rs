@@ -409,22 +409,7 @@ impl Api {
             created_at: now,
             created_by: caller.id().to_owned(),
         };
-        self.blobs
-            .put(
-                &self.config.documents_bucket,
-                &document.key,
-                bytes,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            )
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "proposal not stored");
-                ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "try again shortly",
-                )
-            })?;
+        self.store_workbook(&document, bytes).await?;
         let mut new = old.clone();
         new.documents.retain(|d| d.id != document.id);
         new.documents.push(document.clone());
@@ -446,6 +431,31 @@ impl Api {
             StatusCode::OK,
             &serde_json::json!({ "deal": new, "document": document, "url": url }),
         ))
+    }
+
+    /// Puts a deal's workbook (proposal, waybill) into the documents bucket; S3 down is a
+    /// 503 the caller may repeat.
+    pub(crate) async fn store_workbook(
+        &self,
+        document: &DocumentRef,
+        bytes: Vec<u8>,
+    ) -> Result<(), ApiError> {
+        self.blobs
+            .put(
+                &self.config.documents_bucket,
+                &document.key,
+                bytes,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            )
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, kind = %document.kind, "document not stored");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "try again shortly",
+                )
+            })
     }
 
     /// A 15-minute download link to an object of the documents bucket.

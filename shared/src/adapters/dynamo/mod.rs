@@ -947,41 +947,37 @@ impl DynamoStore {
                     .map_err(|e| StoreError::Corrupt(format!("cannot map phones: {e}")))?;
                 Ok((emails, phones))
             };
-        let as_read = |contact: &ContactPerson| -> Result<TransactWriteItem, StoreError> {
-            let (emails, phones) = points_of(contact)?;
-            let check = aws_sdk_dynamodb::types::ConditionCheck::builder()
-                .table_name(&self.table)
-                .set_key(Some(key(
-                    party_pk(party_id),
-                    &format!("CONTACT#{}", contact.id),
-                )))
-                .condition_expression("emails = :emails AND phones = :phones")
-                .expression_attribute_values(":emails", emails)
-                .expression_attribute_values(":phones", phones)
-                .build()
-                .map_err(build_error)?;
-            Ok(TransactWriteItem::builder().condition_check(check).build())
-        };
+        // The contact is replaced, and the party's other contacts checked, only as read.
+        let as_read = "emails = :emails AND phones = :phones";
         let (old_emails, old_phones) = points_of(old)?;
-        let mut items = vec![self.put(
-            to_item(&Stored::new(
+        let contact = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&Stored::new(
                 party_pk(party_id),
                 &format!("CONTACT#{}", old.id),
                 "contact",
                 &edit.contact,
-            ))?,
-            None,
-        )?];
-        // The put replaces the contact only if it is as read.
-        if let Some(TransactWriteItem { put: Some(put), .. }) = items.first_mut() {
-            put.condition_expression = Some("emails = :emails AND phones = :phones".to_owned());
-            put.expression_attribute_values = Some(HashMap::from([
-                (":emails".to_owned(), old_emails),
-                (":phones".to_owned(), old_phones),
-            ]));
-        }
+            ))?))
+            .condition_expression(as_read)
+            .expression_attribute_values(":emails", old_emails)
+            .expression_attribute_values(":phones", old_phones)
+            .build()
+            .map_err(build_error)?;
+        let mut items = vec![TransactWriteItem::builder().put(contact).build()];
         for other in others {
-            items.push(as_read(other)?);
+            let (emails, phones) = points_of(other)?;
+            let check = aws_sdk_dynamodb::types::ConditionCheck::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(
+                    party_pk(party_id),
+                    &format!("CONTACT#{}", other.id),
+                )))
+                .condition_expression(as_read)
+                .expression_attribute_values(":emails", emails)
+                .expression_attribute_values(":phones", phones)
+                .build()
+                .map_err(build_error)?;
+            items.push(TransactWriteItem::builder().condition_check(check).build());
         }
         let checked = items.len();
         let owner = ContactPointOwner {
