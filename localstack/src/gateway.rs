@@ -3,6 +3,7 @@
 //! `{"message":"Unauthorized"}`), builds the same payload-2.0 event the cloud sends, and
 //! hands it to the function's handler.
 
+use crate::web::query_parameters;
 use aws_lambda_events::event::apigw::ApiGatewayV2httpRequest;
 use axum::body::Body as AxumBody;
 use axum::extract::{Request, State};
@@ -70,21 +71,6 @@ fn percent_decode(text: &str) -> String {
     percent_encoding::percent_decode_str(text)
         .decode_utf8_lossy()
         .into_owned()
-}
-
-/// Reads `a=1&b=2` (a query string, or a form body): `+` is a space, `%xx` decoded.
-pub(crate) fn query_parameters(query: &str) -> HashMap<String, String> {
-    query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (
-                percent_decode(&k.replace('+', " ")),
-                percent_decode(&v.replace('+', " ")),
-            )
-        })
-        .collect()
 }
 
 fn plain(status: u16, body: &str) -> Response {

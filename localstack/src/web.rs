@@ -8,7 +8,6 @@
 //! employee's development token. It exists only in `crm-local`: the template deploys
 //! nothing like it.
 
-use crate::gateway::query_parameters;
 use axum::body::Body;
 use axum::response::Response;
 use base64::Engine;
@@ -336,6 +335,23 @@ fn oauth_error(status: u16, error: &str) -> Response {
             .to_string()
             .into_bytes(),
     )
+}
+
+/// Reads `a=1&b=2` (a query string, or a form body): `+` is a space, `%xx` decoded.
+pub(crate) fn query_parameters(query: &str) -> HashMap<String, String> {
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let decode = |s: &str| {
+                percent_encoding::percent_decode_str(&s.replace('+', " "))
+                    .decode_utf8_lossy()
+                    .into_owned()
+            };
+            (decode(k), decode(v))
+        })
+        .collect()
 }
 
 fn encode(text: &str) -> String {
