@@ -330,8 +330,13 @@ async fn a_30_mb_message_is_taken_in_with_its_attachment() {
     }
     raw.extend_from_slice(b"--XX--\r\n");
     t.deliver(&raw).await;
-    assert_eq!(t.process_inbound(1).await, 0);
+    // Uploading 22 MB to the emulator on a loaded machine may drop the connection, as S3
+    // may: the message then goes back to the queue and is taken in on a later delivery.
+    // What must hold is that it is taken in, once, with its attachment.
+    let given_back = t.process_inbound_with_retries(1).await;
+    assert!(given_back < 5, "the fifth failed receive sends it to the DLQ");
     let inquiries = t.get_as_head("/api/inquiries").await;
+    assert_eq!(items(&inquiries).len(), 1);
     let attachment = &items(&inquiries)[0]["attachments"][0];
     assert!(attachment["size"].as_u64().unwrap() > 20 * 1024 * 1024);
 }

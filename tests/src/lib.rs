@@ -192,6 +192,61 @@ impl TestStack {
         failed
     }
 
+    /// Polls the inbound queue as Lambda would until `expected` delivered objects were
+    /// taken in, handing a message the handler gave back for retry to it again after a
+    /// second (the cloud waits the queue's visibility timeout; the redrive policy ends the
+    /// retries). For tests of work heavy enough that the emulator may drop a connection
+    /// halfway, as S3 itself may: what they assert is that nothing is lost. Returns how
+    /// many deliveries were given back for retry.
+    pub async fn process_inbound_with_retries(&self, expected: usize) -> usize {
+        let taken_in = Arc::new(AtomicUsize::new(0));
+        let inbound = self.inbound.clone();
+        let counter = taken_in.clone();
+        let handler: BatchHandler = Arc::new(move |event| {
+            let inbound = inbound.clone();
+            let counter = counter.clone();
+            async move {
+                let named: Vec<String> = event
+                    .records
+                    .iter()
+                    .filter(|m| !is_test_event(m.body.as_deref().unwrap_or_default()))
+                    .filter_map(|m| m.message_id.clone())
+                    .collect();
+                let response = inbound.handle_batch(event).await;
+                let succeeded = named
+                    .iter()
+                    .filter(|id| {
+                        !response
+                            .batch_item_failures
+                            .iter()
+                            .any(|f| &f.item_identifier == *id)
+                    })
+                    .count();
+                counter.fetch_add(succeeded, Ordering::SeqCst);
+                response
+            }
+            .boxed()
+        });
+        let binding = self
+            .stack
+            .queue_binding("InboundEmailFunction", handler)
+            .unwrap();
+        let mut given_back = 0;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+        while taken_in.load(Ordering::SeqCst) < expected {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "only {} of {expected} messages were taken in ({given_back} given back)",
+                taken_in.load(Ordering::SeqCst)
+            );
+            given_back += poll_once(&self.setup.sqs, &binding, 1, 1)
+                .await
+                .unwrap()
+                .failed;
+        }
+        given_back
+    }
+
     /// Waits until `count` messages sit in the inbound queue, and returns them without
     /// handling them (for tests that drive the handler themselves).
     pub async fn wait_for_notifications(&self, count: usize) -> Vec<String> {
