@@ -334,7 +334,10 @@ async fn a_30_mb_message_is_taken_in_with_its_attachment() {
     // may: the message then goes back to the queue and is taken in on a later delivery.
     // What must hold is that it is taken in, once, with its attachment.
     let given_back = t.process_inbound_with_retries(1).await;
-    assert!(given_back < 5, "the fifth failed receive sends it to the DLQ");
+    assert!(
+        given_back < 5,
+        "the fifth failed receive sends it to the DLQ"
+    );
     let inquiries = t.get_as_head("/api/inquiries").await;
     assert_eq!(items(&inquiries).len(), 1);
     let attachment = &items(&inquiries)[0]["attachments"][0];
