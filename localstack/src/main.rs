@@ -6,7 +6,7 @@
 //! crm-local token --role ROLE --user ID [--ttl SECONDS]
 //!                                      print a development bearer token the local gateway accepts
 //! crm-local secret miko|jivo|forms     print the local webhook secret of a source
-//! crm-local job routing_digest|first_response_sla|outbox_sweep
+//! crm-local job routing_digest|first_response_sla|dashboard|late_production|outbox_sweep
 //!                                      run a scheduled job once against the local stack
 //! crm-local emulators start|stop       start (and wait for) or stop the emulators in the background
 //! crm-local mail [--last N]            print the staff notifications sent so far, as text
@@ -36,7 +36,7 @@ type Failure = Box<dyn std::error::Error + Send + Sync>;
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage:\n  crm-local up\n  crm-local parse-email FILE\n  crm-local token --role head|manager|marketer|warehouse|admin --user ID [--ttl SECONDS]\n  crm-local secret miko|jivo|forms\n  crm-local job routing_digest|first_response_sla|outbox_sweep\n  crm-local emulators start|stop"
+        "usage:\n  crm-local up\n  crm-local parse-email FILE\n  crm-local token --role head|manager|marketer|warehouse|production|admin --user ID [--ttl SECONDS]\n  crm-local secret miko|jivo|forms\n  crm-local job routing_digest|first_response_sla|dashboard|late_production|outbox_sweep\n  crm-local emulators start|stop"
     );
     ExitCode::from(2)
 }
@@ -259,7 +259,7 @@ async fn job_command(job: &str) -> Result<(), Failure> {
 async fn token_command(args: &[String]) -> Result<(), Failure> {
     let role = flag(args, "--role")
         .and_then(|r| Role::from_code(&r))
-        .ok_or("--role must be head, manager, marketer, warehouse or admin")?;
+        .ok_or("--role must be head, manager, marketer, warehouse, production or admin")?;
     let user = flag(args, "--user").ok_or("--user ID is required")?;
     let ttl: i64 = flag(args, "--ttl")
         .map(|t| t.parse())

@@ -21,7 +21,7 @@ use crm_shared::marketing::exports::{
 use crm_shared::marketing::ports::{ExportQueue, MarketingStore, SegmentSchedules};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Rows a preview shows.
 const PREVIEW_ROWS: usize = 20;
@@ -75,22 +75,50 @@ fn refused(reason: &str, fields: Vec<String>) -> ApiError {
     ApiError::missing(reason.to_owned(), fields)
 }
 
-/// A card as a preview shows it.
-fn preview_row(card: &ContactCard) -> serde_json::Value {
-    let (first_name, last_name) = split_name(card.contact_name.as_deref().unwrap_or(&card.name));
-    serde_json::json!({
-        "party_id": card.party_id,
-        "kind": card.kind,
-        "department": card.department,
-        "name": card.name,
-        "first_name": first_name,
-        "last_name": last_name,
-        "company": card.company,
-        "emails": card.emails,
-        "phones": card.phones.iter().map(|p| dial_format(p)).collect::<Vec<_>>(),
-        "open_deal": card.open_deal(),
-        "last_activity": card.last_activity,
-    })
+/// A card as a preview shows it: the columns of the export.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct PreviewRow {
+    party_id: String,
+    kind: crm_domain::party::CounterpartyKind,
+    department: Option<crm_domain::kernel::Department>,
+    name: String,
+    first_name: String,
+    last_name: String,
+    company: Option<String>,
+    emails: Vec<String>,
+    /// As dialled: `+7 912 345-67-89`.
+    phones: Vec<String>,
+    open_deal: Option<crm_domain::marketing::segment::OpenDeal>,
+    last_activity: Option<crm_domain::marketing::segment::Activity>,
+}
+
+impl PreviewRow {
+    fn of(card: &ContactCard) -> Self {
+        let (first_name, last_name) =
+            split_name(card.contact_name.as_deref().unwrap_or(&card.name));
+        Self {
+            party_id: card.party_id.clone(),
+            kind: card.kind,
+            department: card.department,
+            name: card.name.clone(),
+            first_name,
+            last_name,
+            company: card.company.clone(),
+            emails: card.emails.clone(),
+            phones: card.phones.iter().map(|p| dial_format(p)).collect(),
+            open_deal: card.open_deal(),
+            last_activity: card.last_activity.clone(),
+        }
+    }
+}
+
+/// A segment's preview: how many cards it holds (`capped`: at least that many) and the
+/// first rows.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct PreviewAnswer {
+    count: usize,
+    capped: bool,
+    rows: Vec<PreviewRow>,
 }
 
 impl Api {
@@ -257,10 +285,13 @@ impl Api {
                 other.to_string(),
             ),
         })?;
-        let rows: Vec<serde_json::Value> = found.rows.iter().map(preview_row).collect();
         Ok(json(
             StatusCode::OK,
-            &serde_json::json!({ "count": found.count, "capped": found.capped, "rows": rows }),
+            &PreviewAnswer {
+                count: found.count,
+                capped: found.capped,
+                rows: found.rows.iter().map(PreviewRow::of).collect(),
+            },
         ))
     }
 

@@ -2,10 +2,11 @@
 //! router uses ([`crate::routes::ROUTES`]): every path and method, its path parameters,
 //! the capability it needs (as its tag), the bearer token, and the one error shape.
 //! Served at `GET /api/openapi.json`; a test checks it against the route table (and the
-//! route table is checked against the template). Request bodies, and the answers that are
-//! domain types (deals, tasks), have schemas derived with `utoipa` from the very Rust types
-//! the handlers read and write, so the contract cannot drift from the code; answers
-//! assembled per request are documented as objects.
+//! route table is checked against the template). Request bodies and answers have schemas
+//! derived with `utoipa` from the very Rust types the handlers read and write (an answer
+//! that wraps them — a page, an envelope — is written here around those types), so the
+//! contract cannot drift from the code. Every read has a typed answer; the few changes
+//! whose answer is still a bare object are listed in a test.
 
 use crate::routes::{Endpoint, ROUTES, Route};
 use crm_domain::sales::{Deal, DealStage, Task};
@@ -44,7 +45,8 @@ fn page(items: Value) -> Value {
 }
 
 /// The request body and the answer of a route, from the Rust types its handler reads and
-/// writes; `None` where the answer is assembled per request (documented as an object).
+/// writes; `None` where there is none, or (for the changes `answers_are_typed` lists) the
+/// answer is documented as an object.
 fn bodies(endpoint: Endpoint, c: &mut Components) -> (Option<Value>, Option<Value>) {
     use crate::{catalog, marketing, orders, reads, sales, staff, tasks, warehouse};
     match endpoint {
@@ -90,13 +92,29 @@ fn bodies(endpoint: Endpoint, c: &mut Components) -> (Option<Value>, Option<Valu
             });
             (None, Some(page(listed)))
         }
-        Endpoint::RouteInquiries => (Some(schema::<sales::RouteRequest>(c)), None),
-        Endpoint::QualifyInquiry => (Some(schema::<sales::QualifyBody>(c)), None),
-        Endpoint::DecideContactPoint => (Some(schema::<reads::PointDecision>(c)), None),
+        Endpoint::RouteInquiries => (
+            Some(schema::<sales::RouteRequest>(c)),
+            Some(schema::<crm_shared::sales::routing::RoutingReport>(c)),
+        ),
+        Endpoint::QualifyInquiry => {
+            // Not a lead: the inquiry as closed (200); a deal: the deal opened (201).
+            let inquiry = schema::<crm_domain::intake::Inquiry>(c);
+            let deal = schema::<Deal>(c);
+            (
+                Some(schema::<sales::QualifyBody>(c)),
+                Some(json!({ "oneOf": [inquiry, deal] })),
+            )
+        }
+        Endpoint::DecideContactPoint => (
+            Some(schema::<reads::PointDecision>(c)),
+            Some(schema::<reads::PointDecision>(c)),
+        ),
         Endpoint::ListDeals => (None, Some(page(schema::<Deal>(c)))),
         Endpoint::Deal => {
             let deal = schema::<Deal>(c);
             let stage = schema::<DealStage>(c);
+            // The customer order with its parts, for whoever may read orders.
+            let book = schema::<crm_domain::orders::OrderBook>(c);
             (
                 None,
                 Some(json!({
@@ -105,7 +123,7 @@ fn bodies(endpoint: Endpoint, c: &mut Components) -> (Option<Value>, Option<Valu
                     "properties": {
                         "deal": deal,
                         "next_stages": { "type": "array", "items": stage },
-                        "order": { "type": ["object", "null"] },
+                        "order": { "oneOf": [book, { "type": "null" }] },
                     },
                 })),
             )
@@ -132,27 +150,130 @@ fn bodies(endpoint: Endpoint, c: &mut Components) -> (Option<Value>, Option<Valu
         }
         Endpoint::CreateTask => (Some(schema::<tasks::NewTask>(c)), Some(schema::<Task>(c))),
         Endpoint::CompleteTask => (None, Some(schema::<Task>(c))),
-        Endpoint::CreateProduct => (Some(schema::<crm_domain::warehouse::Product>(c)), None),
-        Endpoint::EditProduct => (Some(schema::<catalog::ProductEdit>(c)), None),
+        Endpoint::CreateProduct => (
+            Some(schema::<crm_domain::warehouse::Product>(c)),
+            Some(schema::<crm_domain::warehouse::Product>(c)),
+        ),
+        Endpoint::EditProduct => (
+            Some(schema::<catalog::ProductEdit>(c)),
+            Some(schema::<crm_domain::warehouse::Product>(c)),
+        ),
         Endpoint::ReceiveStock => (Some(schema::<warehouse::ReceiptRequest>(c)), None),
-        Endpoint::UpdateProduction => (Some(schema::<orders::ProductionRequest>(c)), None),
-        Endpoint::EditSupply => (Some(schema::<orders::SupplyRequest>(c)), None),
-        Endpoint::ReceiveSupply => (Some(schema::<orders::SupplyReceiptRequest>(c)), None),
+        Endpoint::UpdateProduction => (
+            Some(schema::<orders::ProductionRequest>(c)),
+            Some(schema::<orders::OrderView>(c)),
+        ),
+        Endpoint::EditSupply => (
+            Some(schema::<orders::SupplyRequest>(c)),
+            Some(schema::<orders::OrderView>(c)),
+        ),
+        Endpoint::ReceiveSupply => (
+            Some(schema::<orders::SupplyReceiptRequest>(c)),
+            Some(schema::<orders::OrderView>(c)),
+        ),
         Endpoint::CheckShipment | Endpoint::Ship => {
             (Some(schema::<orders::ShipmentRequest>(c)), None)
         }
-        Endpoint::CreateSegment | Endpoint::EditSegment => {
-            (Some(schema::<marketing::SegmentRequest>(c)), None)
-        }
+        Endpoint::CreateSegment | Endpoint::EditSegment => (
+            Some(schema::<marketing::SegmentRequest>(c)),
+            Some(schema::<crm_domain::marketing::Segment>(c)),
+        ),
         Endpoint::SegmentCallTasks => (Some(schema::<marketing::CallTasksRequest>(c)), None),
         Endpoint::MarkOptOut => (Some(schema::<marketing::OptOutRequest>(c)), None),
         Endpoint::ImportOptOuts => (Some(schema::<marketing::MailchimpImportRequest>(c)), None),
         Endpoint::SetTags => (Some(schema::<marketing::TagsRequest>(c)), None),
-        Endpoint::ReassignDeal | Endpoint::ReassignCounterparty => {
-            (Some(schema::<staff::ReassignRequest>(c)), None)
+        Endpoint::ReassignDeal => (
+            Some(schema::<staff::ReassignRequest>(c)),
+            Some(schema::<Deal>(c)),
+        ),
+        Endpoint::ReassignCounterparty => (
+            Some(schema::<staff::ReassignRequest>(c)),
+            Some(schema::<staff::Reassigned>(c)),
+        ),
+        Endpoint::EditCounterparty => (
+            Some(schema::<staff::RenameRequest>(c)),
+            Some(schema::<crm_domain::party::Counterparty>(c)),
+        ),
+        Endpoint::EditContact => (
+            Some(schema::<staff::ContactRequest>(c)),
+            Some(schema::<crm_domain::party::ContactPerson>(c)),
+        ),
+        Endpoint::ListCounterparties => (
+            None,
+            Some(page(schema::<crm_domain::party::Counterparty>(c))),
+        ),
+        Endpoint::Audit => (
+            None,
+            Some(page(schema::<crm_domain::kernel::audit::AuditEntry>(c))),
+        ),
+        Endpoint::DocumentUrl => (None, Some(schema::<sales::DocumentLink>(c))),
+        Endpoint::SearchProducts => (
+            None,
+            Some(page(schema::<crm_domain::warehouse::Product>(c))),
+        ),
+        Endpoint::Product => (None, Some(schema::<crm_domain::warehouse::Product>(c))),
+        Endpoint::Stock | Endpoint::Expiring => {
+            let batch = schema::<crm_shared::adapters::StockBatch>(c);
+            let listed = json!({
+                "allOf": [batch, {
+                    "type": "object",
+                    "required": ["free"],
+                    "properties": { "free": { "type": "integer", "minimum": 0 } },
+                }],
+            });
+            (None, Some(page(listed)))
         }
-        Endpoint::EditCounterparty => (Some(schema::<staff::RenameRequest>(c)), None),
-        Endpoint::EditContact => (Some(schema::<staff::ContactRequest>(c)), None),
+        Endpoint::Order => (None, Some(schema::<orders::OrderView>(c))),
+        Endpoint::OpenProduction => (
+            None,
+            Some(page(schema::<crm_domain::orders::ProductionOrder>(c))),
+        ),
+        Endpoint::BatchRecipients => (
+            None,
+            Some(page(schema::<crm_shared::orders::ports::BatchRecipient>(c))),
+        ),
+        Endpoint::ListSegments => (
+            None,
+            Some(page(schema::<crm_domain::marketing::Segment>(c))),
+        ),
+        Endpoint::Segment => {
+            let segment = schema::<crm_domain::marketing::Segment>(c);
+            let export = schema::<crm_domain::marketing::ExportRecord>(c);
+            (
+                None,
+                Some(json!({
+                    "type": "object",
+                    "required": ["segment", "exports"],
+                    "properties": {
+                        "segment": segment,
+                        "exports": { "type": "array", "items": export },
+                    },
+                })),
+            )
+        }
+        Endpoint::Export => {
+            let export = schema::<crm_domain::marketing::ExportRecord>(c);
+            (
+                None,
+                Some(json!({
+                    "type": "object",
+                    "required": ["export", "links"],
+                    "properties": {
+                        "export": export,
+                        // A 15-minute link per file (and the manifest) once it is done.
+                        "links": { "type": "object", "additionalProperties": { "type": "string" } },
+                    },
+                })),
+            )
+        }
+        Endpoint::PreviewSegment => (None, Some(schema::<marketing::PreviewAnswer>(c))),
+        Endpoint::Me => (None, Some(schema::<staff::Me>(c))),
+        Endpoint::Employees => (None, Some(page(schema::<staff::StaffMember>(c)))),
+        Endpoint::Dashboard => (None, Some(schema::<staff::DashboardAnswer>(c))),
+        Endpoint::OpenApi => (
+            None,
+            Some(json!({ "type": "object", "required": ["openapi", "paths"] })),
+        ),
         _ => (None, None),
     }
 }
@@ -420,6 +541,49 @@ mod tests {
             Value::Array(items) => items.iter().for_each(|v| refs(v, found)),
             _ => {}
         }
+    }
+
+    /// Every read, and every change the screens read back, names its answer's schema: a
+    /// derived type, or a page or envelope of them. Only the answers listed here are
+    /// still documented as bare objects.
+    #[test]
+    fn answers_are_typed() {
+        let document = document();
+        let untyped_changes = [
+            "Proposal",
+            "ReceiveStock",
+            "CheckShipment",
+            "Ship",
+            "DeleteSegment",
+            "ExportSegment",
+            "SegmentCallTasks",
+            "MarkOptOut",
+            "ImportOptOuts",
+            "SetTags",
+        ];
+        for route in ROUTES {
+            let operation = &document["paths"][route.path][route.method.to_lowercase()];
+            let answer = &operation["responses"]["2XX"]["content"]["application/json"]["schema"];
+            let id = format!("{:?}", route.endpoint);
+            let bare = answer == &json!({ "type": "object" });
+            assert_eq!(
+                bare,
+                untyped_changes.contains(&id.as_str()),
+                "{} {} ({id}): typed answer expected {}",
+                route.method,
+                route.path,
+                if bare {
+                    "but none"
+                } else {
+                    "none, listed as untyped"
+                }
+            );
+        }
+        assert!(untyped_changes.iter().all(|id| {
+            ROUTES
+                .iter()
+                .any(|r| r.method != "GET" && format!("{:?}", r.endpoint) == *id)
+        }));
     }
 
     #[test]

@@ -20,13 +20,36 @@ use crm_shared::orders::fulfilment::{
 use crm_shared::orders::ports::OrderStore;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 /// The most scans one shipment request carries.
 pub const MAX_SCANS: usize = 200;
 /// The longest scan accepted, in characters.
 const MAX_SCAN_CHARS: usize = 200;
+
+/// A deal's order as the order screens show it: the deal's fulfilment flags, the customer
+/// order with its production, supply and shipments, and what is left to pick.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct OrderView {
+    deal: DealFlags,
+    order: crm_domain::orders::CustomerOrder,
+    production: Vec<crm_domain::orders::ProductionOrder>,
+    supply: Vec<crm_domain::orders::SupplierOrder>,
+    shipments: Vec<crm_domain::orders::Shipment>,
+    picking: Vec<crm_domain::orders::shipment::ExpectedPick>,
+}
+
+/// The deal as its order changes it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct DealFlags {
+    id: String,
+    stage: crm_domain::sales::DealStage,
+    version: u64,
+    production_required: bool,
+    production_ready: bool,
+    shipped: bool,
+}
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct ProductionRequest {
@@ -137,22 +160,22 @@ impl Api {
     }
 
     /// The order book with its picking list and the deal's flags.
-    fn order_answer(deal: &Deal, book: &OrderBook) -> serde_json::Value {
-        serde_json::json!({
-            "deal": {
-                "id": deal.id,
-                "stage": deal.stage,
-                "version": deal.version,
-                "production_required": deal.production_required,
-                "production_ready": deal.production_ready,
-                "shipped": deal.shipped,
+    fn order_answer(deal: &Deal, book: OrderBook) -> OrderView {
+        OrderView {
+            deal: DealFlags {
+                id: deal.id.clone(),
+                stage: deal.stage,
+                version: deal.version,
+                production_required: deal.production_required,
+                production_ready: deal.production_ready,
+                shipped: deal.shipped,
             },
-            "order": book.order,
-            "production": book.production,
-            "supply": book.supply,
-            "shipments": book.shipments,
-            "picking": picking_list(&book.order),
-        })
+            picking: picking_list(&book.order),
+            order: book.order,
+            production: book.production,
+            supply: book.supply,
+            shipments: book.shipments,
+        }
     }
 
     pub(crate) async fn get_order(
@@ -161,7 +184,7 @@ impl Api {
         deal_id: &str,
     ) -> Result<Response<Body>, ApiError> {
         let (deal, book) = self.deal_and_order(caller, deal_id).await?;
-        Ok(json(StatusCode::OK, &Self::order_answer(&deal, &book)))
+        Ok(json(StatusCode::OK, &Self::order_answer(&deal, book)))
     }
 
     /// Production orders not done yet, soonest promise first; a manager sees their deals'.
@@ -215,7 +238,7 @@ impl Api {
                 Utc::now(),
             )
             .await?;
-        Ok(json(StatusCode::OK, &Self::order_answer(&deal, &book)))
+        Ok(json(StatusCode::OK, &Self::order_answer(&deal, book)))
     }
 
     pub(crate) async fn edit_supply(
@@ -241,7 +264,7 @@ impl Api {
                 Utc::now(),
             )
             .await?;
-        Ok(json(StatusCode::OK, &Self::order_answer(&deal, &book)))
+        Ok(json(StatusCode::OK, &Self::order_answer(&deal, book)))
     }
 
     /// Receives goods of a supplier order. Catalogued goods are scanned like any receipt
@@ -308,7 +331,7 @@ impl Api {
             .fulfilment()
             .receive_supply(&deal.id, line, &goods, caller.id(), source, now)
             .await?;
-        Ok(json(StatusCode::CREATED, &Self::order_answer(&deal, &book)))
+        Ok(json(StatusCode::CREATED, &Self::order_answer(&deal, book)))
     }
 
     /// What each scan is: a product's barcode (with its batch), or else the label of

@@ -284,16 +284,13 @@ impl Api {
         {
             return Err(ApiError::not_found());
         }
-        Ok(json(
-            StatusCode::OK,
-            &serde_json::json!({ "point": request.point, "decision": request.decision }),
-        ))
+        Ok(json(StatusCode::OK, &request))
     }
 }
 
 /// A decision on a contact point: `{"point": {"type": "phone", "value": "+7…"},
 /// "decision": "confirm" | "reject"}`.
-#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[derive(serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
 pub(crate) struct PointDecision {
     point: ContactPoint,
     decision: String,

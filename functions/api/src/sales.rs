@@ -96,6 +96,14 @@ fn refused(refusal: Refusal) -> ApiError {
     .with_details(serde_json::json!({ "refusal": refusal }))
 }
 
+/// A deal's document and a link to download it, valid for `expires_in` seconds.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct DocumentLink {
+    document: DocumentRef,
+    url: String,
+    expires_in: u32,
+}
+
 impl Api {
     /// Saves `new` as the next version of `old`, with its audit and event.
     pub(crate) async fn commit(
@@ -484,6 +492,7 @@ impl Api {
         Ok(request.uri().to_owned())
     }
 
+    /// A 15-minute download link to one of the deal's documents.
     pub(crate) async fn document_url(
         &self,
         caller: &Caller,
@@ -499,7 +508,11 @@ impl Api {
         let url = self.presigned(&document.key).await?;
         Ok(json(
             StatusCode::OK,
-            &serde_json::json!({ "document": document, "url": url, "expires_in": 900 }),
+            &DocumentLink {
+                document: document.clone(),
+                url,
+                expires_in: 900,
+            },
         ))
     }
 

@@ -17,7 +17,7 @@ use crm_shared::marketing::ports::MarketingStore;
 use crm_shared::ports::Directory;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 impl Api {
     pub(crate) async fn me(&self, caller: &Caller) -> Result<Response<Body>, ApiError> {
@@ -33,16 +33,14 @@ impl Api {
             .collect();
         Ok(json(
             StatusCode::OK,
-            &serde_json::json!({
-                "id": employee.id,
-                "name": employee.name,
-                "role": employee.role,
-                "department": employee.department,
-                "may": may,
-                // What the screens measure against: an inquiry waiting longer than this
-                // for its first answer is late.
-                "first_response_hours": self.config.first_response_hours,
-            }),
+            &Me {
+                id: employee.id,
+                name: employee.name,
+                role: employee.role,
+                department: employee.department,
+                may,
+                first_response_hours: self.config.first_response_hours,
+            },
         ))
     }
 
@@ -57,20 +55,56 @@ impl Api {
         let mut staff = self.store.employees().await?;
         staff.retain(|e| role.is_none_or(|r| e.role == r) && (!only_active || e.active));
         staff.sort_by(|a, b| a.name.cmp(&b.name));
-        let items: Vec<serde_json::Value> = staff
-            .iter()
-            .map(|e| {
-                serde_json::json!({
-                    "id": e.id,
-                    "name": e.name,
-                    "role": e.role,
-                    "department": e.department,
-                    "active": e.active,
-                })
+        let items: Vec<StaffMember> = staff
+            .into_iter()
+            .map(|e| StaffMember {
+                id: e.id,
+                name: e.name,
+                role: e.role,
+                department: e.department,
+                active: e.active,
             })
             .collect();
         Ok(json(StatusCode::OK, &serde_json::json!({ "items": items })))
     }
+}
+
+/// Who the caller is and what they may do (`GET /api/me`).
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Me {
+    id: String,
+    name: String,
+    role: Role,
+    department: Option<Department>,
+    /// The capabilities the caller's role has: each route's `x-capability`.
+    may: Vec<&'static str>,
+    /// What the screens measure against: an inquiry waiting longer than this for its
+    /// first answer is late.
+    first_response_hours: u32,
+}
+
+/// An employee as the pickers list them: no addresses or extensions.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct StaffMember {
+    id: String,
+    name: String,
+    role: Role,
+    department: Option<Department>,
+    active: bool,
+}
+
+/// The heads' dashboard as last rolled up; `null` before the first roll-up.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct DashboardAnswer {
+    dashboard: Option<crm_domain::sales::dashboard::Dashboard>,
+}
+
+/// A counterparty's responsible manager and department after a reassignment.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Reassigned {
+    id: String,
+    responsible_manager_id: String,
+    department: Department,
 }
 
 /// A new responsible manager (and, for a client, the department, when it changes).
@@ -181,11 +215,11 @@ impl Api {
         }
         Ok(json(
             StatusCode::OK,
-            &serde_json::json!({
-                "id": id,
-                "responsible_manager_id": request.manager_id,
-                "department": department,
-            }),
+            &Reassigned {
+                id: id.to_owned(),
+                responsible_manager_id: request.manager_id,
+                department,
+            },
         ))
     }
 }
@@ -197,7 +231,7 @@ impl Api {
         let figures = self.store.dashboard(caller.department()).await?;
         Ok(json(
             StatusCode::OK,
-            &serde_json::json!({ "dashboard": figures }),
+            &DashboardAnswer { dashboard: figures },
         ))
     }
 }

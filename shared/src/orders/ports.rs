@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::future::Future;
 
 /// Who got goods of a batch (traceability).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct BatchRecipient {
     pub article: String,
     pub batch_id: String,

@@ -25,14 +25,14 @@ pub struct RouteInquiries {
 
 /// An inquiry that was not routed, and why (`not_found`, `already_qualified`,
 /// `changed_meanwhile`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct NotRouted {
     pub id: String,
     pub reason: &'static str,
 }
 
 /// What routing did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct RoutingReport {
     pub routed: Vec<String>,
     pub failed: Vec<NotRouted>,

@@ -83,7 +83,7 @@ impl ExportSchedule {
 }
 
 /// A saved segment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Segment {
     pub id: String,
     pub name: String,
@@ -120,7 +120,7 @@ impl Segment {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ExportStatus {
     Queued,
@@ -129,7 +129,7 @@ pub enum ExportStatus {
 }
 
 /// A file an export wrote.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ExportFile {
     /// `mailchimp.csv`, `mailchimp.xlsx`, `telemarketing.xlsx`.
     pub name: String,
@@ -140,7 +140,7 @@ pub struct ExportFile {
 }
 
 /// One export of a segment; written in full, it is the manifest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ExportRecord {
     pub id: String,
     pub segment_id: String,

@@ -111,14 +111,14 @@ impl ContactCard {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OpenDeal {
     pub deal_id: String,
     pub stage: DealStage,
 }
 
 /// The latest contact with the counterparty.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Activity {
     pub at: DateTime<Utc>,
     pub channel: Channel,

@@ -18,7 +18,7 @@ use std::collections::HashMap;
 
 /// A customer order with its production orders, supplier orders and shipments: what
 /// `GET /api/deals/{id}` shows and every fulfilment step works on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OrderBook {
     pub order: CustomerOrder,
     pub production: Vec<ProductionOrder>,

@@ -30,7 +30,7 @@ impl ProductionStatus {
 }
 
 /// A production order of one customer order line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ProductionOrder {
     /// `<deal id>-P<line>`; also the batch its goods are received as.
     pub id: String,

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 pub const MAX_SHIPMENT_PICKS: usize = 25;
 
 /// Reserved goods waiting to be shipped: one batch of one line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ExpectedPick {
     pub line: u32,
     pub article: String,
@@ -57,7 +57,7 @@ pub struct ScannedGoods {
 }
 
 /// Goods of one batch of one line that leave in a shipment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ShippedLine {
     pub line: u32,
     pub article: String,
@@ -179,7 +179,7 @@ pub fn confirm_scans(
 }
 
 /// A shipment: what left, when, by whom, and its shipping document.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Shipment {
     /// The client's request id: shipping it again ships nothing more.
     pub id: String,

@@ -6,7 +6,7 @@ use crate::warehouse::ProductKind;
 use serde::{Deserialize, Serialize};
 
 /// One line's parts; they add up to its quantity.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LineSplit {
     pub reserve: u32,
     pub produce: u32,

@@ -17,7 +17,7 @@ pub enum SupplyStatus {
 }
 
 /// A supplier order of one customer order line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SupplierOrder {
     /// `<deal id>-S<line>`.
     pub id: String,

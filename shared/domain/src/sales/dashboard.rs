@@ -18,14 +18,14 @@ pub const DAYS: i64 = 30;
 /// Months of won and lost deals it covers.
 pub const MONTHS: usize = 12;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DayCount {
     pub day: NaiveDate,
     pub channel: Channel,
     pub count: u64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Unrouted {
     pub count: u64,
     /// The oldest one's wait, in minutes.
@@ -37,14 +37,14 @@ pub struct Unrouted {
     pub longer: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FirstResponse {
     pub manager_id: String,
     pub median_minutes: i64,
     pub count: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MonthOutcome {
     /// `YYYY-MM`, Moscow time.
     pub month: String,
@@ -53,7 +53,7 @@ pub struct MonthOutcome {
 }
 
 /// What a head sees.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Dashboard {
     /// `None`: every department.
     pub department: Option<Department>,

@@ -33,7 +33,7 @@ impl Batch {
 }
 
 /// Part of a line taken from one batch.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Pick {
     pub batch_id: String,
     pub quantity: u32,

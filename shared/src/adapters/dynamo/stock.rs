@@ -31,7 +31,7 @@ use crm_domain::warehouse::receipt::ReceiptLine;
 use serde::{Deserialize, Serialize};
 
 /// A batch as stored, with what is free of it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StockBatch {
     pub sku: String,
     pub batch_id: String,
