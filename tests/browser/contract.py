@@ -129,6 +129,7 @@ def main() -> int:
         ("/api/warehouse/stock", f"/api/warehouse/stock?sku={sku}", warehouse),
         ("/api/warehouse/expiring", "/api/warehouse/expiring?days=3650", warehouse),
         ("/api/warehouse/recipients", f"/api/warehouse/recipients?sku={sku}&batch=CT1", warehouse),
+        ("/api/orders", "/api/orders", warehouse),
         ("/api/production-orders", "/api/production-orders", production),
         ("/api/segments", "/api/segments", marketer),
         ("/api/segments/{id}", f"/api/segments/{saved['id']}", marketer),

@@ -168,6 +168,12 @@ async fn every_route_answers_every_role_as_the_policy_says() {
         ),
         (
             "GET",
+            "/api/orders".into(),
+            None,
+            [200, 200, 200, 200, 403, 200, 200, 200],
+        ),
+        (
+            "GET",
             "/api/production-orders".into(),
             None,
             [200, 200, 200, 200, 403, 200, 200, 200],

@@ -8,7 +8,7 @@
 use crate::sales::{deal_input, http_get_bytes, items, pdf_text, routed_inquiry};
 use aws_lambda_events::event::sqs::SqsEvent;
 use crm_domain::sales::{Deal, DealEvent, DealEventKind, DealStage};
-use crm_domain::staff::Role;
+use crm_domain::staff::{Department, Role};
 use crm_shared::adapters::DynamoStore;
 use crm_shared::orders::fulfilment::Fulfilment;
 use crm_shared::sales::deals::DealEventRelay;
@@ -199,6 +199,34 @@ async fn an_agreed_deal_is_reserved_made_bought_and_shipped_by_scan_oldest_expir
     assert_eq!(shown["deal"]["production_required"], true);
     assert_eq!(shown["next_stages"], json!(["production"]));
 
+    // The order is on the warehouse's work list: 3 pumps on the shelf, the chamber and the
+    // oil still to come. Its manager and the heads see it; another manager does not.
+    let work = call(&t, wh, "GET", "/api/orders", None, 200).await;
+    assert_eq!(
+        work["items"],
+        json!([{
+            "deal_id": id,
+            "party_id": deal["party_id"],
+            "client": "АО «Радиоприбор»",
+            "department": "high",
+            "manager_id": t.manager.id,
+            "created_at": work["items"][0]["created_at"],
+            "ready": 3,
+            "awaited": 3,
+            "shipped": 0,
+            "quantity": 6,
+        }])
+    );
+    let head = (t.heads[0].id.as_str(), Role::Head);
+    let seen = call(&t, head, "GET", "/api/orders", None, 200).await;
+    assert_eq!(seen["items"].as_array().unwrap().len(), 1);
+    let colleague = t
+        .add_employee("colleague", Role::Manager, Some(Department::High))
+        .await;
+    let colleague = (colleague.id.as_str(), Role::Manager);
+    let unseen = call(&t, colleague, "GET", "/api/orders", None, 200).await;
+    assert_eq!(unseen["items"], json!([]));
+
     // The `agreed` event delivered again: no second order, nothing more reserved.
     let mut at_agreement: Deal = serde_json::from_value(deal.clone()).unwrap();
     at_agreement.stage = DealStage::Agreed;
@@ -346,6 +374,9 @@ async fn an_agreed_deal_is_reserved_made_bought_and_shipped_by_scan_oldest_expir
     )
     .await;
     assert_eq!(shipped["shipped"], true, "{shipped}");
+    // Shipped in full: off the work list.
+    let work = call(&t, wh, "GET", "/api/orders", None, 200).await;
+    assert_eq!(work["items"], json!([]));
     // The same shipment again (a double click) ships nothing more.
     let repeated = call(
         &t,

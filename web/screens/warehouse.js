@@ -351,26 +351,23 @@ function Order({ id }) {
   </div>`;
 }
 
-/** Orders placed and not shipped, of the deals the caller sees (three departments). */
+/** The work list: orders placed and not shipped in full, oldest first, as the API keeps it. */
 function OpenOrders() {
-  const [items, setItems] = useState(null);
-  useEffect(() => {
-    Promise.allSettled(Object.keys(DEPARTMENTS).map((d) => get('/api/deals' + query({ department: d, limit: 200 })))).then((all) => setItems(
-      // A manager gets their own deals whatever the department: one row a deal.
-      [...new Map(all.flatMap((r) => (r.status === 'fulfilled' ? r.value.items : [])).map((d) => [d.id, d])).values()]
-        .filter((d) => d.order_placed && !d.shipped && !['closed', 'unfit'].includes(d.stage))));
-  }, []);
-  if (!items) return html`<${Loading} />`;
-  if (items.length === 0) return html`<p class="muted">Заказов к отгрузке нет.</p>`;
+  const { data, error } = useLoad('/api/orders' + query({ limit: 200 }));
+  if (error) return html`<${Err} error=${error} />`;
+  if (!data) return html`<${Loading} />`;
+  if (data.items.length === 0) return html`<p class="muted">Заказов к отгрузке нет.</p>`;
   return html`<h3>Заказы к отгрузке</h3><table class="responsive">
-    <thead><tr><th>Клиент</th><th>Отдел</th><th>Стадия</th><th>Изменена</th><th></th></tr></thead>
-    <tbody>${items.map((d) => html`<tr key=${d.id}>
-      <td data-label="Клиент">${d.legal_entity?.name || d.contact?.name || d.id}</td>
-      <td data-label="Отдел">${DEPARTMENTS[d.department] || d.department}</td>
-      <td data-label="Стадия">${STAGES[d.stage] || d.stage}${d.production_required && !d.production_ready ? ' (ждёт производство)' : ''}</td>
-      <td data-label="Изменена">${dateTime(d.updated_at)}</td>
-      <td data-label=""><button onClick=${() => go({ tab: 'orders', order: d.id })}
-        aria-label=${'Открыть заказ ' + (d.legal_entity?.name || d.id)}>Открыть</button></td></tr>`)}</tbody></table>`;
+    <thead><tr><th>Клиент</th><th>Отдел</th><th class="num">К отбору</th><th>Ожидается</th><th class="num">Отгружено</th><th>Размещён</th><th></th></tr></thead>
+    <tbody>${data.items.map((o) => html`<tr key=${o.deal_id}>
+      <td data-label="Клиент">${o.client || o.deal_id}</td>
+      <td data-label="Отдел">${DEPARTMENTS[o.department] || o.department}</td>
+      <td data-label="К отбору" class="num">${o.ready}</td>
+      <td data-label="Ожидается">${o.awaited > 0 ? html`${o.awaited} <span class="muted">(производство или поставка)</span>` : '—'}</td>
+      <td data-label="Отгружено" class="num">${o.shipped} из ${o.quantity}</td>
+      <td data-label="Размещён">${dateTime(o.created_at)}</td>
+      <td data-label=""><button onClick=${() => go({ tab: 'orders', order: o.deal_id })}
+        aria-label=${'Открыть заказ ' + (o.client || o.deal_id)}>Открыть</button></td></tr>`)}</tbody></table>`;
 }
 
 function Orders({ order }) {
@@ -380,7 +377,7 @@ function Orders({ order }) {
       <input class="grow" required value=${id} onInput=${(e) => setId(e.target.value)} aria-label="Номер сделки (заказа)" placeholder="Номер сделки (заказа)" />
       <button type="submit">Открыть заказ</button>
     </form>
-    ${order ? html`<${Order} key=${order} id=${order} />` : may('read_deals') && html`<${OpenOrders} />`}
+    ${order ? html`<${Order} key=${order} id=${order} />` : html`<${OpenOrders} />`}
   </div>`;
 }
 

@@ -545,6 +545,7 @@ impl Api {
             // The order endpoints' futures are boxed: their state machines are large, and
             // a debug build would otherwise carry them on the stack of every request.
             Endpoint::Order => Box::pin(self.get_order(caller, &id())).await,
+            Endpoint::OrdersToShip => Box::pin(self.orders_to_ship(caller, &query)).await,
             Endpoint::OpenProduction => Box::pin(self.open_production(caller)).await,
             Endpoint::UpdateProduction => {
                 let request = body(request)?;

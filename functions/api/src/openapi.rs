@@ -224,6 +224,10 @@ fn bodies(endpoint: Endpoint, c: &mut Components) -> (Option<Value>, Option<Valu
             (None, Some(page(listed)))
         }
         Endpoint::Order => (None, Some(schema::<orders::OrderView>(c))),
+        Endpoint::OrdersToShip => (
+            None,
+            Some(page(schema::<crm_domain::orders::shipment::OrderToShip>(c))),
+        ),
         Endpoint::OpenProduction => (
             None,
             Some(page(schema::<crm_domain::orders::ProductionOrder>(c))),
@@ -317,6 +321,10 @@ fn query_parameters(route: &Route) -> Vec<(&'static str, Value)> {
         ],
         "/api/deals" => vec![("department", departments())],
         "/api/tasks" => vec![("scope", codes(&["mine", "department", "overdue"]))],
+        "/api/orders" => vec![(
+            "limit",
+            json!({ "type": "integer", "minimum": 1, "maximum": 500 }),
+        )],
         "/api/products" => vec![("q", json!({ "type": "string", "maxLength": 200 }))],
         "/api/warehouse/stock" => vec![("sku", json!({ "type": "string", "maxLength": 64 }))],
         "/api/warehouse/expiring" => {

@@ -5,13 +5,15 @@
 
 use crate::{Api, ApiError, Caller, Query, json, valid_id};
 use chrono::Utc;
+use crm_domain::kernel::Owner;
 use crm_domain::kernel::time::moscow;
 use crm_domain::orders::OrderBook;
 use crm_domain::orders::production::ProductionEdit;
-use crm_domain::orders::shipment::{ScannedGoods, picking_list};
+use crm_domain::orders::shipment::{OrderToShip, ScannedGoods, picking_list};
 use crm_domain::orders::supply::SupplyEdit;
 use crm_domain::orders::waybill::waybill;
 use crm_domain::sales::{Deal, DocumentRef};
+use crm_domain::staff::Role;
 use crm_domain::warehouse::barcode::parse_scan;
 use crm_domain::warehouse::receipt::receipt_line;
 use crm_shared::orders::fulfilment::{
@@ -185,6 +187,40 @@ impl Api {
     ) -> Result<Response<Body>, ApiError> {
         let (deal, book) = self.deal_and_order(caller, deal_id).await?;
         Ok(json(StatusCode::OK, &Self::order_answer(&deal, book)))
+    }
+
+    /// The warehouse's work list: orders not shipped in full, oldest first (`limit`), with
+    /// what waits on the shelf and what is still to come. A head sees their department's
+    /// (the order keeps the deal's department, which never changes); a manager their
+    /// deals', asked of the deal, since a reassignment moves the deal and not its order.
+    pub(crate) async fn orders_to_ship(
+        &self,
+        caller: &Caller,
+        query: &Query,
+    ) -> Result<Response<Body>, ApiError> {
+        let orders = self.store.orders_to_ship(query.limit()?).await?;
+        let mut items = Vec::with_capacity(orders.len());
+        for order in orders {
+            let department = Owner {
+                manager_id: None,
+                department: Some(order.department),
+            };
+            let seen = match caller.role() {
+                Role::Manager => {
+                    caller.department().is_none_or(|d| d == order.department)
+                        && self
+                            .store
+                            .deal(&order.deal_id)
+                            .await?
+                            .is_some_and(|deal| caller.actor.sees(deal.owner()))
+                }
+                _ => caller.actor.sees(department),
+            };
+            if seen {
+                items.push(OrderToShip::of(&order));
+            }
+        }
+        Ok(json(StatusCode::OK, &serde_json::json!({ "items": items })))
     }
 
     /// Production orders not done yet, soonest promise first; a manager sees their deals'.

@@ -33,6 +33,7 @@ pub enum Endpoint {
     Stock,
     Expiring,
     Order,
+    OrdersToShip,
     OpenProduction,
     UpdateProduction,
     EditSupply,
@@ -242,6 +243,12 @@ pub const ROUTES: &[Route] = &[
         "GET",
         "/api/orders/{id}",
         Endpoint::Order,
+        Capability::ReadOrders,
+    ),
+    route(
+        "GET",
+        "/api/orders",
+        Endpoint::OrdersToShip,
         Capability::ReadOrders,
     ),
     route(

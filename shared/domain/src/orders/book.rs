@@ -41,7 +41,7 @@ impl OrderBook {
         DealFlags {
             production_required: !self.production.is_empty(),
             production_ready: self.production.iter().all(ProductionOrder::is_done),
-            shipped: self.order.lines.iter().all(OrderLine::fully_shipped),
+            shipped: self.order.is_shipped(),
         }
     }
 
@@ -121,6 +121,7 @@ pub fn place_order(
             party_id: deal.party_id.clone(),
             department: deal.department,
             manager_id: deal.manager_id.clone(),
+            client: deal.terms.client_name(),
             agreed_version: deal.version,
             lines,
             created_at: now,

@@ -56,6 +56,10 @@ pub struct CustomerOrder {
     pub party_id: String,
     pub department: Department,
     pub manager_id: String,
+    /// Whom the goods go to, as the deal names them (the legal entity, else the
+    /// contact): the warehouse's work list shows it without reading the deal.
+    #[serde(default)]
+    pub client: String,
     /// The deal's version when it was agreed: the event the order was made from.
     pub agreed_version: u64,
     pub lines: Vec<OrderLine>,
@@ -69,6 +73,11 @@ impl CustomerOrder {
 
     pub fn line(&self, line: u32) -> Option<&OrderLine> {
         self.lines.iter().find(|l| l.line == line)
+    }
+
+    /// Every line has left the warehouse in full.
+    pub fn is_shipped(&self) -> bool {
+        self.lines.iter().all(OrderLine::fully_shipped)
     }
 }
 

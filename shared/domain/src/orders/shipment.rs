@@ -178,6 +178,47 @@ pub fn confirm_scans(
         .collect())
 }
 
+/// An order on the warehouse's work list (placed, not shipped in full): whom it goes to,
+/// and how many units wait on the shelf, are still to come from production or suppliers,
+/// and have left.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct OrderToShip {
+    pub deal_id: String,
+    pub party_id: String,
+    pub client: String,
+    pub department: crate::kernel::Department,
+    pub manager_id: String,
+    pub created_at: DateTime<Utc>,
+    /// Units reserved for the order and waiting to be picked: the picking list's total.
+    pub ready: u32,
+    /// Units neither reserved nor shipped yet: still to be made or bought.
+    pub awaited: u32,
+    pub shipped: u32,
+    pub quantity: u32,
+}
+
+impl OrderToShip {
+    pub fn of(order: &CustomerOrder) -> Self {
+        let sum = |f: fn(&super::OrderLine) -> u32| order.lines.iter().map(f).sum::<u32>();
+        Self {
+            deal_id: order.deal_id.clone(),
+            party_id: order.party_id.clone(),
+            client: order.client.clone(),
+            department: order.department,
+            manager_id: order.manager_id.clone(),
+            created_at: order.created_at,
+            ready: sum(super::OrderLine::reserved_quantity),
+            awaited: sum(|l| {
+                l.quantity
+                    .saturating_sub(l.shipped)
+                    .saturating_sub(l.reserved_quantity())
+            }),
+            shipped: sum(|l| l.shipped),
+            quantity: sum(|l| l.quantity),
+        }
+    }
+}
+
 /// A shipment: what left, when, by whom, and its shipping document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Shipment {
@@ -245,6 +286,67 @@ mod tests {
         )]
         .into();
         place_order(&deal, &products, &reserved, Utc::now()).order
+    }
+
+    #[test]
+    fn the_work_list_counts_what_waits_on_the_shelf_what_is_still_to_come_and_what_left() {
+        let products = [("OIL".to_owned(), product("OIL", ProductKind::Purchased))].into();
+        let mut deal = agreed(vec![item(Some("OIL"), 5), item(None, 1)]);
+        deal.terms.contact.name = "Иван Петров".into();
+        assert_eq!(deal.terms.client_name(), "Иван Петров");
+        deal.terms.legal_entity.name = "ООО «Заказчик»".into();
+        let reserved = [(
+            1,
+            Allocation {
+                picks: vec![Pick {
+                    batch_id: "EARLY".into(),
+                    quantity: 2,
+                }],
+                missing: 3,
+            },
+        )]
+        .into();
+        let order = place_order(&deal, &products, &reserved, Utc::now()).order;
+        let listed = OrderToShip::of(&order);
+        assert_eq!(
+            (
+                listed.ready,
+                listed.awaited,
+                listed.shipped,
+                listed.quantity
+            ),
+            (2, 4, 0, 6)
+        );
+        assert_eq!(listed.client, "ООО «Заказчик»");
+        let part = order.ship(&[ShippedLine {
+            line: 1,
+            article: "OIL".into(),
+            product: "oil".into(),
+            batch_id: "EARLY".into(),
+            quantity: 2,
+        }]);
+        let listed = OrderToShip::of(&part);
+        assert_eq!((listed.ready, listed.awaited, listed.shipped), (0, 4, 2));
+        assert!(!part.is_shipped());
+    }
+
+    #[test]
+    fn an_order_is_shipped_when_every_line_left_in_full() {
+        let mut order = order();
+        assert!(!order.is_shipped());
+        let all = picking_list(&order)
+            .into_iter()
+            .map(|p| ShippedLine {
+                line: p.line,
+                article: p.article,
+                product: p.product,
+                batch_id: p.batch_id,
+                quantity: p.quantity,
+            })
+            .collect::<Vec<_>>();
+        order = order.ship(&all);
+        assert!(order.is_shipped());
+        assert_eq!(OrderToShip::of(&order).ready, 0);
     }
 
     fn scan(article: Option<&str>, batch: Option<&str>, quantity: u32) -> ScannedGoods {

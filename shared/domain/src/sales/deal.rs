@@ -326,6 +326,18 @@ pub struct DealTerms {
     pub items: Vec<DealItem>,
 }
 
+impl DealTerms {
+    /// Whom the deal is with, as documents name them: the legal entity, else the contact.
+    pub fn client_name(&self) -> String {
+        let entity = self.legal_entity.name.trim();
+        if entity.is_empty() {
+            self.contact.name.trim().to_owned()
+        } else {
+            entity.to_owned()
+        }
+    }
+}
+
 /// What a deal is opened with: who it is with and its terms.
 #[derive(Debug, Clone)]
 pub struct NewDeal {

@@ -3,7 +3,7 @@
 //!
 //! | entity           | pk                        | sk                          | gsi1pk / gsi1sk |
 //! |------------------|---------------------------|-----------------------------|-----------------|
-//! | customer order   | `ORDER#<deal>`            | `ORDER`                     |                 |
+//! | customer order   | `ORDER#<deal>`            | `ORDER`                     | `ORDERS_TO_SHIP` / `<placed at>#<deal>` while not shipped in full |
 //! | production order | `ORDER#<deal>`            | `PRODUCTION#<line, 3 digits>` | `PRODUCTION_OPEN` / `<promised or 9999-12-31>#<id>` while not done |
 //! | supplier order   | `ORDER#<deal>`            | `SUPPLY#<line, 3 digits>`   |                 |
 //! | shipment         | `ORDER#<deal>`            | `SHIPMENT#<id>`             |                 |
@@ -17,8 +17,9 @@
 //! `on_hand`, `reserved` and `free` together. Shipping one batch line is three items
 //! (batch, recipient, audit), so a shipment takes at most 25 batch lines.
 //!
-//! Access patterns: a deal's order book (Query `ORDER#<deal>`); open production orders,
-//! soonest promise first (Query `gsi1` `PRODUCTION_OPEN`); who got a batch (Query
+//! Access patterns: a deal's order book (Query `ORDER#<deal>`); the warehouse's work list,
+//! orders not shipped in full, oldest first (Query `gsi1` `ORDERS_TO_SHIP`); open
+//! production orders, soonest promise first (Query `gsi1` `PRODUCTION_OPEN`); who got a batch (Query
 //! `TRACE#<article>#<batch>`); products of an order (BatchGetItem `PRODUCT#<sku>`).
 
 use super::{DynamoStore, Item, Stored, build_error, from_item, key, to_item, ts};
@@ -118,6 +119,24 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().update(update).build())
     }
 
+    /// The customer order; on the work list (`gsi1`) until every line has left.
+    fn order_item(order: &CustomerOrder) -> Result<Item, StoreError> {
+        let mut stored = Stored::new(order_pk(&order.deal_id), "ORDER", "order", order);
+        if !order.is_shipped() {
+            stored = stored.gsi1(
+                "ORDERS_TO_SHIP".to_owned(),
+                format!("{}#{}", ts(&order.created_at), order.deal_id),
+            );
+        }
+        to_item(&stored)
+    }
+
+    /// Orders not shipped in full, oldest first (at most `limit`).
+    pub async fn orders_to_ship(&self, limit: usize) -> Result<Vec<CustomerOrder>, StoreError> {
+        let query = self.partition_query(Some("gsi1"), "ORDERS_TO_SHIP".to_owned());
+        Ok(self.query_page(query, limit, None).await?.items)
+    }
+
     fn production_item(order: &ProductionOrder) -> Result<Item, StoreError> {
         let mut stored = Stored::new(
             order_pk(&order.deal_id),
@@ -148,7 +167,7 @@ impl DynamoStore {
         for write in writes {
             match write {
                 OrderWrite::PlaceOrder(order) | OrderWrite::Order(order) => {
-                    let item = to_item(&Stored::new(order_pk(deal_id), "ORDER", "order", order))?;
+                    let item = Self::order_item(order)?;
                     let condition = match write {
                         OrderWrite::PlaceOrder(_) => "attribute_not_exists(pk)",
                         _ => "attribute_exists(pk)",
