@@ -2,9 +2,11 @@
 //! qualification, every deal stage, tasks, events in order, the outbox after a crash,
 //! audit, roles, the commercial proposal, and the scheduled jobs.
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use crm_domain::staff::{Department, Role};
 use integration_tests::{TestStack, email_from};
 use serde_json::{Value, json};
+use std::collections::HashMap;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 pub(crate) fn items(page: &Value) -> &Vec<Value> {
@@ -919,6 +921,12 @@ async fn tasks_are_given_listed_by_scope_and_completed_with_an_audit() {
     let (status, _) = t.api_get("/api/tasks?scope=department", manager).await;
     assert_eq!(status, 403);
 
+    let open = stored_task(&t, &task).await;
+    assert_eq!(
+        open["gsi1pk"],
+        AttributeValue::S(format!("ASSIGNEE#{}", t.manager.id))
+    );
+    assert_eq!(open["gsi2pk"], AttributeValue::S("TASKDEPT#high".into()));
     let other = t
         .add_employee("other", Role::Manager, Some(Department::High))
         .await;
@@ -949,6 +957,28 @@ async fn tasks_are_given_listed_by_scope_and_completed_with_an_audit() {
         && e["actor"] == t.manager.id.as_str()));
     let (_, mine) = t.api_get("/api/tasks?scope=mine", manager).await;
     assert!(items(&mine).is_empty());
+    // The done task has left the lists' indexes (the assignee's and the department's), so
+    // a list reads only open tasks however many were ever done.
+    let stored = stored_task(&t, &task).await;
+    for index in ["gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"] {
+        assert!(!stored.contains_key(index), "{index} left on a done task");
+    }
+    assert_eq!(stored["status"], AttributeValue::S("done".into()));
+}
+
+/// A task's item as stored, with its index attributes.
+async fn stored_task(t: &TestStack, id: &str) -> HashMap<String, AttributeValue> {
+    t.setup
+        .dynamodb
+        .get_item()
+        .table_name(t.stack.name("Table").unwrap())
+        .key("pk", AttributeValue::S(format!("TASK#{id}")))
+        .key("sk", AttributeValue::S("TASK".into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap()
 }
 
 #[tokio::test]

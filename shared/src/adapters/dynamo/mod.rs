@@ -12,7 +12,7 @@
 //! | intake record | `EVENT#<natural key>`   | `EVENT`                |                                   | `NOTIFY` / `<received>#<key>` while its notification is unsent |
 //! | employee      | `EMP#<id>`              | `EMP`                  | `ROLE#<role>` / `<id>`            | `EXT#<extension>` / `<id>`        |
 //! | call          | `CALL#<linkedid>`       | `CALL`                 |                                   |                                   |
-//! | task          | `TASK#<id>`             | `TASK`                 | `ASSIGNEE#<id or role:head>` / `<due>#<id>` |                         |
+//! | task          | `TASK#<id>`             | `TASK`                 | `ASSIGNEE#<id or role:head>` / `<due>#<id>` while open |                         |
 //! | department    | `DEPT#<code>`           | `DEPT`                 |                                   |                                   |
 //! | search word   | `WORD#<first 2 letters>` | `<word>#<party id>`   |                                   |                                   |
 //!
@@ -42,7 +42,7 @@
 //! - a call: one UpdateItem per PBX event merges it into `CALL#<linkedid>` (ALL_NEW back);
 //! - a call-back task: TransactWriteItems of `TASK#callback-<hash of linkedid>` and its
 //!   log entry `EVENT#callback#<linkedid>` carrying the notification, both conditional;
-//! - an employee's tasks, soonest first: Query `gsi1` `ASSIGNEE#<id>`;
+//! - an employee's open tasks, soonest first: Query `gsi1` `ASSIGNEE#<id>`;
 //! - a counterparty from a search text: an address or a phone is one GetItem of its
 //!   contact point; words are one Query of `WORD#<first 2 letters>` with the first word
 //!   as a sort-key prefix, then one BatchGetItem of the parties (the other words are
@@ -90,7 +90,7 @@ use crm_domain::party::search::{CounterpartyQuery, MIN_WORD_CHARS, search_words,
 use crm_domain::party::{
     Channel, ContactPerson, ContactPoint, Counterparty, CounterpartyKind, PhoneNumber, PhoneParse,
 };
-use crm_domain::sales::Task;
+use crm_domain::sales::{Task, TaskStatus};
 use crm_domain::staff::{Employee, Role};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -301,10 +301,14 @@ pub(crate) fn task_item(task: &Task) -> Result<Item, StoreError> {
         (None, None) => "ASSIGNEE#nobody".to_owned(),
     };
     let due = format!("{}#{}", ts(&task.due_at), task.id);
-    let mut stored =
-        Stored::new(format!("TASK#{}", task.id), "TASK", "task", task).gsi1(owner, due.clone());
-    if let Some(department) = task.department {
-        stored = stored.gsi2(format!("TASKDEPT#{}", department.code()), due);
+    let mut stored = Stored::new(format!("TASK#{}", task.id), "TASK", "task", task);
+    // Only open tasks are in the lists' indexes: a done task leaves them with the Put that
+    // completes it, so a list reads what is open however many tasks were ever done.
+    if task.status == TaskStatus::Open {
+        stored = stored.gsi1(owner, due.clone());
+        if let Some(department) = task.department {
+            stored = stored.gsi2(format!("TASKDEPT#{}", department.code()), due);
+        }
     }
     to_item(&stored)
 }

@@ -9,7 +9,7 @@
 //! | audit entry   | `AUDIT#<entity>#<id>`   | `<at>#<seq>`        |                                        |                                  |
 //! | outbox event  | `OUTBOX#<deal>`         | `V#<version>`       |                                        | `OUTBOX` / `<at>#<deal>#<version>` |
 //! | consumed event| `DEALLOG#<deal>`        | `V#<version>`       |                                        |                                  |
-//! | task          | `TASK#<id>`             | `TASK`              | `ASSIGNEE#<id or role:head>` / `<due>#<id>` | `TASKDEPT#<dept>` / `<due>#<id>` |
+//! | task          | `TASK#<id>`             | `TASK`              | `ASSIGNEE#<id or role:head>` / `<due>#<id>` while open | `TASKDEPT#<dept>` / `<due>#<id>` while open |
 //!
 //! A deal change is one TransactWriteItems: the deal (conditional on the version read),
 //! its audit entries, its outbox event, and — on creation — the qualified inquiry
@@ -288,8 +288,8 @@ impl DynamoStore {
 
     /// What the dashboard is rolled up from: inquiries received since `since` (Query
     /// `gsi1` `INQ` from that time), every deal (Query `gsi2` `DEALS#DEPT#<d>` of each
-    /// department), every department's tasks (Query `gsi2` `TASKDEPT#<d>`) and the heads'
-    /// pool's tasks of no department (Query `gsi1` `ASSIGNEE#role:head`).
+    /// department), every department's open tasks (Query `gsi2` `TASKDEPT#<d>`) and the
+    /// heads' pool's open tasks of no department (Query `gsi1` `ASSIGNEE#role:head`).
     pub async fn dashboard_inputs(
         &self,
         since: DateTime<Utc>,
