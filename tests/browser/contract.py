@@ -2,9 +2,10 @@
 
 Schemathesis invents path ids, so it sees mostly 404s on the routes that read one record.
 This check takes the ids the browser test left behind (a lead with mail, a deal with its
-proposal, tasks), adds a product with a received batch and a segment, and validates each
-answer against the schema `/api/openapi.json` gives for that route and method — the
-schemas utoipa derives from the Rust types the handlers write.
+proposal, tasks), adds a product with a received batch and a segment, agrees the deal so
+that its order is placed, and validates each answer against the schema
+`/api/openapi.json` gives for that route and method — the schemas utoipa derives from the
+Rust types the handlers write.
 
 Run by tests/browser/run.sh after flow.py, against `crm-local up`.
 """
@@ -14,6 +15,7 @@ import os
 import random
 import subprocess
 import sys
+import time
 import urllib.parse
 import urllib.request
 
@@ -68,7 +70,8 @@ def main() -> int:
     production = token("production", "prod-1")
     _, document = get("/api/openapi.json", head)
     _, deals = get("/api/deals?department=high&limit=50", head)
-    deal = next(d for d in deals["items"] if d["documents"])
+    # The browser test's deal: its proposal made, moved to the invoice stage.
+    deal = next(d for d in deals["items"] if d["documents"] and d["stage"] == "invoice")
     party = deal["party_id"]
     _, card = get(f"/api/counterparties/{party}", head)
     word = card["name"].split()[0]
@@ -104,6 +107,24 @@ def main() -> int:
     check("/api/segments", "post", status, saved)
     _, export = call("POST", f"/api/segments/{saved['id']}/exports", marketer)
 
+    # The deal agreed, its chamber made to order: the deal-events function places its
+    # order (production for the chamber), read through the order routes.
+    path = f"/api/deals/{deal['id']}"
+    items = [dict(item, made_to_order=True) for item in deal["items"]]
+    status, edited = call("PATCH", path, manager, {"version": deal["version"], "items": items})
+    check("/api/deals/{id}", "patch", status, edited)
+    status, agreed = call(
+        "POST", f"{path}/stage", manager, {"version": edited["version"], "to": "agreed"}
+    )
+    check("/api/deals/{id}/stage", "post", status, agreed)
+    for _ in range(60):
+        _, shown = get(path, manager)
+        if shown.get("order"):
+            break
+        time.sleep(0.5)
+    else:
+        failures.append("no order was placed for the agreed deal")
+
     checks = [
         ("/api/deals", "/api/deals?department=high&limit=50", head),
         ("/api/deals/{id}", f"/api/deals/{deal['id']}", head),
@@ -129,6 +150,8 @@ def main() -> int:
         ("/api/warehouse/stock", f"/api/warehouse/stock?sku={sku}", warehouse),
         ("/api/warehouse/expiring", "/api/warehouse/expiring?days=3650", warehouse),
         ("/api/warehouse/recipients", f"/api/warehouse/recipients?sku={sku}&batch=CT1", warehouse),
+        ("/api/deals/{id}", f"/api/deals/{deal['id']}", manager),
+        ("/api/orders/{id}", f"/api/orders/{deal['id']}", warehouse),
         ("/api/orders", "/api/orders", warehouse),
         ("/api/production-orders", "/api/production-orders", production),
         ("/api/segments", "/api/segments", marketer),
@@ -143,6 +166,9 @@ def main() -> int:
     _, dashboard = get("/api/dashboard", head)
     if dashboard["dashboard"] is None:
         failures.append("the dashboard was not rolled up")
+    _, work = get("/api/orders", warehouse)
+    if not any(o["deal_id"] == deal["id"] and o["awaited"] == 1 for o in work["items"]):
+        failures.append(f"the agreed deal's order is not on the work list: {work}")
     _, stock = get(f"/api/warehouse/stock?sku={sku}", warehouse)
     if len(stock["items"]) != 1:
         failures.append(f"the received batch is not in stock: {stock}")
