@@ -21,7 +21,7 @@ install: $(PY_STAMP) $(NPM_STAMP)
 ## test-tools: what only the tests need, from the distribution's packages and pinned
 ## PyPI versions: LibreOffice (Calc, headless) and pdftotext check that the proposal and
 ## the waybill open and print; chromium, Playwright and schemathesis drive the front end
-## and fuzz the API.
+## and fuzz the API; openapi-spec-validator checks the API's document.
 test-tools: office-tools browser-tools
 
 office-tools:

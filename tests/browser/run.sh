@@ -2,7 +2,8 @@
 # The browser test and the API fuzzing against a running local stack: starts `crm-local up`
 # (reusing the emulators `make test` started), waits for the gateway, runs the Playwright
 # flow (tests/browser/flow.py), checks the answers of the records it made against the
-# OpenAPI document (tests/browser/contract.py), runs schemathesis with a head's token,
+# OpenAPI document (tests/browser/contract.py), validates the document itself
+# (openapi-spec-validator), runs schemathesis with a head's token,
 # then stops the stack.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -26,8 +27,12 @@ $PY/python tests/browser/flow.py
 echo "the answers of real records against the contract"
 $PY/python tests/browser/contract.py
 
-echo "schemathesis against the local gateway, as a head"
 TOKEN=$($CRM_LOCAL token --role head --user head-1)
+echo "the OpenAPI document against the OpenAPI 3.1 specification"
+curl -sf -H "Authorization: Bearer $TOKEN" http://127.0.0.1:3000/api/openapi.json >target/openapi.json
+$PY/openapi-spec-validator target/openapi.json
+
+echo "schemathesis against the local gateway, as a head"
 $PY/schemathesis run http://127.0.0.1:3000/api/openapi.json \
   --header "Authorization: Bearer $TOKEN" \
   --checks not_a_server_error,response_schema_conformance \

@@ -289,6 +289,14 @@ fn path_parameters(path: &str) -> Vec<&str> {
         .collect()
 }
 
+/// The query parameters a route cannot do without: (path, name).
+const REQUIRED_QUERY: [(&str, &str); 4] = [
+    ("/api/products", "q"),
+    ("/api/warehouse/stock", "sku"),
+    ("/api/warehouse/recipients", "sku"),
+    ("/api/warehouse/recipients", "batch"),
+];
+
 /// The query parameters of the list and search routes: name and schema.
 fn query_parameters(route: &Route) -> Vec<(&'static str, Value)> {
     let codes = |codes: &[&str]| json!({ "type": "string", "enum": codes });
@@ -305,6 +313,8 @@ fn query_parameters(route: &Route) -> Vec<(&'static str, Value)> {
         return Vec::new();
     }
     let departments = || codes(&["high", "industrial", "thermal"]);
+    // As `crm_domain::kernel::sku_is_valid` reads an article.
+    let sku = || json!({ "type": "string", "pattern": "^[A-Za-z0-9._-]{1,40}$" });
     let mut parameters = match route.path {
         "/api/inquiries" => vec![
             (
@@ -320,13 +330,26 @@ fn query_parameters(route: &Route) -> Vec<(&'static str, Value)> {
             ("q", json!({ "type": "string", "maxLength": 200 })),
         ],
         "/api/deals" => vec![("department", departments())],
-        "/api/tasks" => vec![("scope", codes(&["mine", "department", "overdue"]))],
+        "/api/tasks" => vec![
+            ("scope", codes(&["mine", "department", "overdue"])),
+            // A head of all departments narrows the department's tasks to one.
+            ("department", departments()),
+        ],
         "/api/orders" => vec![(
             "limit",
             json!({ "type": "integer", "minimum": 1, "maximum": 500 }),
         )],
-        "/api/products" => vec![("q", json!({ "type": "string", "maxLength": 200 }))],
-        "/api/warehouse/stock" => vec![("sku", json!({ "type": "string", "maxLength": 64 }))],
+        "/api/products" => vec![
+            (
+                "q",
+                json!({ "type": "string", "minLength": 1, "maxLength": 100, "pattern": "\\S" }),
+            ),
+            (
+                "limit",
+                json!({ "type": "integer", "minimum": 1, "maximum": 500 }),
+            ),
+        ],
+        "/api/warehouse/stock" => vec![("sku", sku())],
         "/api/warehouse/expiring" => {
             vec![(
                 "days",
@@ -334,8 +357,14 @@ fn query_parameters(route: &Route) -> Vec<(&'static str, Value)> {
             )]
         }
         "/api/warehouse/recipients" => vec![
-            ("sku", json!({ "type": "string", "maxLength": 64 })),
-            ("batch", json!({ "type": "string", "maxLength": 64 })),
+            (
+                "sku",
+                json!({ "type": "string", "minLength": 1, "maxLength": 80 }),
+            ),
+            (
+                "batch",
+                json!({ "type": "string", "minLength": 1, "maxLength": 80 }),
+            ),
         ],
         "/api/employees" => vec![
             (
@@ -376,7 +405,8 @@ fn operation(route: &Route, components: &mut Components) -> Value {
         })
         .collect();
     parameters.extend(query_parameters(route).into_iter().map(|(name, schema)| {
-        json!({ "name": name, "in": "query", "required": false, "schema": schema })
+        let required = REQUIRED_QUERY.contains(&(route.path, name));
+        json!({ "name": name, "in": "query", "required": required, "schema": schema })
     }));
     let error = |description: &str| {
         json!({
@@ -549,6 +579,23 @@ mod tests {
             Value::Array(items) => items.iter().for_each(|v| refs(v, found)),
             _ => {}
         }
+    }
+
+    /// A parameter the handler refuses to go without is marked required; the rest are not.
+    #[test]
+    fn required_query_parameters_are_marked() {
+        let document = document();
+        for (path, name) in REQUIRED_QUERY {
+            let parameters = document["paths"][path]["get"]["parameters"]
+                .as_array()
+                .unwrap();
+            let parameter = parameters.iter().find(|p| p["name"] == name).unwrap();
+            assert_eq!(parameter["required"], true, "{path} {name}");
+        }
+        let inquiries = document["paths"]["/api/inquiries"]["get"]["parameters"]
+            .as_array()
+            .unwrap();
+        assert!(inquiries.iter().all(|p| p["required"] == false));
     }
 
     /// Every read, and every change the screens read back, names its answer's schema: a

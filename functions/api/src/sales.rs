@@ -25,8 +25,10 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use serde::Deserialize;
 
+/// Inquiries to route to a department and its manager, with an optional reason.
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct RouteRequest {
+    #[schema(min_items = 1, max_items = 100)]
     inquiry_ids: Vec<String>,
     department: Department,
     manager_id: String,
