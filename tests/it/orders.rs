@@ -226,6 +226,12 @@ async fn an_agreed_deal_is_reserved_made_bought_and_shipped_by_scan_oldest_expir
     let colleague = (colleague.id.as_str(), Role::Manager);
     let unseen = call(&t, colleague, "GET", "/api/orders", None, 200).await;
     assert_eq!(unseen["items"], json!([]));
+    let thermal = t
+        .add_employee("thermal-head", Role::Head, Some(Department::Thermal))
+        .await;
+    let thermal = (thermal.id.as_str(), Role::Head);
+    let unseen = call(&t, thermal, "GET", "/api/orders?limit=1", None, 200).await;
+    assert_eq!(unseen["items"], json!([]));
 
     // The `agreed` event delivered again: no second order, nothing more reserved.
     let mut at_agreement: Deal = serde_json::from_value(deal.clone()).unwrap();

@@ -198,9 +198,21 @@ impl Api {
         caller: &Caller,
         query: &Query,
     ) -> Result<Response<Body>, ApiError> {
-        let orders = self.store.orders_to_ship(query.limit()?).await?;
-        let mut items = Vec::with_capacity(orders.len());
+        let limit = query.limit()?;
+        // A scope narrower than everything reads the whole list (up to its cap) and keeps
+        // the first `limit` orders the caller sees.
+        let narrowed = match caller.role() {
+            Role::Manager => true,
+            Role::Head => caller.department().is_some(),
+            _ => false,
+        };
+        let read = if narrowed { crate::MAX_LIMIT } else { limit };
+        let orders = self.store.orders_to_ship(read).await?;
+        let mut items = Vec::with_capacity(limit.min(orders.len()));
         for order in orders {
+            if items.len() == limit {
+                break;
+            }
             let department = Owner {
                 manager_id: None,
                 department: Some(order.department),
