@@ -176,15 +176,38 @@ impl TestStack {
     pub async fn process_inbound(&self, expected: usize) -> usize {
         let objects = Arc::new(AtomicUsize::new(0));
         let binding = self.inbound_binding(objects.clone());
+        let within = Duration::from_secs(60);
+        self.poll_until(
+            &binding,
+            &objects,
+            expected,
+            within,
+            30,
+            "notifications arrived",
+        )
+        .await
+    }
+
+    /// Polls `binding` until `counter` reaches `expected` (within `within`), a failed
+    /// message visible again after `retry_after` seconds. Returns how many failed.
+    async fn poll_until(
+        &self,
+        binding: &QueueBinding,
+        counter: &AtomicUsize,
+        expected: usize,
+        within: Duration,
+        retry_after: i32,
+        what: &str,
+    ) -> usize {
         let mut failed = 0;
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        while objects.load(Ordering::SeqCst) < expected {
+        let deadline = tokio::time::Instant::now() + within;
+        while counter.load(Ordering::SeqCst) < expected {
             assert!(
                 tokio::time::Instant::now() < deadline,
-                "only {} of {expected} notifications arrived",
-                objects.load(Ordering::SeqCst)
+                "only {} of {expected} {what} ({failed} failed)",
+                counter.load(Ordering::SeqCst)
             );
-            failed += poll_once(&self.setup.sqs, &binding, 1, 30)
+            failed += poll_once(&self.setup.sqs, binding, 1, retry_after)
                 .await
                 .unwrap()
                 .failed;
@@ -231,20 +254,16 @@ impl TestStack {
             .stack
             .queue_binding("InboundEmailFunction", handler)
             .unwrap();
-        let mut given_back = 0;
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
-        while taken_in.load(Ordering::SeqCst) < expected {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "only {} of {expected} messages were taken in ({given_back} given back)",
-                taken_in.load(Ordering::SeqCst)
-            );
-            given_back += poll_once(&self.setup.sqs, &binding, 1, 1)
-                .await
-                .unwrap()
-                .failed;
-        }
-        given_back
+        let within = Duration::from_secs(120);
+        self.poll_until(
+            &binding,
+            &taken_in,
+            expected,
+            within,
+            1,
+            "messages were taken in",
+        )
+        .await
     }
 
     /// Waits until `count` messages sit in the inbound queue, and returns them without

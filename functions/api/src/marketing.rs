@@ -22,6 +22,7 @@ use crm_shared::marketing::ports::{ExportQueue, MarketingStore, SegmentSchedules
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Rows a preview shows.
 const PREVIEW_ROWS: usize = 20;
@@ -73,6 +74,20 @@ pub(crate) struct TagsRequest {
 
 fn refused(reason: &str, fields: Vec<String>) -> ApiError {
     ApiError::missing(reason.to_owned(), fields)
+}
+
+/// A segment with its recent exports, newest first.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct SegmentAnswer {
+    segment: Segment,
+    exports: Vec<ExportRecord>,
+}
+
+/// An export and, once it is done, a 15-minute link to each file and to the manifest.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct ExportAnswer {
+    export: ExportRecord,
+    links: BTreeMap<String, String>,
 }
 
 /// A card as a preview shows it: the columns of the export.
@@ -161,10 +176,7 @@ impl Api {
     pub(crate) async fn get_segment(&self, id: &str) -> Result<Response<Body>, ApiError> {
         let segment = self.load_segment(id).await?;
         let exports = self.store.exports_of(id).await?;
-        Ok(json(
-            StatusCode::OK,
-            &serde_json::json!({ "segment": segment, "exports": exports }),
-        ))
+        Ok(json(StatusCode::OK, &SegmentAnswer { segment, exports }))
     }
 
     /// Creates (`id` None) or replaces a segment.
@@ -325,23 +337,26 @@ impl Api {
             .export(id)
             .await?
             .ok_or_else(ApiError::not_found)?;
-        let mut links = serde_json::Map::new();
+        let mut links = BTreeMap::new();
         if record.status == ExportStatus::Done {
             for file in &record.files {
                 let url = self
                     .presigned_in(&self.config.exports_bucket, &file.key)
                     .await?;
-                links.insert(file.name.clone(), serde_json::Value::String(url));
+                links.insert(file.name.clone(), url);
             }
             let manifest = format!("{}manifest.json", record.folder());
             let url = self
                 .presigned_in(&self.config.exports_bucket, &manifest)
                 .await?;
-            links.insert("manifest.json".into(), serde_json::Value::String(url));
+            links.insert("manifest.json".into(), url);
         }
         Ok(json(
             StatusCode::OK,
-            &serde_json::json!({ "export": record, "links": links }),
+            &ExportAnswer {
+                export: record,
+                links,
+            },
         ))
     }
 

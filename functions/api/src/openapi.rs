@@ -9,7 +9,7 @@
 //! whose answer is still a bare object are listed in a test.
 
 use crate::routes::{Endpoint, ROUTES, Route};
-use crm_domain::sales::{Deal, DealStage, Task};
+use crm_domain::sales::{Deal, Task};
 use serde_json::{Map, Value, json};
 use utoipa::ToSchema;
 
@@ -110,24 +110,7 @@ fn bodies(endpoint: Endpoint, c: &mut Components) -> (Option<Value>, Option<Valu
             Some(schema::<reads::PointDecision>(c)),
         ),
         Endpoint::ListDeals => (None, Some(page(schema::<Deal>(c)))),
-        Endpoint::Deal => {
-            let deal = schema::<Deal>(c);
-            let stage = schema::<DealStage>(c);
-            // The customer order with its parts, for whoever may read orders.
-            let book = schema::<crm_domain::orders::OrderBook>(c);
-            (
-                None,
-                Some(json!({
-                    "type": "object",
-                    "required": ["deal", "next_stages"],
-                    "properties": {
-                        "deal": deal,
-                        "next_stages": { "type": "array", "items": stage },
-                        "order": { "oneOf": [book, { "type": "null" }] },
-                    },
-                })),
-            )
-        }
+        Endpoint::Deal => (None, Some(schema::<sales::DealAnswer>(c))),
         Endpoint::EditDeal => (
             Some(schema::<sales::EditRequest>(c)),
             Some(schema::<Deal>(c)),
@@ -240,36 +223,8 @@ fn bodies(endpoint: Endpoint, c: &mut Components) -> (Option<Value>, Option<Valu
             None,
             Some(page(schema::<crm_domain::marketing::Segment>(c))),
         ),
-        Endpoint::Segment => {
-            let segment = schema::<crm_domain::marketing::Segment>(c);
-            let export = schema::<crm_domain::marketing::ExportRecord>(c);
-            (
-                None,
-                Some(json!({
-                    "type": "object",
-                    "required": ["segment", "exports"],
-                    "properties": {
-                        "segment": segment,
-                        "exports": { "type": "array", "items": export },
-                    },
-                })),
-            )
-        }
-        Endpoint::Export => {
-            let export = schema::<crm_domain::marketing::ExportRecord>(c);
-            (
-                None,
-                Some(json!({
-                    "type": "object",
-                    "required": ["export", "links"],
-                    "properties": {
-                        "export": export,
-                        // A 15-minute link per file (and the manifest) once it is done.
-                        "links": { "type": "object", "additionalProperties": { "type": "string" } },
-                    },
-                })),
-            )
-        }
+        Endpoint::Segment => (None, Some(schema::<marketing::SegmentAnswer>(c))),
+        Endpoint::Export => (None, Some(schema::<marketing::ExportAnswer>(c))),
         Endpoint::PreviewSegment => (None, Some(schema::<marketing::PreviewAnswer>(c))),
         Endpoint::Me => (None, Some(schema::<staff::Me>(c))),
         Endpoint::Employees => (None, Some(page(schema::<staff::StaffMember>(c)))),

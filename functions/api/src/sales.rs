@@ -98,6 +98,15 @@ fn refused(refusal: Refusal) -> ApiError {
     .with_details(serde_json::json!({ "refusal": refusal }))
 }
 
+/// A deal as its card shows it: the stages it may move to next and, for whoever may read
+/// orders, its customer order with production, supply and shipments.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct DealAnswer {
+    deal: Deal,
+    next_stages: Vec<DealStage>,
+    order: Option<crm_domain::orders::OrderBook>,
+}
+
 /// A deal's document and a link to download it, valid for `expires_in` seconds.
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub(crate) struct DocumentLink {
@@ -316,7 +325,11 @@ impl Api {
         };
         Ok(json(
             StatusCode::OK,
-            &serde_json::json!({ "deal": deal, "next_stages": next, "order": order }),
+            &DealAnswer {
+                deal,
+                next_stages: next,
+                order,
+            },
         ))
     }
 
