@@ -76,6 +76,33 @@ fn refused(reason: &str, fields: Vec<String>) -> ApiError {
     ApiError::missing(reason.to_owned(), fields)
 }
 
+/// The segment deleted.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Deleted {
+    deleted: String,
+}
+
+/// An export queued (202): poll `GET /api/exports/{export_id}`.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct ExportQueued {
+    export_id: String,
+    status: ExportStatus,
+}
+
+/// A Mailchimp file read: addresses recorded as opted out, rows skipped.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct OptOutsImported {
+    recorded: usize,
+    skipped: usize,
+}
+
+/// A counterparty's tags as they are now.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Tagged {
+    party_id: String,
+    tags: Vec<String>,
+}
+
 /// A segment with its recent exports, newest first.
 #[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct SegmentAnswer {
@@ -275,7 +302,12 @@ impl Api {
             return Err(ApiError::not_found());
         }
         self.sync_schedule(id, None).await?;
-        Ok(json(StatusCode::OK, &serde_json::json!({ "deleted": id })))
+        Ok(json(
+            StatusCode::OK,
+            &Deleted {
+                deleted: id.to_owned(),
+            },
+        ))
     }
 
     /// How many counterparties the segment holds, and the first of them.
@@ -326,7 +358,10 @@ impl Api {
         })?;
         Ok(json(
             StatusCode::ACCEPTED,
-            &serde_json::json!({ "export_id": record.id, "status": record.status }),
+            &ExportQueued {
+                export_id: record.id,
+                status: record.status,
+            },
         ))
     }
 
@@ -458,7 +493,10 @@ impl Api {
         let recorded = self.store.put_opt_outs(&imported.opt_outs).await?;
         Ok(json(
             StatusCode::OK,
-            &serde_json::json!({ "recorded": recorded, "skipped": imported.skipped }),
+            &OptOutsImported {
+                recorded,
+                skipped: imported.skipped,
+            },
         ))
     }
 
@@ -491,7 +529,10 @@ impl Api {
         }
         Ok(json(
             StatusCode::OK,
-            &serde_json::json!({ "party_id": party_id, "tags": tags }),
+            &Tagged {
+                party_id: party_id.to_owned(),
+                tags,
+            },
         ))
     }
 }

@@ -42,6 +42,26 @@ pub(crate) struct OrderView {
     picking: Vec<crm_domain::orders::shipment::ExpectedPick>,
 }
 
+/// What the scans would ship, line by line and batch by batch.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct ShipmentCheck {
+    deal_id: String,
+    lines: Vec<crm_domain::orders::shipment::ShippedLine>,
+}
+
+/// A shipment: new (201, with whether the deal is now shipped in full and its version),
+/// or the same shipment id again (200, `repeated`: nothing more shipped).
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Shipped {
+    shipment: crm_domain::orders::Shipment,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    repeated: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shipped: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deal_version: Option<u64>,
+}
+
 /// The deal as its order changes it.
 #[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct DealFlags {
@@ -448,7 +468,10 @@ impl Api {
             .map_err(FulfilmentError::from)?;
         Ok(json(
             StatusCode::OK,
-            &serde_json::json!({ "deal_id": deal.id, "lines": lines }),
+            &ShipmentCheck {
+                deal_id: deal.id,
+                lines,
+            },
         ))
     }
 
@@ -475,7 +498,12 @@ impl Api {
                 PreparedShipment::Shipped(shipment) => {
                     return Ok(json(
                         StatusCode::OK,
-                        &serde_json::json!({ "shipment": shipment, "repeated": true }),
+                        &Shipped {
+                            shipment: *shipment,
+                            repeated: Some(true),
+                            shipped: None,
+                            deal_version: None,
+                        },
                     ));
                 }
                 PreparedShipment::Ready(ready) => ready,
@@ -510,7 +538,12 @@ impl Api {
             {
                 return Ok(json(
                     StatusCode::CREATED,
-                    &serde_json::json!({ "shipment": shipment, "shipped": deal.shipped, "deal_version": deal.version }),
+                    &Shipped {
+                        shipment,
+                        repeated: None,
+                        shipped: Some(deal.shipped),
+                        deal_version: Some(deal.version),
+                    },
                 ));
             }
         }

@@ -107,6 +107,14 @@ pub(crate) struct DealAnswer {
     order: Option<crm_domain::orders::OrderBook>,
 }
 
+/// The deal with its new proposal, and a 15-minute link to download it.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct ProposalAnswer {
+    deal: Deal,
+    document: DocumentRef,
+    url: String,
+}
+
 /// A deal's document and a link to download it, valid for `expires_in` seconds.
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub(crate) struct DocumentLink {
@@ -452,7 +460,11 @@ impl Api {
         let url = self.presigned(&document.key).await?;
         Ok(json(
             StatusCode::OK,
-            &serde_json::json!({ "deal": new, "document": document, "url": url }),
+            &ProposalAnswer {
+                deal: new,
+                document,
+                url,
+            },
         ))
     }
 

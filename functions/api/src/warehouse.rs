@@ -22,6 +22,15 @@ pub(crate) struct ReceiptRequest {
     quantity: Option<u32>,
 }
 
+/// What a scanned label put into stock: the batch it went into.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Received {
+    sku: String,
+    batch_id: String,
+    expiry: Option<chrono::NaiveDate>,
+    received: u32,
+}
+
 /// A batch as the warehouse sees it.
 #[derive(Serialize)]
 struct Listed<'a> {
@@ -80,12 +89,12 @@ impl Api {
         }
         Ok(json(
             StatusCode::CREATED,
-            &serde_json::json!({
-                "sku": line.sku,
-                "batch_id": batch_id,
-                "expiry": line.expiry,
-                "received": line.quantity,
-            }),
+            &Received {
+                sku: line.sku,
+                batch_id,
+                expiry: line.expiry,
+                received: line.quantity,
+            },
         ))
     }
 

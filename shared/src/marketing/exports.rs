@@ -423,7 +423,7 @@ pub async fn preview<S: MarketingStore>(
 pub const MAX_SEGMENT_TASKS: usize = 5_000;
 
 /// What a segment's call tasks came to.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct GivenTasks {
     pub created: usize,
     /// Given by an earlier request with the same id.
