@@ -220,6 +220,14 @@ async fn an_agreed_deal_is_reserved_made_bought_and_shipped_by_scan_oldest_expir
     let head = (t.heads[0].id.as_str(), Role::Head);
     let seen = call(&t, head, "GET", "/api/orders", None, 200).await;
     assert_eq!(seen["items"].as_array().unwrap().len(), 1);
+    let seen = call(&t, manager, "GET", "/api/orders", None, 200).await;
+    assert_eq!(seen["items"], work["items"]);
+    let high = t
+        .add_employee("high-head", Role::Head, Some(Department::High))
+        .await;
+    let high = (high.id.as_str(), Role::Head);
+    let seen = call(&t, high, "GET", "/api/orders", None, 200).await;
+    assert_eq!(seen["items"], work["items"]);
     let colleague = t
         .add_employee("colleague", Role::Manager, Some(Department::High))
         .await;

@@ -5,7 +5,6 @@
 
 use crate::{Api, ApiError, Caller, Query, json, valid_id};
 use chrono::Utc;
-use crm_domain::kernel::Owner;
 use crm_domain::kernel::time::moscow;
 use crm_domain::orders::OrderBook;
 use crm_domain::orders::production::ProductionEdit;
@@ -13,7 +12,6 @@ use crm_domain::orders::shipment::{OrderToShip, ScannedGoods, picking_list};
 use crm_domain::orders::supply::SupplyEdit;
 use crm_domain::orders::waybill::waybill;
 use crm_domain::sales::{Deal, DocumentRef};
-use crm_domain::staff::Role;
 use crm_domain::warehouse::barcode::parse_scan;
 use crm_domain::warehouse::receipt::receipt_line;
 use crm_shared::orders::fulfilment::{
@@ -23,7 +21,7 @@ use crm_shared::orders::ports::OrderStore;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashSet};
 
 /// The most scans one shipment request carries.
 pub const MAX_SCANS: usize = 200;
@@ -210,49 +208,54 @@ impl Api {
     }
 
     /// The warehouse's work list: orders not shipped in full, oldest first (`limit`), with
-    /// what waits on the shelf and what is still to come. A head sees their department's
-    /// (the order keeps the deal's department, which never changes); a manager their
-    /// deals', asked of the deal, since a reassignment moves the deal and not its order.
+    /// what waits on the shelf and what is still to come, of the deals the caller sees.
     pub(crate) async fn orders_to_ship(
         &self,
         caller: &Caller,
         query: &Query,
     ) -> Result<Response<Body>, ApiError> {
         let limit = query.limit()?;
-        // A scope narrower than everything reads the whole list (up to its cap) and keeps
-        // the first `limit` orders the caller sees.
-        let narrowed = match caller.role() {
-            Role::Manager => true,
-            Role::Head => caller.department().is_some(),
-            _ => false,
+        // A narrower scope reads the whole list (up to its cap) and keeps the first
+        // `limit` orders the caller sees.
+        let read = if caller.actor.sees_all() {
+            limit
+        } else {
+            crate::MAX_LIMIT
         };
-        let read = if narrowed { crate::MAX_LIMIT } else { limit };
         let orders = self.store.orders_to_ship(read).await?;
-        let mut items = Vec::with_capacity(limit.min(orders.len()));
-        for order in orders {
-            if items.len() == limit {
-                break;
-            }
-            let department = Owner {
-                manager_id: None,
-                department: Some(order.department),
-            };
-            let seen = match caller.role() {
-                Role::Manager => {
-                    caller.department().is_none_or(|d| d == order.department)
-                        && self
-                            .store
-                            .deal(&order.deal_id)
-                            .await?
-                            .is_some_and(|deal| caller.actor.sees(deal.owner()))
-                }
-                _ => caller.actor.sees(department),
-            };
-            if seen {
-                items.push(OrderToShip::of(&order));
-            }
-        }
+        let seen = self
+            .deals_seen(caller, orders.iter().map(|o| o.deal_id.as_str()))
+            .await?;
+        let items: Vec<OrderToShip> = orders
+            .iter()
+            .filter(|order| seen.contains(&order.deal_id))
+            .take(limit)
+            .map(OrderToShip::of)
+            .collect();
         Ok(json(StatusCode::OK, &serde_json::json!({ "items": items })))
+    }
+
+    /// Which of these deals are within the caller's scope: all of them for a caller who
+    /// sees everything (nothing read); else those whose owner the caller sees, read in one
+    /// BatchGetItem per 100 deals (the deal, not a copy of its owner elsewhere: a
+    /// reassignment moves the deal).
+    async fn deals_seen<'a>(
+        &self,
+        caller: &Caller,
+        ids: impl Iterator<Item = &'a str>,
+    ) -> Result<HashSet<String>, ApiError> {
+        let ids: BTreeSet<String> = ids.map(str::to_owned).collect();
+        if caller.actor.sees_all() {
+            return Ok(ids.into_iter().collect());
+        }
+        Ok(self
+            .store
+            .deals(&ids)
+            .await?
+            .into_iter()
+            .filter(|deal| caller.actor.sees(deal.owner()))
+            .map(|deal| deal.id)
+            .collect())
     }
 
     /// Production orders not done yet, soonest promise first; a manager sees their deals'.
@@ -261,25 +264,13 @@ impl Api {
         caller: &Caller,
     ) -> Result<Response<Body>, ApiError> {
         let open = self.store.open_production().await?;
-        let mut owners: HashMap<String, bool> = HashMap::new();
-        let mut items = Vec::with_capacity(open.len());
-        for production in open {
-            let seen = match owners.get(&production.deal_id) {
-                Some(seen) => *seen,
-                None => {
-                    let seen = self
-                        .store
-                        .deal(&production.deal_id)
-                        .await?
-                        .is_some_and(|deal| caller.actor.sees(deal.owner()));
-                    owners.insert(production.deal_id.clone(), seen);
-                    seen
-                }
-            };
-            if seen {
-                items.push(production);
-            }
-        }
+        let seen = self
+            .deals_seen(caller, open.iter().map(|p| p.deal_id.as_str()))
+            .await?;
+        let items: Vec<_> = open
+            .into_iter()
+            .filter(|production| seen.contains(&production.deal_id))
+            .collect();
         Ok(json(StatusCode::OK, &serde_json::json!({ "items": items })))
     }
 
@@ -566,25 +557,11 @@ impl Api {
             .get("batch")
             .filter(|b| b.len() <= 80)
             .ok_or_else(|| ApiError::bad_request("batch is required"))?;
-        let mut recipients = Vec::new();
-        let mut seen: HashMap<String, bool> = HashMap::new();
-        for recipient in self.store.batch_recipients(sku, batch).await? {
-            let visible = match seen.get(&recipient.deal_id) {
-                Some(visible) => *visible,
-                None => {
-                    let visible = self
-                        .store
-                        .deal(&recipient.deal_id)
-                        .await?
-                        .is_some_and(|deal| caller.actor.sees(deal.owner()));
-                    seen.insert(recipient.deal_id.clone(), visible);
-                    visible
-                }
-            };
-            if visible {
-                recipients.push(recipient);
-            }
-        }
+        let mut recipients = self.store.batch_recipients(sku, batch).await?;
+        let seen = self
+            .deals_seen(caller, recipients.iter().map(|r| r.deal_id.as_str()))
+            .await?;
+        recipients.retain(|recipient| seen.contains(&recipient.deal_id));
         Ok(json(
             StatusCode::OK,
             &serde_json::json!({ "items": recipients }),

@@ -16,8 +16,8 @@
 //! (conditional on its status) and the counterparty turned client.
 
 use super::{
-    DynamoStore, Item, ListError, Page, Stored, audit_items, build_error, inquiry_item, key,
-    party_pk, service_error, task_item, to_item, ts,
+    DynamoStore, Item, ListError, Page, Stored, audit_items, build_error, from_item, inquiry_item,
+    key, party_pk, service_error, task_item, to_item, ts,
 };
 use crate::ports::StoreError;
 use crate::sales::ports::{DealChange, DealStore, InquiryChange, InquiryStore};
@@ -28,6 +28,7 @@ use crm_domain::kernel::Department;
 use crm_domain::kernel::audit::AuditEntry;
 use crm_domain::sales::dashboard::Dashboard;
 use crm_domain::sales::{Deal, DealEvent, DealEventKind, Task, TaskStatus};
+use std::collections::BTreeSet;
 
 /// Whose deals to list.
 #[derive(Debug, Clone)]
@@ -165,6 +166,22 @@ impl DynamoStore {
 
     pub async fn deal(&self, id: &str) -> Result<Option<Deal>, StoreError> {
         self.get(format!("DEAL#{id}"), "DEAL").await
+    }
+
+    /// The deals among `ids` that exist, strongly consistent, one BatchGetItem per 100.
+    pub async fn deals(&self, ids: &BTreeSet<String>) -> Result<Vec<Deal>, StoreError> {
+        let ids: Vec<&String> = ids.iter().collect();
+        let mut deals = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(100) {
+            let keys = chunk
+                .iter()
+                .map(|id| key(format!("DEAL#{id}"), "DEAL"))
+                .collect();
+            for item in self.batch_get(keys).await? {
+                deals.push(from_item(item)?);
+            }
+        }
+        Ok(deals)
     }
 
     /// Deals of a manager or a department, most recently changed first.
