@@ -1097,6 +1097,11 @@ pub(crate) mod tests {
     use crm_domain::kernel::Department;
     use crm_domain::party::{Channel, EmailAddress, PersonDetails, PointSource};
 
+    /// A head of `department` (`None`: of every department), as routing acts.
+    pub(crate) fn head(id: &str, department: Option<Department>) -> crm_domain::staff::Actor {
+        crm_domain::staff::Actor::of(&employee(id, Role::Head, department))
+    }
+
     pub(crate) fn employee(id: &str, role: Role, department: Option<Department>) -> Employee {
         Employee {
             id: id.into(),

@@ -160,10 +160,13 @@ def main() -> int:
     if not (shipped.get("shipped") is True and again.get("repeated") is True):
         failures.append(f"shipped {shipped}, then {again}")
 
+    _, inquiries = get("/api/inquiries?limit=1", head)
+    inquiry_id = inquiries["items"][0]["id"]
     checks = [
         ("/api/deals", "/api/deals?department=high&limit=50", head),
         ("/api/deals/{id}", f"/api/deals/{deal['id']}", head),
         ("/api/inquiries", "/api/inquiries?limit=100", head),
+        ("/api/inquiries/{id}", f"/api/inquiries/{inquiry_id}", head),
         ("/api/tasks", "/api/tasks?scope=mine", manager),
         ("/api/tasks", "/api/tasks?scope=overdue", head),
         ("/api/counterparties", "/api/counterparties?limit=20", head),

@@ -14,6 +14,7 @@ Run by `make test` (`make browser-test`) against a running `crm-local up`.
 import gzip
 import json
 import os
+import re
 import smtplib
 import sys
 import time
@@ -207,6 +208,9 @@ def main() -> int:
             shoot(manager, "failure")
             raise
         expect(manager.get_by_role("button", name="КП-")).to_be_visible()
+        # The card says what the next stage needs before anyone tries it.
+        needs = manager.locator(".next-needs li[data-stage='invoice']")
+        expect(needs).to_contain_text("номер счёта")
         shoot(manager, "deal")
 
         step("drags the deal to «Счёт»: refused, the invoice number is missing")
@@ -222,6 +226,7 @@ def main() -> int:
         manager.fill("input[name=invoice_number]", f"С-{tag}")
         manager.click("button:has-text('Сохранить счёт')")
         expect(manager.get_by_role("status")).to_have_text("Сохранено")
+        expect(needs).to_have_count(0)
         open_screen(manager, "#/deals", f".deal-card[data-deal='{deal_id}']")
         manager.locator(f".deal-card[data-deal='{deal_id}']").drag_to(
             manager.locator(".column[data-stage='invoice']")
@@ -303,7 +308,9 @@ def inbox_with_500(page: Page) -> float:
     now = time.time()
     items = []
     for n in range(500):
-        received = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 60 * n))
+        # 20 minutes apart: the oldest waited almost 7 days (late whatever the weekday),
+        # the newest minutes (never late).
+        received = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 1200 * n))
         items.append(
             {
                 "id": f"stub-{n}",
@@ -322,7 +329,7 @@ def inbox_with_500(page: Page) -> float:
                 "text": "Прошу прислать КП на вакуумный насос. " * 3,
                 "missed": n % 7 == 0,
                 "version": 1,
-                "age_seconds": 60 * n,
+                "age_seconds": 1200 * n,
             }
         )
     body = json.dumps({"items": items, "next_cursor": None})
@@ -345,6 +352,14 @@ def inbox_with_500(page: Page) -> float:
     elapsed = shown - started
     first = page.locator("tr[data-inquiry]").first
     expect(first).to_have_class("late missed")
+    expect(page.locator('tr[data-inquiry="stub-1"]')).not_to_have_class(re.compile(r"\blate\b"))
+    # Late is counted in working hours, as the first-response rule: from Friday 17:00 to
+    # Monday 10:00 Moscow time two hours passed, not 65.
+    waited = page.evaluate(
+        """import('/lib/format.js').then((f) => f.workingMinutesSince(
+            '2026-11-27T14:00:00Z', Date.parse('2026-11-30T07:00:00Z')))"""
+    )
+    assert waited == 120, f"{waited} working minutes from Friday 17:00 to Monday 10:00"
     page.unroute("**/api/inquiries?status=unrouted*")
     step(f"500 inquiries rendered in {elapsed:.0f} ms")
     shoot(page, "inbox-500")

@@ -147,6 +147,12 @@ async fn every_route_answers_every_role_as_the_policy_says() {
             [200, 403, 200, 403, 403, 403, 403, 200],
         ),
         (
+            "GET",
+            format!("/api/inquiries/{inquiry}"),
+            None,
+            [200, 403, 200, 403, 403, 403, 403, 200],
+        ),
+        (
             "POST",
             "/api/inquiries/route".into(),
             Some(json!({ "inquiry_ids": [], "department": "high", "manager_id": "x" })),

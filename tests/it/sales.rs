@@ -1217,12 +1217,17 @@ async fn a_head_hands_a_deal_and_a_client_to_another_manager_of_the_department()
         .api_call(
             "POST",
             &path,
-            Some(json!({ "version": 1, "manager_id": colleague.id })),
+            Some(json!({ "version": 1, "manager_id": colleague.id, "reason": "болеет" })),
             head,
         )
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["manager_id"], json!(colleague.id));
+    let trail = t.get_as_head(&format!("/api/audit/deal/{id}")).await;
+    assert!(
+        trail.to_string().contains("болеет"),
+        "the head's reason: {trail}"
+    );
     assert_eq!(t.api_get(&format!("/api/deals/{id}"), manager).await.0, 403);
     assert_eq!(
         t.api_get(
@@ -1249,6 +1254,40 @@ async fn a_head_hands_a_deal_and_a_client_to_another_manager_of_the_department()
         .get_as_head(&format!("/api/audit/counterparty/{party}"))
         .await;
     assert!(trail.to_string().contains("отпуск"), "{trail}");
+}
+
+/// Takes in an email received at `received_at` from a new address: an unrouted inquiry.
+async fn old_unrouted_inquiry(t: &TestStack, received_at: chrono::DateTime<chrono::Utc>) {
+    use crm_domain::intake::{InboundMessage, InquiryKind};
+    use crm_domain::party::{Channel, EmailAddress, PersonDetails, PointSource};
+    let message = InboundMessage {
+        event_key: "email#long-waiting@test".into(),
+        raw_key: "email/long-waiting".into(),
+        channel: Channel::Email,
+        kind: InquiryKind::Manual,
+        received_at,
+        contact: PersonDetails {
+            name: Some("Давний".into()),
+            email: EmailAddress::parse("long-waiting@dash-test.ru"),
+            ..PersonDetails::default()
+        },
+        subject: None,
+        text: "Всё ещё ждём ответа".into(),
+        attachments: Vec::new(),
+        left_out: Vec::new(),
+        source: PointSource::AuthenticatedMail,
+        forwarded_by: None,
+    };
+    crm_shared::intake::Intake {
+        store: &t.store,
+        notifier: &crm_shared::memory::MemoryNotifier::default(),
+        links: &crm_domain::templates::Links {
+            app_base_url: "https://crm.example".into(),
+        },
+    }
+    .register(&message)
+    .await
+    .unwrap();
 }
 
 #[tokio::test]
@@ -1278,6 +1317,9 @@ async fn the_dashboard_is_rolled_up_for_heads_from_inquiries_deals_and_tasks() {
         "test".into(),
     );
     assert!(t.store.save_task(None, &pool, &[]).await.unwrap());
+    // An inquiry that has waited for routing for 40 days: out of the per-day window,
+    // still in what waits.
+    old_unrouted_inquiry(&t, now - chrono::Duration::days(40)).await;
     assert_eq!(t.jobs.dashboard(chrono::Utc::now()).await.unwrap(), 4);
     let (status, body) = t.api_get("/api/dashboard", head).await;
     assert_eq!(status, 200, "{body}");
@@ -1288,8 +1330,9 @@ async fn the_dashboard_is_rolled_up_for_heads_from_inquiries_deals_and_tasks() {
         .iter()
         .map(|d| d["count"].as_u64().unwrap())
         .sum();
-    assert_eq!(inquiries, 2, "{dashboard}");
-    assert_eq!(dashboard["unrouted"]["count"], 1);
+    assert_eq!(inquiries, 2, "the last 30 days: {dashboard}");
+    assert_eq!(dashboard["unrouted"]["count"], 2, "{dashboard}");
+    assert_eq!(dashboard["unrouted"]["longer"], 1, "{dashboard}");
     assert_eq!(dashboard["deals_per_stage"]["equipment_selection"], 1);
     assert_eq!(dashboard["overdue_tasks"]["heads"], 1, "{dashboard}");
     assert_eq!(

@@ -17,13 +17,17 @@ export function money(kopecks) {
   return moneyFormat.format(Number(kopecks) / 100).replace(/[\u202f\u00a0]/g, ' ') + ' ₽';
 }
 
-/** `+79123456789` as `+7 912 345-67-89`; other numbers as given. */
-export function phone(e164) {
-  if (!e164) return '';
-  const [number, extension] = String(e164).split(/\s*(?:доб\.|ext\.?|,)\s*/);
-  const m = /^\+7(\d{3})(\d{3})(\d{2})(\d{2})$/.exec(number.replace(/[^\d+]/g, ''));
-  const written = m ? `+7 ${m[1]} ${m[2]}-${m[3]}-${m[4]}` : number;
-  return extension ? `${written} доб. ${extension}` : written;
+/** A Russian number, however written (`+79123456789`, `8 (912) 345-67-89`, `9123456789`),
+ * as `+7 912 345-67-89`; other countries' numbers as given. */
+export function phone(written) {
+  if (!written) return '';
+  const [number, extension] = String(written).split(/\s*(?:доб\.|ext\.?|,)\s*/);
+  const digits = number.replace(/\D/g, '');
+  const national = number.trim().startsWith('+')
+    ? (/^7\d{10}$/.test(digits) ? digits.slice(1) : null)
+    : /^[78]\d{10}$/.test(digits) ? digits.slice(1) : /^\d{10}$/.test(digits) ? digits : null;
+  const shown = national ? `+7 ${national.slice(0, 3)} ${national.slice(3, 6)}-${national.slice(6, 8)}-${national.slice(8)}` : number;
+  return extension ? `${shown} доб. ${extension}` : shown;
 }
 
 export function dateTime(iso) {
@@ -52,6 +56,26 @@ export function minutesSince(iso, now = Date.now()) {
   return iso ? (now - new Date(iso).getTime()) / 60000 : 0;
 }
 
+const HOUR = 3600000;
+const DAY = 24 * HOUR;
+const MOSCOW = 3 * HOUR; // UTC+3 all year
+
+/** Working minutes between `iso` and `now`: Monday to Friday, 09:00–18:00 Moscow time, the
+ * hours the first-response rule counts in (`add_working_hours` in the domain), so what came
+ * on Friday evening is not late on Monday morning. */
+export function workingMinutesSince(iso, now = Date.now()) {
+  if (!iso) return 0;
+  const from = new Date(iso).getTime() + MOSCOW;
+  const to = now + MOSCOW;
+  let total = 0;
+  for (let day = Math.floor(from / DAY) * DAY; day < to; day += DAY) {
+    const weekday = new Date(day).getUTCDay();
+    if (weekday === 0 || weekday === 6) continue;
+    total += Math.max(0, Math.min(day + 18 * HOUR, to) - Math.max(day + 9 * HOUR, from));
+  }
+  return total / 60000;
+}
+
 export const STAGES = {
   equipment_selection: 'Подбор оборудования',
   proposal: 'КП',
@@ -73,7 +97,14 @@ export const CHANNELS = {
   site_form: 'Форма сайта',
   manual: 'Письмо',
   email: 'Письмо',
+  // A counterparty's first channel.
+  phone: 'Звонок',
+  chat: 'Чат',
+  form: 'Форма сайта',
 };
+
+/** A supplier order's status. */
+export const SUPPLY_STATUS = { draft: 'черновик', ordered: 'заказано', received: 'получено' };
 
 /** Lead, client or partner. */
 export const COUNTERPARTY_KINDS = { lead: 'Лид', client: 'Клиент', partner: 'Партнёр' };

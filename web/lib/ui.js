@@ -18,7 +18,19 @@ export function employeeName(id) {
 }
 
 /** Loads `path` (GET) and reloads when it changes or when `reload()` is called. */
-export function useLoad(path) {
+/** A list read page by page (`next_cursor` → `cursor`), up to `pages` pages, as one list. */
+async function getPages(path, pages) {
+  const first = await get(path);
+  let answer = first;
+  for (let n = 1; n < pages && answer.next_cursor; n += 1) {
+    answer = await get(`${path}${path.includes('?') ? '&' : '?'}cursor=${encodeURIComponent(answer.next_cursor)}`);
+    first.items.push(...answer.items);
+  }
+  return { ...first, next_cursor: answer.next_cursor };
+}
+
+/** Reads `path` (nothing while it is null); a list of `pages` pages follows its cursors. */
+export function useLoad(path, { pages = 1 } = {}) {
   const [state, setState] = useState({ data: null, error: null, loading: true });
   const [tick, setTick] = useState(0);
   const waiting = useRef([]);
@@ -27,14 +39,14 @@ export function useLoad(path) {
     let live = true;
     setState((s) => ({ ...s, loading: true }));
     const settle = () => waiting.current.splice(0).forEach((resolve) => resolve());
-    get(path).then(
+    (pages > 1 ? getPages(path, pages) : get(path)).then(
       (data) => live && (setState({ data, error: null, loading: false }), settle()),
       (error) => live && (setState({ data: null, error, loading: false }), settle()),
     );
     return () => {
       live = false;
     };
-  }, [path, tick]);
+  }, [path, pages, tick]);
   /** Loads again; the promise settles when the fresh answer is in. */
   const reload = useCallback(
     () =>

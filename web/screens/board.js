@@ -30,7 +30,9 @@ export default function Board() {
   const me = session.me;
   const [department, setDepartment] = useState(me.department || 'high');
   const path = me.role === 'manager' ? '/api/deals?limit=500' : `/api/deals?limit=500&department=${department}`;
-  const { data, error, loading, reload } = useLoad(path);
+  // Every deal of the scope, 500 a page, up to 20 pages: a deal nobody touched for long
+  // stays on the board.
+  const { data, error, loading, reload } = useLoad(path, { pages: 20 });
   const [over, setOver] = useState(null);
   const [refused, setRefused] = useState(null);
   const [showClosed, setShowClosed] = useState(false);
@@ -66,7 +68,7 @@ export default function Board() {
     <div class="spread">
       <h1>Сделки <small>в работе на ${money(total)}</small></h1>
       <div class="row">
-        ${me.role === 'head' && !me.department && html`<select aria-label="Отдел" value=${department} onChange=${(e) => setDepartment(e.target.value)}>
+        ${me.role !== 'manager' && !me.department && html`<select aria-label="Отдел" value=${department} onChange=${(e) => setDepartment(e.target.value)}>
           ${Object.entries(DEPARTMENTS).map(([code, name]) => html`<option value=${code}>${name}</option>`)}
         </select>`}
         <label class="check"><input type="checkbox" checked=${showClosed} onChange=${() => setShowClosed(!showClosed)} /> закрытые</label>
@@ -75,6 +77,7 @@ export default function Board() {
     </div>
     ${refused && html`<${Refusal} refusal=${refused.refusal} deal=${refused.deal} onClose=${() => setRefused(null)} />`}
     <${ErrorBox} error=${error || action.error} />
+    ${data?.next_cursor && html`<p class="muted">Показаны ${data.items.length} последних изменённых сделок.</p>`}
     ${loading && !data ? html`<${Loading} />` : html`<div class="board">
       ${columns.map((stage) => html`<div class=${'column' + (over === stage ? ' over' : '')} data-stage=${stage}
           onDragOver=${(e) => {

@@ -66,7 +66,7 @@ function ContactPoints({ party, onChanged }) {
       <div class="spread"><b>${c.name || 'Контакт'}</b>
         ${may('edit_counterparties') && html`<button class="link" onClick=${() => setEditing(c.id)}>изменить</button>`}</div>
       <ul>
-        ${c.phones.map((p) => html`<li><a href=${'tel:' + p.e164}>${phone(p.e164)}</a> ${buttons(c, 'phone', p.e164)}</li>`)}
+        ${c.phones.map((p) => html`<li><a href=${'tel:' + p.e164}>${phone(p.e164)}${p.extension ? ` доб. ${p.extension}` : ''}</a> ${buttons(c, 'phone', p.e164)}</li>`)}
         ${c.emails.map((e) => html`<li><a href=${'mailto:' + e}>${e}</a> ${buttons(c, 'email', e)}</li>`)}
         ${c.invalid_phones.map((p) => html`<li><span title="Номер не распознан, сохранён как написан">${p}</span> <${Badge} kind="warn">не распознан</${Badge}></li>`)}
       </ul>
@@ -102,7 +102,9 @@ function Reassign({ party, onDone }) {
   const [reason, setReason] = useState('');
   const action = useAction();
   if (!open) return html`<button onClick=${() => setOpen(true)}>Сменить менеджера</button>`;
-  const managers = session.employees.filter((e) => e.role === 'manager' && e.department);
+  // A head of one department hands clients within it.
+  const managers = session.employees.filter((e) => e.role === 'manager' && e.department &&
+    (!session.me.department || e.department === session.me.department));
   const save = (e) => {
     e.preventDefault();
     const manager = managers.find((m) => m.id === managerId);
@@ -203,7 +205,8 @@ function TaskEntry({ task }) {
 }
 
 function Timeline({ party }) {
-  const correspondence = useLoad(`/api/counterparties/${party.id}/timeline?limit=100`);
+  // Marketing sees contacts, never what was said: its history is tasks and the audit trail.
+  const correspondence = useLoad(may('read_correspondence') ? `/api/counterparties/${party.id}/timeline?limit=100` : null, { pages: 10 });
   const [extra, setExtra] = useState(null);
   useEffect(() => {
     // Tasks and the audit of the counterparty and its deals, merged into the one timeline.

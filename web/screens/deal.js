@@ -3,7 +3,7 @@
 import { html, useState, useEffect } from '../lib/html.js';
 import { get, post, patch } from '../lib/api.js';
 import { useLoad, useAction, may, session, Loading, ErrorBox, Badge, employeeName } from '../lib/ui.js';
-import { STAGES, DEPARTMENTS, EQUIPMENT, money, dateTime, date, phone } from '../lib/format.js';
+import { STAGES, DEPARTMENTS, EQUIPMENT, SUPPLY_STATUS, money, dateTime, date, phone, fieldName } from '../lib/format.js';
 import { Refusal, dealTitle, dealTotal } from '../lib/deals.js';
 
 const VAT_PERCENT = 20;
@@ -92,11 +92,13 @@ function StageMoves({ deal, next, onMoved }) {
       }
     });
   if (!may('change_deals') || next.length === 0) return null;
+  const lacking = next.filter((m) => m.stage !== 'unfit' && m.missing.length > 0);
   return html`<section class="card">
     <h2>Следующий этап</h2>
-    <div class="row">${next.map((s) => html`<button class=${s === 'unfit' ? 'danger' : 'primary'} disabled=${action.busy}
+    <div class="row">${next.map(({ stage: s, missing }) => html`<button class=${s === 'unfit' ? 'danger' : missing.length ? '' : 'primary'} disabled=${action.busy}
       onClick=${() => move(s)}>${s === 'unfit' ? 'Нецелевая' : '→ ' + STAGES[s]}</button>`)}</div>
-    ${next.includes('unfit') && html`<label>Причина (для «Нецелевая»)<input value=${reason} onInput=${(e) => setReason(e.target.value)} /></label>`}
+    ${lacking.length > 0 && html`<ul class="next-needs">${lacking.map((m) => html`<li data-stage=${m.stage}>Для «${STAGES[m.stage]}» нужно: ${m.missing.map(fieldName).join(', ')}</li>`)}</ul>`}
+    ${next.some((m) => m.stage === 'unfit') && html`<label>Причина (для «Нецелевая»)<input value=${reason} onInput=${(e) => setReason(e.target.value)} /></label>`}
     ${refusal && html`<${Refusal} refusal=${refusal} deal=${deal} />`}
     <${ErrorBox} error=${action.error} />
   </section>`;
@@ -136,10 +138,38 @@ function Order({ book, dealId }) {
     </table>
     ${(book.production || []).length > 0 && html`<h3>Производство</h3><ul>${book.production.map((p) => html`<li>${p.product}: ${p.status === 'done' ? 'готово' : p.status === 'in_progress' ? 'в работе' : 'запланировано'}
       <progress max="100" value=${p.readiness}></progress> ${p.readiness}% <small>· обещано ${date(p.promised_date)}</small></li>`)}</ul>`}
-    ${(book.supply || []).length > 0 && html`<h3>Закупка</h3><ul>${book.supply.map((s) => html`<li>${s.product} × ${s.quantity}: ${s.supplier || 'поставщик не выбран'} · ${s.status} · получено ${s.received}${s.expected_date ? ` · ожидается ${date(s.expected_date)}` : ''}</li>`)}</ul>`}
+    ${(book.supply || []).length > 0 && html`<h3>Закупка</h3><ul>${book.supply.map((s) => html`<li>${s.product} × ${s.quantity}: ${s.supplier || 'поставщик не выбран'} · ${SUPPLY_STATUS[s.status] || s.status} · получено ${s.received}${s.expected_date ? ` · ожидается ${date(s.expected_date)}` : ''}</li>`)}</ul>`}
     ${(book.shipments || []).length > 0 && html`<h3>Отгрузки</h3><ul>${book.shipments.map((s) => html`<li>№ ${s.number} · ${dateTime(s.shipped_at)} · ${s.lines.map((l) => `${l.product} ${l.quantity} (партия ${l.batch_id})`).join('; ')}
       ${s.document && html` · <button class="link" onClick=${() => openDocument(dealId, s.document.id)}>${s.document.filename}</button>`}</li>`)}</ul>`}
   </section>`;
+}
+
+/** A head hands the deal to another manager of its department. */
+function DealManager({ deal, onDone }) {
+  const [open, setOpen] = useState(false);
+  const [managerId, setManagerId] = useState('');
+  const [reason, setReason] = useState('');
+  const action = useAction();
+  if (!open) return html`<button class="link" onClick=${() => setOpen(true)}>сменить</button>`;
+  const managers = session.employees.filter((e) => e.role === 'manager' && e.active !== false &&
+    e.department === deal.department && e.id !== deal.manager_id);
+  const save = (e) => {
+    e.preventDefault();
+    action.run(async () => {
+      await post(`/api/deals/${deal.id}/manager`, { manager_id: managerId, version: deal.version, reason: reason.trim() || undefined });
+      setOpen(false);
+      onDone();
+    });
+  };
+  return html`<form onSubmit=${save} class="card">
+    <label>Новый менеджер<select value=${managerId} onChange=${(e) => setManagerId(e.target.value)} required>
+      <option value="">—</option>
+      ${managers.map((m) => html`<option value=${m.id}>${m.name}</option>`)}
+    </select></label>
+    <label>Причина<input value=${reason} onInput=${(e) => setReason(e.target.value)} /></label>
+    <${ErrorBox} error=${action.error} />
+    <div class="row"><button class="primary" disabled=${action.busy || !managerId}>Передать</button><button type="button" onClick=${() => setOpen(false)}>Отмена</button></div>
+  </form>`;
 }
 
 function History({ dealId }) {
@@ -177,14 +207,16 @@ export default function Deal({ params }) {
     </div>
     <p class="muted">
       <a href=${'#/counterparties/' + deal.party_id}>Карточка клиента</a>
-      ${` · ${DEPARTMENTS[deal.department]} · менеджер ${employeeName(deal.manager_id)} · создана ${dateTime(deal.created_at)}`}
+      ${` · ${DEPARTMENTS[deal.department]} · менеджер ${employeeName(deal.manager_id)} `}
+      ${may('route_inquiries') && !['closed', 'unfit'].includes(deal.stage) && html`<${DealManager} key=${deal.version} deal=${deal} onDone=${reload} />`}
+      ${` · создана ${dateTime(deal.created_at)}`}
       ${deal.unfit_reason ? ' · причина: ' + deal.unfit_reason : ''}
     </p>
     <${ErrorBox} error=${action.error} />
     ${saved && !action.busy && html`<div class="notice" role="status">Сохранено</div>`}
     <div class="grid">
       <div>
-        <${StageMoves} deal=${deal} next=${data.next_stages || []} onMoved=${reload} />
+        <${StageMoves} deal=${deal} next=${data.next || []} onMoved=${reload} />
         <${Progress} deal=${deal} onSave=${save} busy=${action.busy} />
         <section class="card"><h2>Клиент</h2><dl class="fields">
           <dt>Юрлицо</dt><dd>${deal.legal_entity.name || '—'}</dd>

@@ -4,9 +4,17 @@
 import { html, useState, useMemo, useEffect } from '../lib/html.js';
 import { post } from '../lib/api.js';
 import { useLoad, useAction, may, session, Loading, ErrorBox, employeeName } from '../lib/ui.js';
-import { CHANNELS, DEPARTMENTS, age, minutesSince, phone, dateTime, plural } from '../lib/format.js';
+import { CHANNELS, DEPARTMENTS, age, workingMinutesSince, phone, dateTime, plural } from '../lib/format.js';
 
 const CHANNEL_ICONS = { call: '☎', jivo_chat: '💬', site_form: '📝', manual: '✉' };
+
+/** Why an inquiry was not routed (`NotRouted.reason`). */
+const NOT_ROUTED = {
+  not_found: 'не найдено',
+  forbidden: 'уже в другом отделе',
+  already_qualified: 'уже обработано',
+  changed_meanwhile: 'изменилось в это время, повторите',
+};
 
 function sortForHeads(items) {
   // Missed calls first, then the longest waiting (the API gives the 500 longest waiting).
@@ -74,7 +82,7 @@ function HeadInbox({ limitMinutes }) {
       });
       const n = answer.routed.length;
       setNotice(`${n} ${plural(n, 'обращение передано', 'обращения переданы', 'обращений передано')}: ${manager.name}` +
-        (answer.failed.length ? `; не удалось: ${answer.failed.length}` : ''));
+        (answer.failed.length ? `; не удалось: ${answer.failed.map((f) => NOT_ROUTED[f.reason] || f.reason).join(', ')}` : ''));
       setSelected(new Set());
       setReason('');
       reload();
@@ -106,7 +114,7 @@ function HeadInbox({ limitMinutes }) {
         <th>Канал</th><th>От кого</th><th>Суть</th><th class="num">Ждёт</th><th>Передать</th>
       </tr></thead>
       <tbody>${items.map((i) => {
-        const late = minutesSince(i.received_at, now) > limitMinutes;
+        const late = workingMinutesSince(i.received_at, now) > limitMinutes;
         return html`<tr key=${i.id} data-inquiry=${i.id} class=${(late ? 'late ' : '') + (i.missed ? 'missed' : '')}>
           <td data-label="Выбрать"><input type="checkbox" aria-label="Выбрать обращение" checked=${selected.has(i.id)} onChange=${() => toggle(i.id)} /></td>
           <td data-label="Канал">${CHANNEL_ICONS[i.kind] || ''} ${CHANNELS[i.kind] || i.kind}</td>

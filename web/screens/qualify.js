@@ -1,6 +1,6 @@
 // Qualification of an inquiry by its manager: open a deal (needs, requisites with the INN
 // checked as it is typed, contact) or mark it "not a lead" with a reason.
-import { html, useState, useMemo } from '../lib/html.js';
+import { html, useState } from '../lib/html.js';
 import { post } from '../lib/api.js';
 import { useLoad, useAction, Loading, ErrorBox, navigate } from '../lib/ui.js';
 import { CHANNELS, EQUIPMENT, phone, dateTime, innValid, fieldName } from '../lib/format.js';
@@ -102,12 +102,11 @@ function NotALeadForm({ inquiry }) {
 }
 
 export default function Qualify({ params }) {
-  const { data, error, loading } = useLoad('/api/inquiries?status=routed&limit=500');
+  const { data: inquiry, error, loading } = useLoad(`/api/inquiries/${encodeURIComponent(params.id)}`);
   const [outcome, setOutcome] = useState('deal');
-  const inquiry = useMemo(() => data?.items?.find((i) => i.id === params.id), [data, params.id]);
-  if (error) return html`<${ErrorBox} error=${error} />`;
-  if (loading && !data) return html`<${Loading} />`;
-  if (!inquiry) return html`<p>Обращение уже обработано или передано другому менеджеру. <a href="#/inbox">К входящим</a></p>`;
+  if (error && error.status !== 404 && error.status !== 403) return html`<${ErrorBox} error=${error} />`;
+  if (loading && !inquiry) return html`<${Loading} />`;
+  if (!inquiry || inquiry.status !== 'routed') return html`<p>Обращение уже обработано или передано другому менеджеру. <a href="#/inbox">К входящим</a></p>`;
   const c = inquiry.contact || {};
   return html`<div>
     <h1>Квалификация обращения</h1>

@@ -187,13 +187,11 @@ export default function Tasks({ query }) {
   const tabs = [['mine', 'Мои'], ...(head ? [['department', 'Отдел']] : []), ['overdue', 'Просроченные']];
   const tab = tabs.some(([t]) => t === query.get('tab')) ? query.get('tab') : 'mine';
   const [department, setDepartment] = useState('');
-  const [withDone, setWithDone] = useState(false);
   const [notice, setNotice] = useState(null);
   const [formOpen, setFormOpen] = useState(!!(query.get('party') || query.get('deal')));
   const path = '/api/tasks' + qs({
     scope: tab,
     department: head && !session.me.department && tab !== 'mine' ? department : '',
-    status: withDone && tab !== 'overdue' ? 'all' : '',
   });
   const { data, error, loading, reload } = useLoad(path);
   const items = data?.items || [];
@@ -231,7 +229,6 @@ export default function Tasks({ query }) {
         <option value="">Все отделы</option>
         ${Object.entries(DEPARTMENTS).map(([code, name]) => html`<option value=${code}>${name}</option>`)}
       </select>`}
-      ${tab !== 'overdue' && html`<label class="check"><input type="checkbox" checked=${withDone} onChange=${(e) => setWithDone(e.target.checked)} /> Показать выполненные</label>`}
       <button onClick=${reload} disabled=${loading}>Обновить</button>
     </div>
     ${notice && html`<p class="notice" role="status">${notice}</p>`}

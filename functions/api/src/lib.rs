@@ -513,6 +513,7 @@ impl Api {
         );
         match endpoint {
             Endpoint::ListInquiries => self.list_inquiries(caller, &query).await,
+            Endpoint::Inquiry => self.get_inquiry(caller, &id()).await,
             Endpoint::ListCounterparties => self.list_counterparties(caller, &query).await,
             Endpoint::Counterparty => self.counterparty(caller, &id()).await,
             Endpoint::Timeline => self.timeline(caller, &id(), &query).await,

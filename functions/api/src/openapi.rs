@@ -43,23 +43,26 @@ fn page(items: Value) -> Value {
     })
 }
 
+/// An inquiry as the inbox lists it: the inquiry, how long it has waited and a call's call.
+fn listed_inquiry(c: &mut Components) -> Value {
+    let inquiry = schema::<crm_domain::intake::Inquiry>(c);
+    let call = schema::<crate::reads::CallSummary>(c);
+    json!({
+        "allOf": [inquiry, {
+            "type": "object",
+            "required": ["age_seconds"],
+            "properties": { "age_seconds": { "type": "integer" }, "call": call },
+        }],
+    })
+}
+
 /// The request body and the answer of a route, from the Rust types its handler reads and
 /// writes; `None` where it reads no body.
 fn bodies(endpoint: Endpoint, c: &mut Components) -> (Option<Value>, Option<Value>) {
     use crate::{catalog, marketing, orders, reads, sales, staff, tasks, warehouse};
     match endpoint {
-        Endpoint::ListInquiries => {
-            let inquiry = schema::<crm_domain::intake::Inquiry>(c);
-            let call = schema::<reads::CallSummary>(c);
-            let listed = json!({
-                "allOf": [inquiry, {
-                    "type": "object",
-                    "required": ["age_seconds"],
-                    "properties": { "age_seconds": { "type": "integer" }, "call": call },
-                }],
-            });
-            (None, Some(page(listed)))
-        }
+        Endpoint::ListInquiries => (None, Some(page(listed_inquiry(c)))),
+        Endpoint::Inquiry => (None, Some(listed_inquiry(c))),
         Endpoint::Counterparty => {
             // Within the caller's scope the whole counterparty; outside it, the name and
             // the owner only.

@@ -27,6 +27,16 @@ struct ListedInquiry<'a> {
     call: Option<CallSummary>,
 }
 
+impl<'a> ListedInquiry<'a> {
+    fn of(inquiry: &'a Inquiry, calls: &[CallRecord], now: chrono::DateTime<chrono::Utc>) -> Self {
+        Self {
+            inquiry,
+            age_seconds: (now - inquiry.received_at).num_seconds().max(0),
+            call: CallSummary::for_event(calls, &inquiry.source.event_key),
+        }
+    }
+}
+
 impl Api {
     pub(crate) async fn list_inquiries(
         &self,
@@ -74,14 +84,25 @@ impl Api {
             items: page
                 .items
                 .iter()
-                .map(|inquiry| ListedInquiry {
-                    inquiry,
-                    age_seconds: (now - inquiry.received_at).num_seconds().max(0),
-                    call: CallSummary::for_event(&calls, &inquiry.source.event_key),
-                })
+                .map(|inquiry| ListedInquiry::of(inquiry, &calls, now))
                 .collect(),
             next_cursor: page.next_cursor.clone(),
         };
+        Ok(json(StatusCode::OK, &listed))
+    }
+
+    /// One inquiry within the caller's scope, as the list shows it (the qualification
+    /// form opens it by id, however long the list).
+    pub(crate) async fn get_inquiry(
+        &self,
+        caller: &Caller,
+        id: &str,
+    ) -> Result<Response<Body>, ApiError> {
+        let inquiry = self.visible_inquiry(caller, id).await?;
+        let calls = self
+            .calls_of(std::iter::once(inquiry.source.event_key.as_str()))
+            .await?;
+        let listed = ListedInquiry::of(&inquiry, &calls, chrono::Utc::now());
         Ok(json(StatusCode::OK, &listed))
     }
 

@@ -9,6 +9,7 @@ use crm_domain::staff::Capability;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
     ListInquiries,
+    Inquiry,
     RouteInquiries,
     QualifyInquiry,
     ListCounterparties,
@@ -100,6 +101,12 @@ pub const ROUTES: &[Route] = &[
         "/api/inquiries/route",
         Endpoint::RouteInquiries,
         Capability::RouteInquiries,
+    ),
+    route(
+        "GET",
+        "/api/inquiries/{id}",
+        Endpoint::Inquiry,
+        Capability::ReadInquiries,
     ),
     route(
         "POST",

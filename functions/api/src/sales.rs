@@ -12,7 +12,7 @@ use crm_domain::kernel::audit::diff;
 use crm_domain::sales::proposal::{commercial_proposal, proposal_number};
 use crm_domain::sales::{
     Deal, DealEdit, DealEventKind, DealItem, DealStage, DealTerms, DocumentRef, EditRefusal,
-    Refusal, check_transition, next_stages,
+    NextMove, Refusal, check_transition, next_moves, next_stages,
 };
 use crm_domain::staff::{Capability, Role};
 use crm_shared::adapters::dynamo::DealScope;
@@ -104,6 +104,8 @@ fn refused(refusal: Refusal) -> ApiError {
 pub(crate) struct DealAnswer {
     deal: Deal,
     next_stages: Vec<DealStage>,
+    /// The same stages, each with what the deal still lacks for it.
+    next: Vec<NextMove>,
     order: Option<crm_domain::orders::OrderBook>,
 }
 
@@ -172,7 +174,7 @@ impl Api {
             first_response_hours: self.config.first_response_hours,
         };
         let report = routing
-            .route(&command, caller.id(), source, Utc::now())
+            .route(&command, &caller.actor, source, Utc::now())
             .await
             .map_err(|error| match error {
                 RoutingError::Assignee(refusal) => {
@@ -324,7 +326,8 @@ impl Api {
         id: &str,
     ) -> Result<Response<Body>, ApiError> {
         let deal = self.load_deal(caller, id).await?;
-        let next = next_stages(&deal);
+        let next_stages = next_stages(&deal);
+        let next = next_moves(&deal);
         // The customer order with its parts, for whoever may read orders.
         let order = if deal.order_placed && caller.actor.may(Capability::ReadOrders) {
             self.store.order_book(id).await?
@@ -335,7 +338,8 @@ impl Api {
             StatusCode::OK,
             &DealAnswer {
                 deal,
-                next_stages: next,
+                next_stages,
+                next,
                 order,
             },
         ))

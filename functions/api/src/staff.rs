@@ -120,6 +120,15 @@ pub(crate) struct ReassignRequest {
     reason: Option<String>,
 }
 
+/// The audit source of a reassignment: the request's, with the head's reason (its first
+/// 200 characters) when one is given.
+fn with_reason(source: &str, reason: Option<&str>) -> String {
+    match reason.map(str::trim).filter(|r| !r.is_empty()) {
+        Some(reason) => format!("{source}: {}", reason.chars().take(200).collect::<String>()),
+        None => source.to_owned(),
+    }
+}
+
 impl Api {
     async fn assignee_for(&self, manager_id: &str, department: Department) -> Result<(), ApiError> {
         let employee = self.store.employee(manager_id).await?;
@@ -153,7 +162,8 @@ impl Api {
         let kind = DealEventKind::Edited {
             fields: vec!["manager_id".into()],
         };
-        let new = self.commit(caller, &old, new, kind, source).await?;
+        let source = with_reason(source, request.reason.as_deref());
+        let new = self.commit(caller, &old, new, kind, &source).await?;
         Ok(json(StatusCode::OK, &new))
     }
 
@@ -187,12 +197,7 @@ impl Api {
             new,
             actor: caller.id().to_owned(),
             at: now,
-            source: match &request.reason {
-                Some(reason) => {
-                    format!("{source}: {}", reason.chars().take(200).collect::<String>())
-                }
-                None => source.to_owned(),
-            },
+            source: with_reason(source, request.reason.as_deref()),
         };
         let audit = [
             entry(

@@ -126,7 +126,12 @@ mod tests {
             reason: None,
         };
         routing
-            .route(&command, "head-all", "a", Utc::now())
+            .route(
+                &command,
+                &crate::memory::tests::head("head-all", None),
+                "a",
+                Utc::now(),
+            )
             .await
             .unwrap();
         let notifier = MemoryNotifier::default();
@@ -172,7 +177,12 @@ mod tests {
         };
         let routed_at = Utc::now() - Duration::days(7);
         routing
-            .route(&command, "head", "a", routed_at)
+            .route(
+                &command,
+                &crate::memory::tests::head("head", None),
+                "a",
+                routed_at,
+            )
             .await
             .unwrap();
         let mut done = store.inquiry("done").await.unwrap().unwrap();

@@ -189,7 +189,12 @@ mod tests {
             first_response_hours: 4,
         };
         routing
-            .route(&command, "head", "api:1", Utc::now())
+            .route(
+                &command,
+                &crate::memory::tests::head("head", None),
+                "api:1",
+                Utc::now(),
+            )
             .await
             .unwrap();
         relay.store.inquiry("i1").await.unwrap().unwrap()
@@ -318,7 +323,12 @@ mod tests {
             first_response_hours: 4,
         };
         let report = routing
-            .route(&command, "head", "api:2", Utc::now())
+            .route(
+                &command,
+                &crate::memory::tests::head("head", None),
+                "api:2",
+                Utc::now(),
+            )
             .await
             .unwrap();
         assert_eq!(report.routed, vec![inquiry.id.clone()]);

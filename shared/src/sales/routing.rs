@@ -12,6 +12,7 @@ use crm_domain::kernel::Department;
 use crm_domain::kernel::audit::audit_entries;
 use crm_domain::kernel::time::add_working_hours;
 use crm_domain::sales::routing::{AssigneeRefusal, check_assignee};
+use crm_domain::staff::Actor;
 use serde::Serialize;
 
 /// A head's routing decision for several inquiries.
@@ -23,7 +24,8 @@ pub struct RouteInquiries {
     pub reason: Option<String>,
 }
 
-/// An inquiry that was not routed, and why (`not_found`, `already_qualified`,
+/// An inquiry that was not routed, and why (`not_found`, `forbidden`: routed to another
+/// department than the head's, `already_qualified`,
 /// `changed_meanwhile`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct NotRouted {
@@ -56,10 +58,12 @@ pub struct Routing<'a, S> {
 
 impl<S: InquiryStore> Routing<'_, S> {
     /// Routes every inquiry of `command` as `actor` (a head; the caller checks the role).
+    /// An inquiry already routed out of the head's department is theirs to see no more:
+    /// it is reported `forbidden`, not taken back.
     pub async fn route(
         &self,
         command: &RouteInquiries,
-        actor: &str,
+        actor: &Actor,
         source: &str,
         now: DateTime<Utc>,
     ) -> Result<RoutingReport, RoutingError> {
@@ -70,8 +74,9 @@ impl<S: InquiryStore> Routing<'_, S> {
         for id in &command.inquiry_ids {
             let outcome = match self.store.inquiry(id).await? {
                 None => Err("not_found"),
+                Some(old) if !actor.sees(old.owner()) => Err("forbidden"),
                 Some(old) => {
-                    self.route_one(&old, command, actor, source, now, due)
+                    self.route_one(&old, command, &actor.id, source, now, due)
                         .await?
                 }
             };
@@ -148,7 +153,7 @@ impl<S: InquiryStore> Routing<'_, S> {
 mod tests {
     use super::*;
     use crate::memory::MemoryStore;
-    use crate::memory::tests::{employee, unrouted_inquiry};
+    use crate::memory::tests::{employee, head, unrouted_inquiry};
     use crate::ports::Directory;
     use crm_domain::intake::InquiryStatus;
     use crm_domain::staff::Role;
@@ -172,7 +177,12 @@ mod tests {
             first_response_hours: 4,
         };
         let report = routing
-            .route(&command(&["i1", "nope"], "m1"), "head", "api:1", Utc::now())
+            .route(
+                &command(&["i1", "nope"], "m1"),
+                &head("head", None),
+                "api:1",
+                Utc::now(),
+            )
             .await
             .unwrap();
         assert_eq!(report.routed, ["i1"]);
@@ -216,7 +226,12 @@ mod tests {
             ("ghost", AssigneeRefusal::NoSuchManager),
         ] {
             let error = routing
-                .route(&command(&["i1"], manager), "head", "api:1", Utc::now())
+                .route(
+                    &command(&["i1"], manager),
+                    &head("head", None),
+                    "api:1",
+                    Utc::now(),
+                )
                 .await
                 .unwrap_err();
             assert!(
@@ -240,10 +255,58 @@ mod tests {
             first_response_hours: 4,
         };
         let report = routing
-            .route(&command(&["i1"], "m1"), "head", "api:1", Utc::now())
+            .route(
+                &command(&["i1"], "m1"),
+                &head("head", None),
+                "api:1",
+                Utc::now(),
+            )
             .await
             .unwrap();
         assert!(report.routed.is_empty());
         assert_eq!(report.failed[0].reason, "already_qualified");
+    }
+
+    #[tokio::test]
+    async fn a_head_of_one_department_cannot_take_back_what_another_department_owns() {
+        let store = MemoryStore::default();
+        store.add_employee(employee("m1", Role::Manager, Some(Department::High)));
+        let (party, _) = unrouted_inquiry(&store, "i1");
+        let routing = Routing {
+            store: &store,
+            first_response_hours: 4,
+        };
+        let thermal = head("head-thermal", Some(Department::Thermal));
+        // Unrouted, the inquiry is every head's to hand to the department it belongs to.
+        let report = routing
+            .route(&command(&["i1"], "m1"), &thermal, "api:1", Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(report.routed, ["i1"]);
+        let routed = store.inquiry("i1").await.unwrap().unwrap();
+        // Routed to high vacuum, it is not the thermal head's to route again.
+        let report = routing
+            .route(&command(&["i1"], "m1"), &thermal, "api:2", Utc::now())
+            .await
+            .unwrap();
+        assert!(report.routed.is_empty());
+        assert_eq!(
+            report.failed,
+            [NotRouted {
+                id: "i1".into(),
+                reason: "forbidden"
+            }]
+        );
+        let unchanged = store.inquiry("i1").await.unwrap().unwrap();
+        assert_eq!(unchanged, routed, "the refused routing changed nothing");
+        let party = store.counterparty(&party).await.unwrap().unwrap();
+        assert_eq!(party.department, Some(Department::High));
+        // Its own department's head may.
+        let high = head("head-high", Some(Department::High));
+        let report = routing
+            .route(&command(&["i1"], "m1"), &high, "api:3", Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(report.routed, ["i1"]);
     }
 }

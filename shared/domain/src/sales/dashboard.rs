@@ -91,16 +91,13 @@ pub fn dashboard(
     let mut per_day = BTreeMap::<(NaiveDate, &'static str), (Channel, u64)>::new();
     let mut unrouted = Unrouted::default();
     let mut responses = BTreeMap::<String, Vec<i64>>::new();
-    for inquiry in inquiries.iter().filter(|i| i.received_at >= since) {
+    for inquiry in inquiries {
         let unrouted_one = inquiry.status == InquiryStatus::Unrouted;
         // Unrouted inquiries belong to no department yet: every head sees them.
         if !(ours(inquiry.department) || unrouted_one) {
             continue;
         }
-        per_day
-            .entry((day_of(inquiry.received_at), inquiry.channel.code()))
-            .or_insert((inquiry.channel, 0))
-            .1 += 1;
+        // What waits is counted however old it is; the per-day figures cover the window.
         if unrouted_one {
             let minutes = (now - inquiry.received_at).num_minutes().max(0);
             unrouted.count += 1;
@@ -112,6 +109,13 @@ pub fn dashboard(
                 _ => unrouted.longer += 1,
             }
         }
+        if inquiry.received_at < since {
+            continue;
+        }
+        per_day
+            .entry((day_of(inquiry.received_at), inquiry.channel.code()))
+            .or_insert((inquiry.channel, 0))
+            .1 += 1;
         let qualified_at = match &inquiry.qualification {
             Some(Qualification::Deal { at, .. } | Qualification::NotALead { at, .. }) => Some(*at),
             None => None,
@@ -270,8 +274,10 @@ mod tests {
             2,
             "the last 30 days"
         );
-        assert_eq!(all.unrouted.count, 1);
+        assert_eq!(all.unrouted.count, 2, "what waits is counted however old");
         assert_eq!(all.unrouted.under_4h, 1);
+        assert_eq!(all.unrouted.longer, 1);
+        assert_eq!(all.unrouted.oldest_minutes, Some(40 * 24 * 60));
         assert_eq!(all.first_response[0].manager_id, "m1");
         assert_eq!(all.first_response[0].median_minutes, 60);
         assert_eq!(all.deals_per_stage["unfit"], 1);

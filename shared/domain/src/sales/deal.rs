@@ -645,6 +645,27 @@ fn requirements(deal: &Deal, to: DealStage) -> Vec<String> {
     missing
 }
 
+/// A stage the deal may move to next and what it still lacks for it (nothing: it may
+/// move now).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct NextMove {
+    pub stage: DealStage,
+    /// Field paths, as a refusal's `missing`.
+    pub missing: Vec<String>,
+}
+
+/// The stages the deal may move to next, each with what it lacks for it: the card shows
+/// what to fill before anyone tries the move.
+pub fn next_moves(deal: &Deal) -> Vec<NextMove> {
+    next_stages(deal)
+        .into_iter()
+        .map(|stage| NextMove {
+            stage,
+            missing: requirements(deal, stage),
+        })
+        .collect()
+}
+
 /// Decides a transition: `Ok(to)` or the refusal with what is missing.
 pub fn check_transition(deal: &Deal, to: DealStage) -> Result<DealStage, Refusal> {
     let allowed = next_stages(deal);
@@ -1074,5 +1095,35 @@ mod tests {
         for stage in DealStage::ALL {
             assert_eq!(DealStage::from_code(stage.code()), Some(stage));
         }
+    }
+
+    #[test]
+    fn the_next_moves_say_what_each_stage_still_lacks_as_the_move_would() {
+        let mut bare = deal(EquipmentSelection);
+        bare.terms.items.clear();
+        let mut proposed = deal(Proposal);
+        proposed.invoice_number = None;
+        let mut installing = deal(Installation);
+        installing.acceptance_signed = true;
+        for deal in [deal(EquipmentSelection), bare, proposed, installing] {
+            let moves = next_moves(&deal);
+            assert_eq!(
+                moves.iter().map(|m| m.stage).collect::<Vec<_>>(),
+                next_stages(&deal)
+            );
+            for NextMove { stage, missing } in moves {
+                match check_transition(&deal, stage) {
+                    Ok(_) => assert!(missing.is_empty(), "{stage:?}: {missing:?}"),
+                    Err(refusal) => assert_eq!(refusal.missing, missing, "{stage:?}"),
+                }
+            }
+        }
+        let mut bare = deal(EquipmentSelection);
+        bare.terms.items.clear();
+        let to_proposal = next_moves(&bare)
+            .into_iter()
+            .find(|m| m.stage == Proposal)
+            .unwrap();
+        assert_eq!(to_proposal.missing, ["items", "proposal_sent_at"]);
     }
 }

@@ -10,8 +10,8 @@ pub mod task;
 
 pub use deal::{
     Deal, DealContact, DealEdit, DealItem, DealStage, DealTerms, DocumentRef, EditRefusal,
-    EquipmentType, NewDeal, Refusal, ServiceDecision, check_transition, creation_problems,
-    next_stages,
+    EquipmentType, NewDeal, NextMove, Refusal, ServiceDecision, check_transition,
+    creation_problems, next_moves, next_stages,
 };
 pub use event::{DealEvent, DealEventKind};
 pub use task::{Task, TaskKind, TaskStatus};

@@ -304,7 +304,8 @@ impl DynamoStore {
     }
 
     /// What the dashboard is rolled up from: inquiries received since `since` (Query
-    /// `gsi1` `INQ` from that time), every deal (Query `gsi2` `DEALS#DEPT#<d>` of each
+    /// `gsi1` `INQ` from that time) and the unrouted ones received before it (Query `gsi2`
+    /// `UNROUTED` up to that time), every deal (Query `gsi2` `DEALS#DEPT#<d>` of each
     /// department), every department's open tasks (Query `gsi2` `TASKDEPT#<d>`) and the
     /// heads' pool's open tasks of no department (Query `gsi1` `ASSIGNEE#role:head`).
     pub async fn dashboard_inputs(
@@ -315,7 +316,17 @@ impl DynamoStore {
             .partition_query(Some("gsi1"), "INQ".to_owned())
             .key_condition_expression("#p = :p AND gsi1sk >= :since")
             .expression_attribute_values(":since", AttributeValue::S(ts(&since)));
-        let inquiries = self.query_page(query, 100_000, None).await?.items;
+        let mut inquiries: Vec<Inquiry> = self.query_page(query, 100_000, None).await?.items;
+        // What still waits for routing is counted however old it is.
+        let older_unrouted = self
+            .partition_query(Some("gsi2"), "UNROUTED".to_owned())
+            .key_condition_expression("#p = :p AND gsi2sk < :since")
+            .expression_attribute_values(":since", AttributeValue::S(ts(&since)));
+        inquiries.extend(
+            self.query_page::<Inquiry>(older_unrouted, 100_000, None)
+                .await?
+                .items,
+        );
         let mut deals = Vec::new();
         let mut tasks = Vec::new();
         for department in [
