@@ -100,7 +100,9 @@ function Reassign({ party, onDone }) {
   const [open, setOpen] = useState(false);
   const [managerId, setManagerId] = useState('');
   const [reason, setReason] = useState('');
+  const [withDeals, setWithDeals] = useState(true);
   const action = useAction();
+  const openDeals = (party.deals || []).filter((d) => d.stage !== 'closed' && d.stage !== 'unfit');
   if (!open) return html`<button onClick=${() => setOpen(true)}>Сменить менеджера</button>`;
   // A head of one department hands clients within it.
   const managers = session.employees.filter((e) => e.role === 'manager' && e.department &&
@@ -110,6 +112,15 @@ function Reassign({ party, onDone }) {
     const manager = managers.find((m) => m.id === managerId);
     action.run(async () => {
       await post(`/api/counterparties/${party.id}/manager`, { manager_id: manager.id, department: manager.department, reason });
+      // The client's open deals of the new manager's department go with it, each as its
+      // own audited change (a deal stays in its department).
+      if (withDeals) {
+        for (const summary of openDeals) {
+          const { deal } = await get(`/api/deals/${summary.id}`);
+          if (deal.department !== manager.department || deal.manager_id === manager.id) continue;
+          await post(`/api/deals/${deal.id}/manager`, { manager_id: manager.id, version: deal.version, reason });
+        }
+      }
       setOpen(false);
       onDone();
     });
@@ -120,6 +131,8 @@ function Reassign({ party, onDone }) {
       ${managers.map((m) => html`<option value=${m.id}>${m.name} (${DEPARTMENTS[m.department]})</option>`)}
     </select></label>
     <label>Причина<input value=${reason} onInput=${(e) => setReason(e.target.value)} required /></label>
+    ${openDeals.length > 0 && html`<label class="check"><input type="checkbox" checked=${withDeals} onChange=${(e) => setWithDeals(e.target.checked)} />
+      и открытые сделки (${openDeals.length}) его отдела</label>`}
     <${ErrorBox} error=${action.error} />
     <div class="row"><button class="primary" disabled=${action.busy || !managerId}>Передать</button><button type="button" onClick=${() => setOpen(false)}>Отмена</button></div>
   </form>`;
