@@ -246,6 +246,9 @@ def main() -> int:
         task.get_by_role("button", name="Выполнено").click()
         expect(task.get_by_role("button", name="Выполнено")).to_have_count(0)
 
+        step("the inbox renders 500 inquiries")
+        render_ms = inbox_with_500(head)
+
         step("the head hands the client, with its open deal, to a colleague and back")
         for to, name in (("mgr-high-2", "Мария Лебедева"), ("mgr-high-1", "Олег Васильев")):
             open_screen(head, f"#/counterparties/{party_id}", "main h1")
@@ -258,9 +261,6 @@ def main() -> int:
             expect(form).to_have_count(0)
             open_screen(head, f"#/deals/{deal_id}", "main h1")
             expect(head.locator("main p.muted").first).to_contain_text(f"менеджер {name}")
-
-        step("the inbox renders 500 inquiries")
-        render_ms = inbox_with_500(head)
 
         step("every screen at 1280 and 390 px")
         screens = {
