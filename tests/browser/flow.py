@@ -68,6 +68,22 @@ def send_inquiry(tag: str) -> str:
     return address
 
 
+def send_from_home(tag: str, address: str) -> str:
+    """The client writes from a home address, replying to its work one, and gives a mobile
+    number: the sender is unproven, so the number is only proposed. Returns it as shown."""
+    digits = f"{int(tag, 16) % 10_000_000:07d}"
+    message = EmailMessage()
+    message["From"] = f"Аркадий <arkady-{tag}@home-mail.example>"
+    message["Reply-To"] = address
+    message["To"] = "sales@vacuum-zavod.example"
+    message["Subject"] = "Мой мобильный"
+    message["Message-ID"] = f"<home-{tag}@home-mail.example>"
+    message.set_content(f"Пишу с личной почты\n--\nТел.: +7 (903) {digits[:3]}-{digits[3:5]}-{digits[5:]}")
+    with smtplib.SMTP(*SMTP) as smtp:
+        smtp.send_message(message)
+    return f"+7 903 {digits[:3]}-{digits[3:5]}-{digits[5:]}"
+
+
 def log_in(browser, employee: str, viewport=WIDE, record=None):
     """A fresh browser context, signed in as `employee` through the development login."""
     context = browser.new_context(viewport=viewport, locale="ru-RU", timezone_id="Europe/Moscow")
@@ -169,6 +185,15 @@ def main() -> int:
         phones.fill(phones.input_value() + "\n8 (343) 200-" + tag[:2].translate(HEX_DIGITS) + "-00")
         manager.get_by_role("button", name="Сохранить").click()
         expect(manager.locator(".contact")).to_contain_text("+7 343 200-")
+
+        step("a mail from a home address proposes a mobile number; the manager confirms it")
+        mobile = send_from_home(tag, address)
+        point = manager.locator(".contact li", has_text=mobile)
+        reload_until(manager, point.locator(".badge", has_text="не подтверждён"))
+        expect(manager.locator(".contact li", has_text="+7 343 200-")).not_to_contain_text("не подтверждён")
+        point.get_by_role("button", name="подтвердить").click()
+        expect(point.locator(".badge", has_text="не подтверждён")).to_have_count(0)
+        expect(point.get_by_role("button", name="подтвердить")).to_have_count(0)
 
         step("qualifies it into a deal, the INN checked as it is typed")
         open_screen(manager, f"#/inquiries/{inquiry_id}/qualify", "form.qualify")

@@ -271,6 +271,8 @@ async fn an_outsider_claiming_a_clients_address_cannot_graft_a_phone_onto_the_cl
         403
     );
     let head = Some((t.heads[0].id.as_str(), Role::Head));
+    // The client's card tells the proposed number from the client's own.
+    assert_eq!(unconfirmed_phones(&t, &party).await, ["+79037654321"]);
     let card = |t: &TestStack| {
         let party = party.to_owned();
         let store = t.store.clone();
@@ -293,6 +295,7 @@ async fn an_outsider_claiming_a_clients_address_cannot_graft_a_phone_onto_the_cl
         404,
         "gone"
     );
+    assert!(unconfirmed_phones(&t, &party).await.is_empty());
     let trail = t
         .get_as_head(&format!("/api/audit/counterparty/{party}"))
         .await;
@@ -312,13 +315,28 @@ async fn an_outsider_claiming_a_clients_address_cannot_graft_a_phone_onto_the_cl
     second.splice(0..0, b"Reply-To: olga@graft-client.ru\r\n".iter().copied());
     t.deliver(&second).await;
     t.process_inbound(1).await;
+    assert_eq!(unconfirmed_phones(&t, &party).await, ["+79030000077"]);
     let confirm =
         json!({ "point": { "type": "phone", "value": "+79030000077" }, "decision": "confirm" });
     assert_eq!(t.api_call("POST", &path, Some(confirm), head).await.0, 200);
+    assert!(unconfirmed_phones(&t, &party).await.is_empty(), "confirmed");
     let (_, caller_id) = t
         .miko("event=start&linkedid=graft-4&from=79030000077&did=1")
         .await;
     assert_eq!(caller_id, "ООО «Клиент»");
+}
+
+/// The numbers the client's card shows as proposed and not yet confirmed.
+async fn unconfirmed_phones(t: &TestStack, party: &str) -> Vec<String> {
+    let shown = t.get_as_head(&format!("/api/counterparties/{party}")).await;
+    assert!(shown["contacts"].is_array(), "{shown}");
+    shown["unconfirmed"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no unconfirmed list: {shown}"))
+        .iter()
+        .filter(|p| p["type"] == "phone")
+        .map(|p| p["value"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 #[tokio::test]

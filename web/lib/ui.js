@@ -81,8 +81,8 @@ export function navigate(hash) {
   location.hash = hash;
 }
 
-export function Badge({ kind, children }) {
-  return html`<span class="badge ${kind || ''}">${children}</span>`;
+export function Badge({ kind, title, children }) {
+  return html`<span class="badge ${kind || ''}" title=${title}>${children}</span>`;
 }
 
 /** Runs an async action, keeping `busy` and the last error for the view. */

@@ -36,6 +36,9 @@ function ContactForm({ party, contact, onDone, onCancel }) {
 function ContactPoints({ party, onChanged }) {
   const action = useAction();
   const [editing, setEditing] = useState(null);
+  // Proposed by a site form or unsigned mail: tied to the client, not shown on its calls
+  // until someone confirms it.
+  const unconfirmed = new Set((party.unconfirmed || []).map((p) => `${p.type}:${p.value}`));
   const confirm = (type, value) =>
     action.run(async () => {
       await post(`/api/counterparties/${party.id}/contact-points`, { point: { type, value }, decision: 'confirm' });
@@ -52,7 +55,8 @@ function ContactPoints({ party, onChanged }) {
       onChanged();
     });
   const buttons = (contact, type, value) => html`<span class="row" style="display:inline-flex">
-      ${may('decide_contact_points') && html`<button class="link" title="Подтвердить: этот адрес или номер точно клиента" onClick=${() => confirm(type, value)}>подтвердить</button>`}
+      ${unconfirmed.has(`${type}:${value}`) && html`<${Badge} kind="warn" title="Пришёл из формы сайта или письма без подписи: не определяется при звонке, пока его не подтвердят">не подтверждён</${Badge}>`}
+      ${may('decide_contact_points') && unconfirmed.has(`${type}:${value}`) && html`<button class="link" title="Подтвердить: этот адрес или номер точно клиента" onClick=${() => confirm(type, value)}>подтвердить</button>`}
       ${may('edit_counterparties') && html`<button class="link danger" title="Убрать у клиента" onClick=${() => remove(contact, type, value)}>убрать</button>`}
     </span>`;
   return html`<div>

@@ -66,7 +66,7 @@ fn bodies(endpoint: Endpoint, c: &mut Components) -> (Option<Value>, Option<Valu
         Endpoint::Counterparty => {
             // Within the caller's scope the whole counterparty; outside it, the name and
             // the owner only.
-            let detail = schema::<crm_shared::adapters::CounterpartyDetail>(c);
+            let detail = schema::<reads::CounterpartyCard>(c);
             let hidden = json!({
                 "type": "object",
                 "required": ["id", "kind", "name", "contacts_hidden"],

@@ -6,7 +6,7 @@ use crate::{Api, ApiError, Caller, Query, json};
 use crm_domain::intake::{Inquiry, InquiryKind, InquiryStatus, Interaction};
 use crm_domain::kernel::audit::AuditEntry;
 use crm_domain::party::search::read_query;
-use crm_domain::party::{Channel, ContactPoint, Counterparty, CounterpartyKind};
+use crm_domain::party::{Channel, ContactPerson, ContactPoint, Counterparty, CounterpartyKind};
 use crm_domain::staff::Role;
 use crm_shared::adapters::CounterpartyDetail;
 use crm_shared::adapters::{InquiryFilter, Page};
@@ -25,6 +25,16 @@ struct ListedInquiry<'a> {
     age_seconds: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     call: Option<CallSummary>,
+}
+
+/// A counterparty within the caller's scope: its contacts, deals and tags, and which of
+/// its addresses and numbers an unauthenticated source proposed and nobody confirmed yet
+/// (they tie messages to it, never name it on the PBX, until staff confirm them).
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct CounterpartyCard {
+    #[serde(flatten)]
+    detail: CounterpartyDetail,
+    unconfirmed: Vec<ContactPoint>,
 }
 
 impl<'a> ListedInquiry<'a> {
@@ -154,7 +164,19 @@ impl Api {
             .ok_or_else(ApiError::not_found)?;
         let party = &detail.counterparty;
         if caller.actor.sees_contacts(party.owner()) {
-            return Ok(json(StatusCode::OK, &detail));
+            let points: Vec<ContactPoint> = detail
+                .contacts
+                .iter()
+                .flat_map(ContactPerson::points)
+                .collect();
+            let unconfirmed = self.store.unconfirmed_points(id, &points).await?;
+            return Ok(json(
+                StatusCode::OK,
+                &CounterpartyCard {
+                    detail,
+                    unconfirmed,
+                },
+            ));
         }
         Ok(json(
             StatusCode::OK,

@@ -1332,6 +1332,27 @@ impl DynamoStore {
         Ok(calls)
     }
 
+    /// Of these points of `party_id`, those nobody confirmed yet (an unauthenticated source
+    /// proposed them; staff decide): one BatchGetItem per 100 points.
+    pub async fn unconfirmed_points(
+        &self,
+        party_id: &str,
+        points: &[ContactPoint],
+    ) -> Result<Vec<ContactPoint>, StoreError> {
+        let mut unconfirmed = Vec::new();
+        for chunk in points.chunks(100) {
+            let keys = chunk.iter().map(|p| key(point_pk(p), "CP")).collect();
+            for item in self.batch_get(keys).await? {
+                let held: ContactPointItem = from_item(item)?;
+                if held.owner.party_id == party_id && !held.owner.confirmed {
+                    unconfirmed.push(held.point);
+                }
+            }
+        }
+        unconfirmed.sort();
+        Ok(unconfirmed)
+    }
+
     /// Reads up to 100 items by key, strongly consistent; keys DynamoDB leaves unprocessed
     /// (only under throttling) are asked for again.
     async fn batch_get(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
