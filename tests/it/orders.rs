@@ -561,6 +561,38 @@ async fn deals_agreed_at_once_for_scarce_stock_never_oversell_and_the_rest_is_bo
     let stock = t.get_as_head("/api/warehouse/stock?sku=PUMP-16").await;
     assert_eq!(items(&stock)[0]["reserved"], 5);
     assert_eq!(items(&stock)[0]["free"], 0);
+
+    // The work list, four a page: every order once, oldest first, the cursor the caller's.
+    let wh = (warehouse.id.as_str(), Role::Warehouse);
+    let mut listed = Vec::new();
+    let mut created = Vec::new();
+    let mut path = "/api/orders?limit=4".to_owned();
+    let mut first_cursor = None;
+    // Two pages hold six orders; a cursor that does not move on would go round.
+    for _ in 0..4 {
+        let page = call(&t, wh, "GET", &path, None, 200).await;
+        for order in items(&page) {
+            listed.push(order["deal_id"].as_str().unwrap().to_owned());
+            created.push(order["created_at"].as_str().unwrap().to_owned());
+        }
+        match page["next_cursor"].as_str() {
+            Some(cursor) => {
+                first_cursor.get_or_insert_with(|| cursor.to_owned());
+                path = format!("/api/orders?limit=4&cursor={cursor}");
+            }
+            None => break,
+        }
+    }
+    assert_eq!(listed.len(), 6, "{listed:?}");
+    let mut sorted = listed.clone();
+    sorted.sort();
+    sorted.dedup();
+    ids.sort();
+    assert_eq!(sorted, ids, "each order once");
+    assert!(created.is_sorted(), "oldest first: {created:?}");
+    let manager = (t.manager.id.as_str(), Role::Manager);
+    let stolen = format!("/api/orders?limit=4&cursor={}", first_cursor.unwrap());
+    call(&t, manager, "GET", &stolen, None, 400).await;
 }
 
 #[tokio::test]

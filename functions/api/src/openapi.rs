@@ -315,10 +315,8 @@ fn query_parameters(route: &Route) -> Vec<(&'static str, Value)> {
             // A head of all departments narrows the department's tasks to one.
             ("department", departments()),
         ],
-        "/api/orders" => vec![(
-            "limit",
-            json!({ "type": "integer", "minimum": 1, "maximum": 500 }),
-        )],
+        // Paged, no filters.
+        "/api/orders" | "/api/counterparties/{id}/timeline" => Vec::new(),
         "/api/products" => vec![
             (
                 "q",
@@ -364,7 +362,11 @@ fn query_parameters(route: &Route) -> Vec<(&'static str, Value)> {
     };
     if matches!(
         route.path,
-        "/api/inquiries" | "/api/counterparties" | "/api/deals"
+        "/api/inquiries"
+            | "/api/counterparties"
+            | "/api/deals"
+            | "/api/orders"
+            | "/api/counterparties/{id}/timeline"
     ) {
         parameters.extend(page());
     }

@@ -14,6 +14,7 @@ use crm_domain::orders::waybill::waybill;
 use crm_domain::sales::{Deal, DocumentRef};
 use crm_domain::warehouse::barcode::parse_scan;
 use crm_domain::warehouse::receipt::receipt_line;
+use crm_shared::adapters::Page;
 use crm_shared::orders::fulfilment::{
     Fulfilment, FulfilmentError, PreparedShipment, ReceivedGoods,
 };
@@ -214,25 +215,27 @@ impl Api {
         caller: &Caller,
         query: &Query,
     ) -> Result<Response<Body>, ApiError> {
-        let limit = query.limit()?;
-        // A narrower scope reads the whole list (up to its cap) and keeps the first
-        // `limit` orders the caller sees.
-        let read = if caller.actor.sees_all() {
-            limit
-        } else {
-            crate::MAX_LIMIT
-        };
-        let orders = self.store.orders_to_ship(read).await?;
-        let seen = self
-            .deals_seen(caller, orders.iter().map(|o| o.deal_id.as_str()))
+        let binding = query.binding("orders", caller);
+        let cursor = self.list_cursor(query, &binding)?;
+        let page = self
+            .store
+            .orders_to_ship(query.limit()?, cursor.as_ref())
             .await?;
-        let items: Vec<OrderToShip> = orders
-            .iter()
-            .filter(|order| seen.contains(&order.deal_id))
-            .take(limit)
-            .map(OrderToShip::of)
-            .collect();
-        Ok(json(StatusCode::OK, &serde_json::json!({ "items": items })))
+        // A narrower scope keeps the orders of the page it sees: a short (even empty) page
+        // with a cursor, never an order skipped.
+        let seen = self
+            .deals_seen(caller, page.items.iter().map(|o| o.deal_id.as_str()))
+            .await?;
+        let listed = Page {
+            items: page
+                .items
+                .iter()
+                .filter(|order| seen.contains(&order.deal_id))
+                .map(OrderToShip::of)
+                .collect::<Vec<_>>(),
+            next_cursor: page.next_cursor,
+        };
+        Ok(json(StatusCode::OK, &self.sealed(listed, &binding)))
     }
 
     /// Which of these deals are within the caller's scope: all of them for a caller who

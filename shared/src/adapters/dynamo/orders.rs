@@ -22,7 +22,9 @@
 //! production orders, soonest promise first (Query `gsi1` `PRODUCTION_OPEN`); who got a batch (Query
 //! `TRACE#<article>#<batch>`); products of an order (BatchGetItem `PRODUCT#<sku>`).
 
-use super::{DynamoStore, Item, Stored, build_error, from_item, key, to_item, ts};
+use super::{
+    Cursor, DynamoStore, Item, ListError, Page, Stored, build_error, from_item, key, to_item, ts,
+};
 use crate::orders::ports::{BatchRecipient, OrderStore, OrderWrite, StockMove};
 use crate::ports::StoreError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
@@ -131,10 +133,16 @@ impl DynamoStore {
         to_item(&stored)
     }
 
-    /// Orders not shipped in full, oldest first (at most `limit`).
-    pub async fn orders_to_ship(&self, limit: usize) -> Result<Vec<CustomerOrder>, StoreError> {
-        let query = self.partition_query(Some("gsi1"), "ORDERS_TO_SHIP".to_owned());
-        Ok(self.query_page(query, limit, None).await?.items)
+    /// Orders not shipped in full, oldest first: a page of at most `limit` from `cursor`.
+    pub async fn orders_to_ship(
+        &self,
+        limit: usize,
+        cursor: Option<&Cursor>,
+    ) -> Result<Page<CustomerOrder>, ListError> {
+        let partition = "ORDERS_TO_SHIP".to_owned();
+        let start = self.start_key(cursor, "gsi1pk", &partition)?;
+        let query = self.partition_query(Some("gsi1"), partition);
+        Ok(self.query_page(query, limit, start).await?)
     }
 
     fn production_item(order: &ProductionOrder) -> Result<Item, StoreError> {
