@@ -459,6 +459,11 @@ impl InquiryStore for MemoryStore {
             let Some(party) = state.parties.get_mut(&assignment.party_id) else {
                 return Ok(false);
             };
+            if party.responsible_manager_id != assignment.was_manager_id
+                || party.department != assignment.was_department
+            {
+                return Ok(false);
+            }
             party.responsible_manager_id = Some(assignment.manager_id.clone());
             party.department = Some(assignment.department);
         }

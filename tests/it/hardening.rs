@@ -48,6 +48,97 @@ async fn an_oversized_body_is_413_and_an_oversized_field_422() {
 }
 
 #[tokio::test]
+async fn ids_reasons_and_points_out_of_shape_get_a_4xx_naming_them_not_a_500() {
+    let t = TestStack::new().await;
+    let deal = new_deal(&t, "Олег <oleg@shape-test.ru>", pumps()).await;
+    let (id, party) = (
+        deal["id"].as_str().unwrap(),
+        deal["party_id"].as_str().unwrap(),
+    );
+    let head = Some((t.heads[0].id.as_str(), Role::Head));
+    let huge = "x".repeat(3000);
+    let call = |method: &'static str, path: String, body: serde_json::Value| {
+        let t = &t;
+        async move { t.api_call(method, &path, Some(body), head).await }
+    };
+    let (status, answer) = call(
+        "POST",
+        "/api/inquiries/route".into(),
+        json!({ "inquiry_ids": ["ok-id", huge], "department": "high",
+                "manager_id": huge, "reason": "я".repeat(501) }),
+    )
+    .await;
+    assert_eq!(status, 422, "{answer}");
+    assert_eq!(
+        answer["error"]["fields"],
+        json!(["inquiry_ids[1]", "manager_id", "reason"])
+    );
+    for path in [
+        format!("/api/deals/{id}/manager"),
+        format!("/api/counterparties/{party}/manager"),
+    ] {
+        let (status, answer) = call(
+            "POST",
+            path,
+            json!({ "version": deal["version"], "manager_id": huge, "reason": "r" }),
+        )
+        .await;
+        assert_eq!(status, 422, "{answer}");
+        assert_eq!(answer["error"]["fields"], json!(["manager_id"]));
+    }
+    for value in [huge.as_str(), "+7abc", "79120000000"] {
+        let (status, answer) = call(
+            "POST",
+            format!("/api/counterparties/{party}/contact-points"),
+            json!({ "point": { "type": "phone", "value": value }, "decision": "confirm" }),
+        )
+        .await;
+        assert_eq!(status, 422, "{value}: {answer}");
+        assert_eq!(answer["error"]["fields"], json!(["point.value"]));
+    }
+}
+
+#[tokio::test]
+async fn a_lead_named_by_its_address_shows_no_address_to_who_may_not_see_its_contacts() {
+    let t = TestStack::new().await;
+    t.deliver(&email_from("nameless@outsider-test.ru", "Вопрос", "Цена?"))
+        .await;
+    t.process_inbound(1).await;
+    let warehouse = t.add_employee("store", Role::Warehouse, None).await;
+    let warehouse = Some((warehouse.id.as_str(), Role::Warehouse));
+    let head = Some((t.heads[0].id.as_str(), Role::Head));
+    let names = |answer: &serde_json::Value| -> Vec<String> {
+        answer["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (_, listed) = t.api_call("GET", "/api/counterparties", None, head).await;
+    assert_eq!(names(&listed), ["nameless@outsider-test.ru"]);
+    let party = listed["items"][0]["id"].as_str().unwrap().to_owned();
+    let (_, listed) = t
+        .api_call("GET", "/api/counterparties", None, warehouse)
+        .await;
+    assert_eq!(names(&listed), ["Без имени"]);
+    let (_, found) = t
+        .api_call("GET", "/api/counterparties?q=nameless", None, warehouse)
+        .await;
+    assert_eq!(names(&found), ["Без имени"], "{found}");
+    let (_, card) = t
+        .api_call(
+            "GET",
+            &format!("/api/counterparties/{party}"),
+            None,
+            warehouse,
+        )
+        .await;
+    assert_eq!(card["name"], "Без имени", "{card}");
+    assert_eq!(card["contacts_hidden"], true);
+}
+
+#[tokio::test]
 async fn cursors_are_sealed_and_bound_to_the_list_its_filter_and_the_caller() {
     let t = TestStack::new().await;
     for (from, subject) in [("A <a@seal-test.ru>", "1"), ("B <b@seal-test.ru>", "2")] {

@@ -1256,6 +1256,52 @@ async fn a_head_hands_a_deal_and_a_client_to_another_manager_of_the_department()
     assert!(trail.to_string().contains("отпуск"), "{trail}");
 }
 
+#[tokio::test]
+async fn a_client_is_handed_on_only_from_the_owner_it_was_read_with() {
+    use crm_shared::ports::Directory;
+    use crm_shared::sales::ports::{Assignment, InquiryChange, InquiryStore};
+    let t = TestStack::new().await;
+    t.deliver(&email_from("Вера <vera@owner-race.ru>", "Вопрос", "Цена?"))
+        .await;
+    t.process_inbound(1).await;
+    let listed = t.get_as_head("/api/inquiries?status=unrouted").await;
+    let inquiry: crm_domain::intake::Inquiry =
+        serde_json::from_value(items(&listed)[0].clone()).unwrap();
+    let party = inquiry.counterparty_id.clone();
+    let assignment = |was: Option<&str>| Assignment {
+        party_id: party.clone(),
+        manager_id: t.manager.id.clone(),
+        department: Department::High,
+        was_manager_id: was.map(str::to_owned),
+        was_department: was.map(|_| Department::Thermal),
+    };
+    // Read while another head gave it to someone else: neither routing nor reassignment
+    // writes anything.
+    let stale = assignment(Some("thermal-manager"));
+    let mut routed = inquiry.clone();
+    routed.version += 1;
+    let change = InquiryChange {
+        expected_version: inquiry.version,
+        inquiry: &routed,
+        audit: &[],
+        assignment: Some(&stale),
+    };
+    assert!(!t.store.save_inquiry(change).await.unwrap());
+    assert!(!t.store.reassign_party(&stale, &[]).await.unwrap());
+    let unchanged = t.store.counterparty(&party).await.unwrap().unwrap();
+    assert_eq!(unchanged.responsible_manager_id, None);
+    assert_eq!(t.store.inquiry(&inquiry.id).await.unwrap(), Some(inquiry));
+    // Read as it is (nobody's): handed on.
+    assert!(
+        t.store
+            .reassign_party(&assignment(None), &[])
+            .await
+            .unwrap()
+    );
+    let owned = t.store.counterparty(&party).await.unwrap().unwrap();
+    assert_eq!(owned.responsible_manager_id, Some(t.manager.id.clone()));
+}
+
 /// Takes in an email received at `received_at` from a new address: an unrouted inquiry.
 async fn old_unrouted_inquiry(t: &TestStack, received_at: chrono::DateTime<chrono::Utc>) {
     use crm_domain::intake::{InboundMessage, InquiryKind};

@@ -136,6 +136,7 @@ impl Api {
                 .search_counterparties(&wanted, query.limit()?)
                 .await?;
             found.retain(|party| kind.is_none_or(|k| party.kind == k));
+            let found = outsiders_see_names(caller, found);
             return Ok(json(
                 StatusCode::OK,
                 &serde_json::json!({ "items": found, "next_cursor": null }),
@@ -143,10 +144,11 @@ impl Api {
         }
         let binding = query.binding("counterparties", caller);
         let cursor = self.list_cursor(query, &binding)?;
-        let page = self
+        let mut page = self
             .store
             .list_counterparties(kind, query.limit()?, cursor.as_ref())
             .await?;
+        page.items = outsiders_see_names(caller, page.items);
         Ok(json(StatusCode::OK, &self.sealed(page, &binding)))
     }
 
@@ -183,7 +185,7 @@ impl Api {
             &serde_json::json!({
                 "id": party.id,
                 "kind": party.kind,
-                "name": party.name,
+                "name": party.name_for_outsiders(),
                 "company": party.company,
                 "responsible_manager_id": party.responsible_manager_id,
                 "department": party.department,
@@ -309,6 +311,14 @@ impl Api {
             "reject" => false,
             _ => return Err(ApiError::bad_request("decision must be confirm or reject")),
         };
+        if let ContactPoint::Phone(e164) = &request.point
+            && !is_e164(e164)
+        {
+            return Err(ApiError::missing(
+                "a phone point is written in E.164: + and up to 15 digits",
+                vec!["point.value".into()],
+            ));
+        }
         let party = self.visible_counterparty(caller, id).await?;
         let audit = vec![AuditEntry {
             record: "counterparty".to_owned(),
@@ -329,6 +339,27 @@ impl Api {
         }
         Ok(json(StatusCode::OK, &request))
     }
+}
+
+/// The parties as `caller` may see them: the name of one whose contacts are not theirs
+/// to see is never its address or number.
+fn outsiders_see_names(caller: &Caller, parties: Vec<Counterparty>) -> Vec<Counterparty> {
+    parties
+        .into_iter()
+        .map(|mut party| {
+            if !caller.actor.sees_contacts(party.owner()) {
+                party.name = party.name_for_outsiders();
+            }
+            party
+        })
+        .collect()
+}
+
+/// `+` and 8 to 15 digits, as contact points keep phones.
+fn is_e164(text: &str) -> bool {
+    text.strip_prefix('+').is_some_and(|digits| {
+        (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
+    })
 }
 
 /// A decision on a contact point: `{"point": {"type": "phone", "value": "+7…"},

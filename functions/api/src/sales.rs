@@ -4,7 +4,7 @@
 //! generated, stored, linked and handed out by a short-lived link; every change leaves an
 //! audit trail and a deal event.
 
-use crate::{Api, ApiError, Caller, Query, json};
+use crate::{Api, ApiError, Caller, Query, json, valid_id};
 use chrono::Utc;
 use crm_domain::intake::NotALeadReason;
 use crm_domain::kernel::Department;
@@ -24,6 +24,9 @@ use crm_shared::sales::routing::{RouteInquiries, Routing, RoutingError};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use serde::Deserialize;
+
+/// The longest reason a head gives for routing.
+const MAX_REASON_CHARS: usize = 500;
 
 /// Inquiries to route to a department and its manager, with an optional reason.
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -161,6 +164,31 @@ impl Api {
         if request.inquiry_ids.is_empty() || request.inquiry_ids.len() > 100 {
             return Err(ApiError::bad_request(
                 "inquiry_ids must list 1 to 100 inquiries",
+            ));
+        }
+        let mut wrong: Vec<String> = request
+            .inquiry_ids
+            .iter()
+            .enumerate()
+            .filter(|(_, id)| valid_id(id).is_err())
+            .map(|(index, _)| format!("inquiry_ids[{index}]"))
+            .collect();
+        if valid_id(&request.manager_id).is_err() {
+            wrong.push("manager_id".into());
+        }
+        if request
+            .reason
+            .as_ref()
+            .is_some_and(|r| r.chars().count() > MAX_REASON_CHARS)
+        {
+            wrong.push("reason".into());
+        }
+        if !wrong.is_empty() {
+            return Err(ApiError::missing(
+                format!(
+                    "ids are letters, digits and dashes; a reason is up to {MAX_REASON_CHARS} characters"
+                ),
+                wrong,
             ));
         }
         let command = RouteInquiries {

@@ -15,6 +15,7 @@ use crm_domain::staff::{Capability, Role};
 use crm_shared::adapters::ContactEditOutcome;
 use crm_shared::marketing::ports::MarketingStore;
 use crm_shared::ports::Directory;
+use crm_shared::sales::ports::Assignment;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use serde::{Deserialize, Serialize};
@@ -131,7 +132,11 @@ fn with_reason(source: &str, reason: Option<&str>) -> String {
 
 impl Api {
     async fn assignee_for(&self, manager_id: &str, department: Department) -> Result<(), ApiError> {
-        let employee = self.store.employee(manager_id).await?;
+        // No employee has an id that is not one: nothing to read.
+        let employee = match crate::valid_id(manager_id) {
+            Ok(id) => self.store.employee(id).await?,
+            Err(_) => None,
+        };
         check_assignee(employee.as_ref(), department).map_err(|refusal| {
             ApiError::missing(refusal.to_string(), vec![refusal.field().to_owned()])
         })
@@ -211,12 +216,17 @@ impl Api {
                 serde_json::json!(department),
             ),
         ];
-        if !self
-            .store
-            .reassign_party(id, &request.manager_id, department, &audit)
-            .await?
-        {
-            return Err(ApiError::not_found());
+        let assignment = Assignment {
+            party_id: id.to_owned(),
+            manager_id: request.manager_id.clone(),
+            department,
+            was_manager_id: party.responsible_manager_id.clone(),
+            was_department: party.department,
+        };
+        if !self.store.reassign_party(&assignment, &audit).await? {
+            return Err(ApiError::conflict(
+                "the client's manager changed meanwhile; read it again",
+            ));
         }
         Ok(json(
             StatusCode::OK,

@@ -42,6 +42,9 @@ pub struct Assignment {
     pub party_id: String,
     pub manager_id: String,
     pub department: Department,
+    /// The owner as read: the write holds only if nobody changed it meanwhile.
+    pub was_manager_id: Option<String>,
+    pub was_department: Option<Department>,
 }
 
 /// Inquiries on their way from intake to a deal.

@@ -105,19 +105,29 @@ impl<S: InquiryStore + DealStore, P: DealEventPublisher> Qualifier<'_, S, P> {
                     .counterparty(&inquiry.counterparty_id)
                     .await?
                     .ok_or(QualifyError::NoCounterparty)?;
+                // The deal is the client's manager's: the one the inquiry was routed to,
+                // unless a head handed the client on since.
+                let (manager_id, department) =
+                    match (&party.responsible_manager_id, party.department) {
+                        (Some(manager), Some(department)) => (manager.clone(), department),
+                        _ => (
+                            inquiry
+                                .manager_id
+                                .clone()
+                                .unwrap_or_else(|| actor.to_owned()),
+                            inquiry
+                                .department
+                                .or(party.department)
+                                .unwrap_or(Department::Industrial),
+                        ),
+                    };
                 let deal = Deal::open(
                     NewDeal {
                         id: new_id(),
                         party_id: party.id.clone(),
                         inquiry_id: Some(inquiry.id.clone()),
-                        department: inquiry
-                            .department
-                            .or(party.department)
-                            .unwrap_or(Department::Industrial),
-                        manager_id: inquiry
-                            .manager_id
-                            .clone()
-                            .unwrap_or_else(|| actor.to_owned()),
+                        department,
+                        manager_id,
                         terms: input,
                     },
                     now,
@@ -238,6 +248,34 @@ mod tests {
         let published = relay.publisher.published();
         assert_eq!(published.len(), 1);
         assert_eq!(published[0].kind, DealEventKind::Created);
+    }
+
+    #[tokio::test]
+    async fn a_client_handed_on_since_routing_gets_its_deal_with_its_new_manager() {
+        let relay = relay();
+        let inquiry = routed(&relay).await;
+        let mut party = relay
+            .store
+            .counterparty(&inquiry.counterparty_id)
+            .await
+            .unwrap()
+            .unwrap();
+        party.responsible_manager_id = Some("m2".into());
+        party.department = Some(Department::Thermal);
+        relay.store.add_party(party);
+        let qualifier = Qualifier { relay: &relay };
+        let outcome = QualifyAs::Deal(Box::new(input()));
+        let Qualified::Deal(deal) = qualifier
+            .qualify(&inquiry, outcome, "m1", "api:2", Utc::now())
+            .await
+            .unwrap()
+        else {
+            panic!("expected a deal");
+        };
+        assert_eq!(
+            (deal.manager_id.as_str(), deal.department),
+            ("m2", Department::Thermal)
+        );
     }
 
     #[tokio::test]

@@ -76,7 +76,7 @@ impl<S: InquiryStore> Routing<'_, S> {
                 None => Err("not_found"),
                 Some(old) if !actor.sees(old.owner()) => Err("forbidden"),
                 Some(old) => {
-                    self.route_one(&old, command, &actor.id, source, now, due)
+                    self.route_one(&old, command, actor, source, now, due)
                         .await?
                 }
             };
@@ -95,7 +95,7 @@ impl<S: InquiryStore> Routing<'_, S> {
         &self,
         old: &Inquiry,
         command: &RouteInquiries,
-        actor: &str,
+        actor: &Actor,
         source: &str,
         now: DateTime<Utc>,
         due: DateTime<Utc>,
@@ -103,7 +103,7 @@ impl<S: InquiryStore> Routing<'_, S> {
         let decision = RoutingDecision {
             department: command.department,
             manager_id: command.manager_id.clone(),
-            by: actor.to_owned(),
+            by: actor.id.clone(),
             at: now,
             reason: command.reason.clone(),
         };
@@ -111,18 +111,25 @@ impl<S: InquiryStore> Routing<'_, S> {
             Ok(new) => new,
             Err(refusal) => return Ok(Err(refusal.code())),
         };
-        let mut audit = audit_entries("inquiry", &new.id, Some(old), &new, actor, source, now);
-        // The counterparty gets its responsible manager: audited as its own change.
-        if let Some(party) = self.store.counterparty(&new.counterparty_id).await? {
+        let mut audit = audit_entries("inquiry", &new.id, Some(old), &new, &actor.id, source, now);
+        // The counterparty gets its responsible manager: audited as its own change. A
+        // client another department holds is not the head's to take by routing.
+        let party = self.store.counterparty(&new.counterparty_id).await?;
+        if let Some(party) = &party
+            && !actor.sees(party.owner())
+        {
+            return Ok(Err("forbidden"));
+        }
+        if let Some(party) = &party {
             let mut assigned = party.clone();
             assigned.responsible_manager_id = Some(command.manager_id.clone());
             assigned.department = Some(command.department);
             audit.extend(audit_entries(
                 "counterparty",
                 &party.id,
-                Some(&party),
+                Some(party),
                 &assigned,
-                actor,
+                &actor.id,
                 source,
                 now,
             ));
@@ -131,6 +138,10 @@ impl<S: InquiryStore> Routing<'_, S> {
             party_id: new.counterparty_id.clone(),
             manager_id: command.manager_id.clone(),
             department: command.department,
+            was_manager_id: party
+                .as_ref()
+                .and_then(|p| p.responsible_manager_id.clone()),
+            was_department: party.as_ref().and_then(|p| p.department),
         };
         let saved = self
             .store
@@ -305,6 +316,36 @@ mod tests {
         let high = head("head-high", Some(Department::High));
         let report = routing
             .route(&command(&["i1"], "m1"), &high, "api:3", Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(report.routed, ["i1"]);
+    }
+
+    #[tokio::test]
+    async fn routing_does_not_take_a_client_another_department_holds() {
+        let store = MemoryStore::default();
+        store.add_employee(employee("m1", Role::Manager, Some(Department::High)));
+        let (party_id, _) = unrouted_inquiry(&store, "i1");
+        // The thermal head took the client (not its inquiry) meanwhile.
+        let mut party = store.counterparty(&party_id).await.unwrap().unwrap();
+        party.responsible_manager_id = Some("m-thermal".into());
+        party.department = Some(Department::Thermal);
+        store.add_party(party.clone());
+        let routing = Routing {
+            store: &store,
+            first_response_hours: 4,
+        };
+        let high = head("head-high", Some(Department::High));
+        let report = routing
+            .route(&command(&["i1"], "m1"), &high, "api:1", Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(report.failed[0].reason, "forbidden");
+        assert_eq!(store.counterparty(&party_id).await.unwrap(), Some(party));
+        // A head of every department may.
+        let all = head("head-all", None);
+        let report = routing
+            .route(&command(&["i1"], "m1"), &all, "api:2", Utc::now())
             .await
             .unwrap();
         assert_eq!(report.routed, ["i1"]);

@@ -51,6 +51,19 @@ pub struct Counterparty {
 }
 
 impl Counterparty {
+    /// The name as staff who may not see this party's contacts read it (a list, a
+    /// search, a client of someone else): a lead known by nothing but its address or
+    /// number is named after it, and that is not shown.
+    pub fn name_for_outsiders(&self) -> String {
+        let letters = self.name.chars().any(char::is_alphabetic);
+        let digits = self.name.chars().filter(char::is_ascii_digit).count();
+        if self.name.contains('@') || (!letters && digits >= 5) {
+            "Без имени".to_owned()
+        } else {
+            self.name.clone()
+        }
+    }
+
     /// The counterparty with a new name and company (`None` leaves one as it is; an empty
     /// company removes it), or the fields that are wrong.
     pub fn renamed(
@@ -118,6 +131,8 @@ pub struct ContactEdit {
 impl ContactPerson {
     /// The most addresses, and the most numbers, one contact keeps.
     pub const MAX_POINTS: usize = 10;
+    /// The longest phone staff may write on a contact.
+    pub const MAX_WRITTEN_PHONE: usize = 64;
 
     /// Every contact point of the contact.
     pub fn points(&self) -> Vec<ContactPoint> {
@@ -153,6 +168,10 @@ impl ContactPerson {
         if phones.len() > Self::MAX_POINTS {
             problems.push("phones".to_owned());
         }
+        if emails.len() > Self::MAX_POINTS || phones.len() > Self::MAX_POINTS {
+            // Refused before any is read: the checks below are quadratic in the list.
+            return Err(problems);
+        }
         contact.emails = Vec::new();
         for (index, text) in emails.iter().enumerate() {
             match EmailAddress::parse(text) {
@@ -163,6 +182,11 @@ impl ContactPerson {
         }
         contact.phones = Vec::new();
         for (index, text) in phones.iter().enumerate() {
+            if text.chars().count() > Self::MAX_WRITTEN_PHONE {
+                // No number is written that long (`+7 (495) 123-45-67 доб. 1234` is 28).
+                problems.push(format!("phones[{index}]"));
+                continue;
+            }
             match PhoneNumber::parse(text) {
                 Some(PhoneParse::Valid(number)) => {
                     // The form the contact already had is kept (its `raw` as first written).
@@ -361,7 +385,15 @@ mod tests {
             contact()
                 .edited(Some(&"я".repeat(201)), &too_many, &["12".into(), "".into()])
                 .unwrap_err(),
-            ["name", "emails", "phones[0]", "phones[1]"]
+            ["name", "emails"],
+            "too many: refused before any is read"
+        );
+        let long = format!("8 10 7 495 123 45 67 {}", "x".repeat(100));
+        assert_eq!(
+            contact()
+                .edited(None, &[], &["12".into(), "".into(), long])
+                .unwrap_err(),
+            ["phones[0]", "phones[1]", "phones[2]"]
         );
         assert_eq!(
             contact()
@@ -399,5 +431,30 @@ mod tests {
         assert_eq!(person.contact_points().len(), 1);
         let contact = person.to_contact_person("c".into(), "p".into());
         assert_eq!(contact.invalid_phones, vec!["3456789".to_owned()]);
+    }
+
+    #[test]
+    fn a_name_that_is_an_address_or_a_number_is_not_shown_to_outsiders() {
+        let named = |name: &str| Counterparty {
+            id: "p".into(),
+            kind: CounterpartyKind::Lead,
+            name: name.into(),
+            company: None,
+            responsible_manager_id: None,
+            department: None,
+            source_channel: Channel::Phone,
+            created_at: chrono::Utc::now(),
+        };
+        for hidden in [
+            "ivan@zavod.ru",
+            "+79123456789",
+            "3456789",
+            "8 (912) 345-67-89",
+        ] {
+            assert_eq!(named(hidden).name_for_outsiders(), "Без имени", "{hidden}");
+        }
+        for shown in ["ООО «Завод 2000»", "Иван", "НПП 12345"] {
+            assert_eq!(named(shown).name_for_outsiders(), shown);
+        }
     }
 }

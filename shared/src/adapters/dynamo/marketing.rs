@@ -26,6 +26,7 @@
 use super::{DynamoStore, Item, Stored, build_error, from_item, key, service_error, to_item, ts};
 use crate::marketing::ports::{CardPage, MarketingStore};
 use crate::ports::StoreError;
+use crate::sales::ports::Assignment;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, Update, WriteRequest};
 use crm_domain::kernel::Department;
 use crm_domain::kernel::audit::AuditEntry;
@@ -86,6 +87,47 @@ pub(super) fn card_contact_update(
         .expression_attribute_values(":empty", AttributeValue::L(Vec::new()))
         .expression_attribute_values(":emails", list(emails))
         .expression_attribute_values(":phones", list(phones))
+        .build()
+        .map_err(build_error)
+}
+
+/// A client's new responsible manager and department, on condition that its owner is the
+/// one read (`attribute_not_exists` where it had none): a head cannot hand on a client
+/// someone else took meanwhile.
+pub(super) fn party_assignment_update(
+    table: &str,
+    assignment: &Assignment,
+) -> Result<Update, StoreError> {
+    let mut condition = vec!["attribute_exists(pk)"];
+    let mut update = Update::builder()
+        .table_name(table)
+        .set_key(Some(key(super::party_pk(&assignment.party_id), "PARTY")))
+        .update_expression("SET responsible_manager_id = :m, department = :d")
+        .expression_attribute_values(":m", AttributeValue::S(assignment.manager_id.clone()))
+        .expression_attribute_values(
+            ":d",
+            AttributeValue::S(assignment.department.code().to_owned()),
+        );
+    match &assignment.was_manager_id {
+        Some(manager) => {
+            condition.push("responsible_manager_id = :was_m");
+            update =
+                update.expression_attribute_values(":was_m", AttributeValue::S(manager.clone()));
+        }
+        None => condition.push("attribute_not_exists(responsible_manager_id)"),
+    }
+    match assignment.was_department {
+        Some(department) => {
+            condition.push("department = :was_d");
+            update = update.expression_attribute_values(
+                ":was_d",
+                AttributeValue::S(department.code().to_owned()),
+            );
+        }
+        None => condition.push("attribute_not_exists(department)"),
+    }
+    update
+        .condition_expression(condition.join(" AND "))
         .build()
         .map_err(build_error)
 }
@@ -176,26 +218,21 @@ impl DynamoStore {
         conditional(update.update_expression(expression).send().await)
     }
 
-    /// Makes `manager_id` of `department` a counterparty's responsible manager: the party
-    /// and its card in one transaction with the audit entries; `false` when there is no
-    /// such party.
+    /// Makes the assignment's manager and department a counterparty's owner: the party
+    /// (on condition that its owner is as read) and its card in one transaction with the
+    /// audit entries; `false` when there is no such party or its owner changed meanwhile.
     pub async fn reassign_party(
         &self,
-        party_id: &str,
-        manager_id: &str,
-        department: Department,
+        assignment: &Assignment,
         audit: &[AuditEntry],
     ) -> Result<bool, StoreError> {
-        let party = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(super::party_pk(party_id), "PARTY")))
-            .update_expression("SET responsible_manager_id = :m, department = :d")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":m", AttributeValue::S(manager_id.to_owned()))
-            .expression_attribute_values(":d", AttributeValue::S(department.code().to_owned()))
-            .build()
-            .map_err(build_error)?;
-        let card = card_assignment_update(&self.table, party_id, manager_id, department)?;
+        let party = party_assignment_update(&self.table, assignment)?;
+        let card = card_assignment_update(
+            &self.table,
+            &assignment.party_id,
+            &assignment.manager_id,
+            assignment.department,
+        )?;
         let mut items = vec![
             aws_sdk_dynamodb::types::TransactWriteItem::builder()
                 .update(party)

@@ -1356,9 +1356,17 @@ impl DynamoStore {
     /// Reads up to 100 items by key, strongly consistent; keys DynamoDB leaves unprocessed
     /// (only under throttling) are asked for again.
     async fn batch_get(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
+        // BatchGetItem refuses a request that names a key twice (a point listed twice on
+        // a contact, say): each is asked for once.
+        let mut unique: Vec<Item> = Vec::with_capacity(keys.len());
+        for key in keys {
+            if !unique.contains(&key) {
+                unique.push(key);
+            }
+        }
         let mut request = Some(
             KeysAndAttributes::builder()
-                .set_keys(Some(keys))
+                .set_keys(Some(unique))
                 .consistent_read(true)
                 .build()
                 .map_err(build_error)?,

@@ -407,18 +407,7 @@ impl InquiryStore for DynamoStore {
             items.push(self.put(item, None)?);
         }
         if let Some(assignment) = assignment {
-            let update = Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(key(party_pk(&assignment.party_id), "PARTY")))
-                .update_expression("SET responsible_manager_id = :m, department = :d")
-                .condition_expression("attribute_exists(pk)")
-                .expression_attribute_values(":m", AttributeValue::S(assignment.manager_id.clone()))
-                .expression_attribute_values(
-                    ":d",
-                    AttributeValue::S(assignment.department.code().to_owned()),
-                )
-                .build()
-                .map_err(build_error)?;
+            let update = super::marketing::party_assignment_update(&self.table, assignment)?;
             items.push(TransactWriteItem::builder().update(update).build());
             let card = super::marketing::card_assignment_update(
                 &self.table,
