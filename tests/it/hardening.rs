@@ -381,6 +381,34 @@ async fn an_outsider_claiming_a_clients_address_cannot_graft_a_phone_onto_the_cl
         !card(&t).await.phones.contains(&"+79037654321".to_owned()),
         "rejected: off the contact card, so no export lists it"
     );
+    // Off the contact too: the next edit of the client's contacts does not bring it back.
+    let detail = t.get_as_head(&format!("/api/counterparties/{party}")).await;
+    assert!(
+        !detail["contacts"].to_string().contains("+79037654321"),
+        "{detail}"
+    );
+    let contact = &detail["contacts"][0];
+    let phones: Vec<&str> = contact["phones"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["e164"].as_str().unwrap())
+        .collect();
+    let (status, body) = t
+        .api_call(
+            "PUT",
+            &format!(
+                "/api/counterparties/{party}/contacts/{}",
+                contact["id"].as_str().unwrap()
+            ),
+            Some(
+                json!({ "name": "Ольга Петровна", "emails": contact["emails"], "phones": phones }),
+            ),
+            head,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(!card(&t).await.phones.contains(&"+79037654321".to_owned()));
     assert_eq!(
         t.api_call("POST", &path, Some(proposed), head).await.0,
         404,

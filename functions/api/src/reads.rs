@@ -8,7 +8,7 @@ use crm_domain::kernel::audit::AuditEntry;
 use crm_domain::party::search::read_query;
 use crm_domain::party::{Channel, ContactPerson, ContactPoint, Counterparty, CounterpartyKind};
 use crm_domain::staff::Role;
-use crm_shared::adapters::CounterpartyDetail;
+use crm_shared::adapters::{ContactEditOutcome, CounterpartyDetail};
 use crm_shared::adapters::{InquiryFilter, Page};
 use crm_shared::intake::ports::CallRecord;
 use crm_shared::ports::Directory;
@@ -319,7 +319,8 @@ impl Api {
                 vec!["point.value".into()],
             ));
         }
-        let party = self.visible_counterparty(caller, id).await?;
+        let detail = self.visible_detail(caller, id).await?;
+        let party = &detail.counterparty;
         let audit = vec![AuditEntry {
             record: "counterparty".to_owned(),
             record_id: party.id.clone(),
@@ -330,6 +331,30 @@ impl Api {
             at: chrono::Utc::now(),
             source: source.to_owned(),
         }];
+        // A rejected point leaves the contact that lists it too, in the same transaction:
+        // else the next edit of the client's contacts would put it back on its card.
+        let listing = detail
+            .contacts
+            .iter()
+            .find_map(|contact| Some((contact, contact.without(&request.point)?)));
+        if let (false, Some((contact, without))) = (confirm, listing) {
+            let others: Vec<ContactPerson> = detail
+                .contacts
+                .iter()
+                .filter(|c| c.id != contact.id)
+                .cloned()
+                .collect();
+            return match self
+                .store
+                .edit_contact(contact, &without, &others, &audit)
+                .await?
+            {
+                ContactEditOutcome::Written => Ok(json(StatusCode::OK, &request)),
+                _ => Err(ApiError::conflict(
+                    "the client's contacts changed meanwhile; read them again",
+                )),
+            };
+        }
         if !self
             .store
             .decide_contact_point(&party.id, &request.point, confirm, &audit)

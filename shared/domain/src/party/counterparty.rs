@@ -143,6 +143,23 @@ impl ContactPerson {
             .collect()
     }
 
+    /// The contact without `point` (a rejected one), or `None` when it does not list it.
+    pub fn without(&self, point: &ContactPoint) -> Option<ContactEdit> {
+        if !self.points().contains(point) {
+            return None;
+        }
+        let mut contact = self.clone();
+        contact
+            .emails
+            .retain(|e| ContactPoint::Email(e.clone()) != *point);
+        contact.phones.retain(|p| p.contact_point() != *point);
+        Some(ContactEdit {
+            contact,
+            added: Vec::new(),
+            removed: vec![point.clone()],
+        })
+    }
+
     /// The contact with a new name (`None` keeps it; empty removes it) and exactly these
     /// addresses and numbers, as staff write them (`8 (912) …`, `+7 912 …`); or the
     /// fields that are wrong (`emails[1]`, `phones[0]`, `name`). Duplicates collapse; a
@@ -456,5 +473,17 @@ mod tests {
         for shown in ["ООО «Завод 2000»", "Иван", "НПП 12345"] {
             assert_eq!(named(shown).name_for_outsiders(), shown);
         }
+    }
+
+    #[test]
+    fn a_rejected_point_leaves_the_contact_and_only_it() {
+        let contact = contact();
+        let point = contact.points()[0].clone();
+        let edit = contact.without(&point).unwrap();
+        assert_eq!(edit.removed, [point.clone()]);
+        assert!(edit.added.is_empty());
+        assert!(!edit.contact.points().contains(&point));
+        assert_eq!(edit.contact.points().len(), contact.points().len() - 1);
+        assert!(edit.contact.without(&point).is_none(), "no longer listed");
     }
 }
