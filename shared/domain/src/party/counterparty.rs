@@ -480,7 +480,7 @@ mod tests {
         let contact = contact();
         let point = contact.points()[0].clone();
         let edit = contact.without(&point).unwrap();
-        assert_eq!(edit.removed, [point.clone()]);
+        assert_eq!(edit.removed, std::slice::from_ref(&point));
         assert!(edit.added.is_empty());
         assert!(!edit.contact.points().contains(&point));
         assert_eq!(edit.contact.points().len(), contact.points().len() - 1);
