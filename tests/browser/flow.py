@@ -313,8 +313,10 @@ def main() -> int:
                 for name, route, ready in routes:
                     open_screen(page, route, ready)
                     shoot(page, name)
-                    # Nothing the screen asks for is refused to whoever it is shown to.
+                    # Nothing the screen asks for is refused to whoever it is shown to, and
+                    # nothing is left loading (open_screen waited for the network to idle).
                     expect(page.locator(".error")).to_have_count(0)
+                    expect(page.get_by_text("Загрузка…")).to_have_count(0)
                 assert not page.errors, f"{employee}: script errors {page.errors}"
                 context.close()
         # The login, the qualification form and the refusal on a phone too.

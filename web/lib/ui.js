@@ -21,12 +21,13 @@ export function employeeName(id) {
 /** A list read page by page (`next_cursor` → `cursor`), up to `pages` pages, as one list. */
 async function getPages(path, pages) {
   const first = await get(path);
+  const items = [...(first?.items ?? [])];
   let answer = first;
-  for (let n = 1; n < pages && answer.next_cursor; n += 1) {
+  for (let n = 1; n < pages && answer?.next_cursor; n += 1) {
     answer = await get(`${path}${path.includes('?') ? '&' : '?'}cursor=${encodeURIComponent(answer.next_cursor)}`);
-    first.items.push(...answer.items);
+    items.push(...(answer?.items ?? []));
   }
-  return { ...first, next_cursor: answer.next_cursor };
+  return { ...first, items, next_cursor: answer?.next_cursor ?? null };
 }
 
 /** Reads `path` (nothing while it is null); a list of `pages` pages follows its cursors. */
@@ -35,7 +36,11 @@ export function useLoad(path, { pages = 1 } = {}) {
   const [tick, setTick] = useState(0);
   const waiting = useRef([]);
   useEffect(() => {
-    if (!path) return;
+    if (!path) {
+      // Nothing to read (the caller may not): nothing is loading either.
+      setState({ data: null, error: null, loading: false });
+      return;
+    }
     let live = true;
     setState((s) => ({ ...s, loading: true }));
     const settle = () => waiting.current.splice(0).forEach((resolve) => resolve());

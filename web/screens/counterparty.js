@@ -120,9 +120,14 @@ function Reassign({ party, onDone }) {
       // own audited change (a deal stays in its department).
       if (withDeals) {
         for (const summary of openDeals) {
-          const { deal } = await get(`/api/deals/${summary.id}`);
-          if (deal.department !== manager.department || deal.manager_id === manager.id) continue;
-          await post(`/api/deals/${deal.id}/manager`, { manager_id: manager.id, version: deal.version, reason });
+          try {
+            const { deal } = await get(`/api/deals/${summary.id}`);
+            if (deal.department !== manager.department || deal.manager_id === manager.id) continue;
+            await post(`/api/deals/${deal.id}/manager`, { manager_id: manager.id, version: deal.version, reason });
+          } catch (error) {
+            // Another department's deal (a head of one department may not open it) stays.
+            if (error.status !== 403 && error.status !== 404) throw error;
+          }
         }
       }
       setOpen(false);

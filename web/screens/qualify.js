@@ -2,7 +2,7 @@
 // checked as it is typed, contact) or mark it "not a lead" with a reason.
 import { html, useState } from '../lib/html.js';
 import { post } from '../lib/api.js';
-import { useLoad, useAction, Loading, ErrorBox, navigate } from '../lib/ui.js';
+import { useLoad, useAction, session, Loading, ErrorBox, navigate } from '../lib/ui.js';
 import { CHANNELS, EQUIPMENT, phone, dateTime, innValid, fieldName } from '../lib/format.js';
 
 function Field({ label, name, value, onInput, ...rest }) {
@@ -44,7 +44,10 @@ function DealForm({ inquiry }) {
           equipment_type: f.equipment_type || null,
         },
       });
-      navigate('#/deals/' + deal.id);
+      // A client handed on since routing: the deal is its new manager's.
+      navigate(deal.manager_id === session.me.id || session.me.role !== 'manager'
+        ? '#/deals/' + deal.id
+        : '#/counterparties/' + deal.party_id);
     });
   };
   const fields = action.error?.fields;

@@ -315,7 +315,7 @@ impl Api {
             && !is_e164(e164)
         {
             return Err(ApiError::missing(
-                "a phone point is written in E.164: + and up to 15 digits",
+                "a phone point is written in E.164: + and 8 to 15 digits",
                 vec!["point.value".into()],
             ));
         }

@@ -606,11 +606,14 @@ impl DynamoStore {
         pk: String,
         sk: &str,
     ) -> Result<Option<T>, StoreError> {
+        // Strongly consistent: a use case that writes on condition of what it read (a
+        // client's owner, a version) must read what the last write left.
         let output = self
             .client
             .get_item()
             .table_name(&self.table)
             .set_key(Some(key(pk, sk)))
+            .consistent_read(true)
             .send()
             .await
             .map_err(|e| service_error("GetItem", e))?;
@@ -822,6 +825,7 @@ impl DynamoStore {
             .key_condition_expression("pk = :p AND sk < :tl")
             .expression_attribute_values(":p", AttributeValue::S(party_pk(id)))
             .expression_attribute_values(":tl", AttributeValue::S("TL#".to_owned()))
+            .consistent_read(true)
             .send()
             .await
             .map_err(|e| service_error("Query", e))?;
