@@ -214,6 +214,22 @@ mod tests {
         new_deal("x").terms
     }
 
+    /// The deal `m1` opens by qualifying `inquiry`.
+    async fn deal_by_m1(
+        relay: &DealEventRelay<MemoryStore, MemoryPublisher>,
+        inquiry: &Inquiry,
+    ) -> Deal {
+        let outcome = QualifyAs::Deal(Box::new(input()));
+        let Qualified::Deal(deal) = Qualifier { relay }
+            .qualify(inquiry, outcome, "m1", "api:2", Utc::now())
+            .await
+            .unwrap()
+        else {
+            panic!("expected a deal");
+        };
+        *deal
+    }
+
     fn relay() -> DealEventRelay<MemoryStore, MemoryPublisher> {
         DealEventRelay {
             store: MemoryStore::default(),
@@ -225,15 +241,7 @@ mod tests {
     async fn a_deal_qualifies_the_inquiry_and_makes_the_lead_a_client() {
         let relay = relay();
         let inquiry = routed(&relay).await;
-        let qualifier = Qualifier { relay: &relay };
-        let outcome = QualifyAs::Deal(Box::new(input()));
-        let Qualified::Deal(deal) = qualifier
-            .qualify(&inquiry, outcome, "m1", "api:2", Utc::now())
-            .await
-            .unwrap()
-        else {
-            panic!("expected a deal");
-        };
+        let deal = deal_by_m1(&relay, &inquiry).await;
         assert_eq!(deal.manager_id, "m1");
         assert_eq!(deal.department, Department::High);
         let inquiry = relay.store.inquiry("i1").await.unwrap().unwrap();
@@ -263,15 +271,7 @@ mod tests {
         party.responsible_manager_id = Some("m2".into());
         party.department = Some(Department::Thermal);
         relay.store.add_party(party);
-        let qualifier = Qualifier { relay: &relay };
-        let outcome = QualifyAs::Deal(Box::new(input()));
-        let Qualified::Deal(deal) = qualifier
-            .qualify(&inquiry, outcome, "m1", "api:2", Utc::now())
-            .await
-            .unwrap()
-        else {
-            panic!("expected a deal");
-        };
+        let deal = deal_by_m1(&relay, &inquiry).await;
         assert_eq!(
             (deal.manager_id.as_str(), deal.department),
             ("m2", Department::Thermal)
