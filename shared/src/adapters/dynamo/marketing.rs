@@ -483,11 +483,9 @@ impl MarketingStore for DynamoStore {
             .map(|email| key(opt_out_pk(email), "OPTOUT"))
             .collect();
         let mut out = HashSet::new();
-        for chunk in keys.chunks(100) {
-            for item in self.batch_get(chunk.to_vec()).await? {
-                let opt_out: OptOut = from_item(item)?;
-                out.insert(opt_out.email);
-            }
+        for item in self.batch_get(keys).await? {
+            let opt_out: OptOut = from_item(item)?;
+            out.insert(opt_out.email);
         }
         Ok(out)
     }

@@ -94,7 +94,7 @@ use crm_domain::sales::{Task, TaskStatus};
 use crm_domain::staff::{Employee, Role};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
 
@@ -1086,19 +1086,17 @@ impl DynamoStore {
             .map(|id| key(party_pk(id), "PARTY"))
             .collect();
         let mut found = Vec::new();
-        for chunk in keys.chunks(100) {
-            for item in self.batch_get(chunk.to_vec()).await? {
-                let party: Counterparty = from_item(item)?;
-                let keep = match query {
-                    CounterpartyQuery::Words(words) => words_match(
-                        words,
-                        &search_words(&[&party.name, party.company.as_deref().unwrap_or_default()]),
-                    ),
-                    _ => true,
-                };
-                if keep {
-                    found.push(party);
-                }
+        for item in self.batch_get(keys).await? {
+            let party: Counterparty = from_item(item)?;
+            let keep = match query {
+                CounterpartyQuery::Words(words) => words_match(
+                    words,
+                    &search_words(&[&party.name, party.company.as_deref().unwrap_or_default()]),
+                ),
+                _ => true,
+            };
+            if keep {
+                found.push(party);
             }
         }
         found.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
@@ -1323,17 +1321,15 @@ impl DynamoStore {
 
     /// The call records of these calls (those that exist), in one round trip per 100.
     pub async fn calls(&self, linkedids: &[String]) -> Result<Vec<CallRecord>, StoreError> {
-        let mut calls = Vec::new();
-        for chunk in linkedids.chunks(100) {
-            let keys = chunk
-                .iter()
-                .map(|id| key(format!("CALL#{id}"), "CALL"))
-                .collect();
-            for item in self.batch_get(keys).await? {
-                calls.push(call_from_item(item)?);
-            }
-        }
-        Ok(calls)
+        let keys = linkedids
+            .iter()
+            .map(|id| key(format!("CALL#{id}"), "CALL"))
+            .collect();
+        self.batch_get(keys)
+            .await?
+            .into_iter()
+            .map(call_from_item)
+            .collect()
     }
 
     /// Of these points of `party_id`, those nobody confirmed yet (an unauthenticated source
@@ -1343,39 +1339,51 @@ impl DynamoStore {
         party_id: &str,
         points: &[ContactPoint],
     ) -> Result<Vec<ContactPoint>, StoreError> {
+        let keys = points.iter().map(|p| key(point_pk(p), "CP")).collect();
         let mut unconfirmed = Vec::new();
-        for chunk in points.chunks(100) {
-            let keys = chunk.iter().map(|p| key(point_pk(p), "CP")).collect();
-            for item in self.batch_get(keys).await? {
-                let held: ContactPointItem = from_item(item)?;
-                if held.owner.party_id == party_id && !held.owner.confirmed {
-                    unconfirmed.push(held.point);
-                }
+        for item in self.batch_get(keys).await? {
+            let held: ContactPointItem = from_item(item)?;
+            if held.owner.party_id == party_id && !held.owner.confirmed {
+                unconfirmed.push(held.point);
             }
         }
         unconfirmed.sort();
         Ok(unconfirmed)
     }
 
-    /// Reads up to 100 items by key, strongly consistent; keys DynamoDB leaves unprocessed
+    /// Reads the items of these keys that exist, strongly consistent, in one BatchGetItem
+    /// per 100 keys. Each key is asked for once (DynamoDB refuses a request that names one
+    /// twice: a point listed twice on a contact, say); keys DynamoDB leaves unprocessed
     /// (only under throttling) are asked for again.
     async fn batch_get(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
-        // BatchGetItem refuses a request that names a key twice (a point listed twice on
-        // a contact, say): each is asked for once.
-        let mut unique: Vec<Item> = Vec::with_capacity(keys.len());
-        for key in keys {
-            if !unique.contains(&key) {
-                unique.push(key);
-            }
+        let mut seen = HashSet::new();
+        let unique: Vec<Item> = keys
+            .into_iter()
+            .filter(|key| {
+                let text = |name: &str| key.get(name).and_then(|v| v.as_s().ok()).cloned();
+                seen.insert((text("pk"), text("sk")))
+            })
+            .collect();
+        let mut items = Vec::new();
+        for chunk in unique.chunks(100) {
+            self.batch_get_chunk(chunk.to_vec(), &mut items).await?;
         }
+        Ok(items)
+    }
+
+    /// One BatchGetItem of up to 100 keys, again for what DynamoDB left unprocessed.
+    async fn batch_get_chunk(
+        &self,
+        keys: Vec<Item>,
+        items: &mut Vec<Item>,
+    ) -> Result<(), StoreError> {
         let mut request = Some(
             KeysAndAttributes::builder()
-                .set_keys(Some(unique))
+                .set_keys(Some(keys))
                 .consistent_read(true)
                 .build()
                 .map_err(build_error)?,
         );
-        let mut items = Vec::new();
         while let Some(keys) = request.take() {
             let output = self
                 .client
@@ -1395,7 +1403,7 @@ impl DynamoStore {
                 .unprocessed_keys
                 .and_then(|mut u| u.remove(&self.table));
         }
-        Ok(items)
+        Ok(())
     }
 
     /// The employee with a PBX extension.

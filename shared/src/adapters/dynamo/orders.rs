@@ -270,11 +270,9 @@ impl OrderStore for DynamoStore {
             .into_iter()
             .map(|sku| key(format!("PRODUCT#{sku}"), "PRODUCT"))
             .collect();
-        for chunk in keys.chunks(100) {
-            for item in self.batch_get(chunk.to_vec()).await? {
-                let product: Product = from_item(item)?;
-                products.insert(product.sku.clone(), product);
-            }
+        for item in self.batch_get(keys).await? {
+            let product: Product = from_item(item)?;
+            products.insert(product.sku.clone(), product);
         }
         Ok(products)
     }

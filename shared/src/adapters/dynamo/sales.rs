@@ -170,18 +170,15 @@ impl DynamoStore {
 
     /// The deals among `ids` that exist, strongly consistent, one BatchGetItem per 100.
     pub async fn deals(&self, ids: &BTreeSet<String>) -> Result<Vec<Deal>, StoreError> {
-        let ids: Vec<&String> = ids.iter().collect();
-        let mut deals = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(100) {
-            let keys = chunk
-                .iter()
-                .map(|id| key(format!("DEAL#{id}"), "DEAL"))
-                .collect();
-            for item in self.batch_get(keys).await? {
-                deals.push(from_item(item)?);
-            }
-        }
-        Ok(deals)
+        let keys = ids
+            .iter()
+            .map(|id| key(format!("DEAL#{id}"), "DEAL"))
+            .collect();
+        self.batch_get(keys)
+            .await?
+            .into_iter()
+            .map(from_item)
+            .collect()
     }
 
     /// Deals of a manager or a department, most recently changed first.
